@@ -1,0 +1,3 @@
+"""managed-redis: a self-hosted Managed Service for Redis API that runs real Redis."""
+
+__version__ = "0.1.0"

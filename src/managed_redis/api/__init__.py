@@ -1,0 +1,1 @@
+"""The transports: gRPC server, REST gateway, authentication, validation, error mapping."""

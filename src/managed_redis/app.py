@@ -1,0 +1,213 @@
+"""The composition root: builds every part from the settings and runs the server or a worker.
+
+``Components`` is what both ``mredis serve`` and ``mredis worker`` need (store, clock,
+operation queue, handlers' dependencies); ``serve`` adds the API on top: services, the
+method table, the dispatcher, the gRPC and REST listeners.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from managed_redis.api.auth import Authenticator, ensure_admin_token
+from managed_redis.api.dispatch import Dispatcher
+from managed_redis.api.grpc_server import start_grpc_server
+from managed_redis.api.methods import build_method_table
+from managed_redis.api.rest import RestGateway, start_rest_server
+from managed_redis.catalog import versions as version_catalog
+from managed_redis.clock import SYSTEM_CLOCK, Clock
+from managed_redis.operations.registry import HandlerSpec, default_handlers
+from managed_redis.operations.submit import OperationQueue
+from managed_redis.operations.worker import Worker
+from managed_redis.pki import CertificateAuthority
+from managed_redis.services.clusters import ClusterService
+from managed_redis.services.endpoints import ApiEndpointService
+from managed_redis.services.iam_tokens import IamTokenService
+from managed_redis.services.operations import OperationService
+from managed_redis.services.resource_presets import ResourcePresetService
+from managed_redis.services.versions import VersionsService
+from managed_redis.settings import Settings
+from managed_redis.store.database import Database
+from managed_redis.store.migrations import migrate
+
+log = logging.getLogger("managed_redis")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@dataclass
+class Components:
+    settings: Settings
+    db: Database
+    clock: Clock
+    queue: OperationQueue
+    handlers: Mapping[str, HandlerSpec]
+    deps: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def new_worker(self, name: str | None = None) -> Worker:
+        return Worker(
+            self.db,
+            self.handlers,
+            self.deps,
+            threads=self.settings.worker_threads,
+            lease_s=self.settings.lease_s,
+            poll_s=self.settings.worker_poll_s,
+            clock=self.clock,
+            name=name,
+        )
+
+
+def build_components(
+    settings: Settings, handlers: Mapping[str, HandlerSpec] | None = None, clock: Clock = SYSTEM_CLOCK
+) -> Components:
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    db = Database(settings.effective_database_url)
+    migrate(db)
+    return Components(
+        settings=settings,
+        db=db,
+        clock=clock,
+        queue=OperationQueue(db, clock),
+        handlers=default_handlers() if handlers is None else handlers,
+    )
+
+
+def _split_host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def _advertised(settings: Settings, bound_port: int) -> str:
+    if settings.grpc_advertise_addr:
+        return settings.grpc_advertise_addr
+    host, _ = _split_host_port(settings.grpc_addr)
+    if host in ("", "0.0.0.0", "::"):
+        host = "localhost"
+    return f"{host}:{bound_port}"
+
+
+class ApiServer:
+    """``mredis serve``: both listeners and, unless disabled, an embedded worker."""
+
+    def __init__(self, components: Components) -> None:
+        self.components = components
+        settings = components.settings
+        self.admin_token, self.admin_token_created = ensure_admin_token(
+            settings.admin_token_path, settings.admin_token
+        )
+        self.authenticator = Authenticator(self.admin_token, settings.tokens_path)
+        self.ca = CertificateAuthority(settings.tls_dir)
+        self.endpoints = ApiEndpointService()
+        self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="api")
+        self.worker: Worker | None = None
+        self.implementations = self._services()
+        self.methods = build_method_table(self.implementations)
+        self.dispatcher = Dispatcher(self.authenticator, self.executor)
+
+    def _services(self) -> dict[str, object]:
+        c = self.components
+        versions = version_catalog.discover(c.settings.redis_binaries)
+        return {
+            "yandex.cloud.mdb.redis.v1.ClusterService": ClusterService(c.db),
+            "yandex.cloud.mdb.redis.v1.ResourcePresetService": ResourcePresetService(),
+            "yandex.cloud.mdb.redis.v1.VersionsService": VersionsService(versions),
+            "yandex.cloud.operation.OperationService": OperationService(c.db, c.clock),
+            "yandex.cloud.endpoint.ApiEndpointService": self.endpoints,
+            "yandex.cloud.iam.v1.IamTokenService": IamTokenService(
+                self.authenticator.authenticate_token, c.clock
+            ),
+        }
+
+    async def run(self, stop: asyncio.Event) -> None:
+        settings = self.components.settings
+        if settings.embedded_worker:
+            self.worker = self.components.new_worker()
+            self.components.queue.notify = self.worker.notify
+            self.worker.start()
+        grpc_host, _ = _split_host_port(settings.grpc_addr)
+        names = ["localhost", "127.0.0.1", "::1"]
+        if grpc_host not in ("", "0.0.0.0", "::"):
+            names.append(grpc_host)
+        if settings.grpc_advertise_addr:
+            names.append(_split_host_port(settings.grpc_advertise_addr)[0])
+        cert = self.ca.issue(settings.tls_dir / "server", "managed-redis API", names)
+        grpc_server, grpc_port = await start_grpc_server(
+            self.dispatcher,
+            self.methods,
+            settings.grpc_addr,
+            cert.cert_path.read_bytes(),
+            cert.key_path.read_bytes(),
+        )
+        self.endpoints.grpc_address = _advertised(settings, grpc_port)
+        rest_runner, rest_port = await start_rest_server(RestGateway(self.dispatcher, self.methods), settings.rest_addr)
+        rest_host, _ = _split_host_port(settings.rest_addr)
+        if self.admin_token_created:
+            print(f"mredis: created the admin token in {settings.admin_token_path}", flush=True)
+        print(
+            f"mredis: serving REST on http://{rest_host}:{rest_port} and gRPC+TLS on "
+            f"{grpc_host}:{grpc_port} (CA {self.ca.cert_path}); admin token in "
+            f"{'MREDIS_ADMIN_TOKEN' if settings.admin_token else settings.admin_token_path}",
+            flush=True,
+        )
+        try:
+            await stop.wait()
+        finally:
+            log.info("shutting down")
+            await rest_runner.cleanup()
+            await grpc_server.stop(grace=2)
+            if self.worker is not None:
+                self.worker.stop()
+            self.executor.shutdown(wait=False, cancel_futures=True)
+            self.components.db.dispose()
+
+
+def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+
+def serve(settings: Settings) -> int:
+    configure_logging(settings.log_level)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        _stop_on_signals(asyncio.get_running_loop(), stop)
+        server = ApiServer(build_components(settings))
+        await server.run(stop)
+
+    asyncio.run(main())
+    return 0
+
+
+def run_worker(settings: Settings, components: Components | None = None) -> int:
+    """``mredis worker``: run operations from the shared database until SIGTERM/SIGINT."""
+    configure_logging(settings.log_level)
+    components = components or build_components(settings)
+    worker = components.new_worker()
+    worker.start()
+    print(f"mredis: worker {worker.name} running (pid {os.getpid()})", flush=True)
+
+    async def wait() -> None:
+        stop = asyncio.Event()
+        _stop_on_signals(asyncio.get_running_loop(), stop)
+        await stop.wait()
+
+    asyncio.run(wait())
+    worker.stop()
+    components.db.dispose()
+    return 0

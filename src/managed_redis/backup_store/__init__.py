@@ -1,0 +1,1 @@
+"""Where backup files live: a local directory or an S3-compatible bucket."""

@@ -1,0 +1,45 @@
+"""The ``mredis`` command: ``serve`` runs the API, ``worker`` runs operations only.
+
+Every setting is a flag here and an ``MREDIS_*`` environment variable (see settings.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from managed_redis import __version__
+from managed_redis.settings import SETTINGS, SettingsError, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mredis", description="A self-hosted Managed Service for Redis API.")
+    parser.add_argument("--version", action="version", version=f"mredis {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, text in (
+        ("serve", "serve the REST and gRPC API (and run operations, unless --embedded-worker false)"),
+        ("worker", "run operations from the shared database, without serving the API"),
+    ):
+        command = commands.add_parser(name, help=text, description=text)
+        command.add_argument("--config", type=Path, help="TOML file of settings (MREDIS_CONFIG)")
+        for spec in SETTINGS:
+            if spec.flag:
+                command.add_argument(spec.flag, dest=spec.name, help=f"{spec.help} ({spec.env})")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    flags = {spec.name: getattr(args, spec.name, None) for spec in SETTINGS}
+    try:
+        settings = load_settings(flags=flags, config_file=args.config)
+    except SettingsError as exc:
+        print(f"mredis: {exc}", file=sys.stderr)
+        return 2
+    from managed_redis import app  # imported late: --help and --version stay fast
+
+    if args.command == "serve":
+        return app.serve(settings)
+    return app.run_worker(settings)

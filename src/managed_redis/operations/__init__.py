@@ -1,0 +1,1 @@
+"""Long-running operations: submission, the worker that runs them, and their handlers."""

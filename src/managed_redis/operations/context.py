@@ -1,0 +1,101 @@
+"""What a handler works with while it runs one operation, and the signals it can raise.
+
+A handler is a list of steps. ``ctx.once(name, fn)`` runs a step the first time and, after
+a crash, returns the remembered result instead of running it again; every step is still
+written to be safe to run twice, because a worker can die between doing a step and
+recording it. ``ctx.checkpoint()`` saves what the handler chose to remember.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from google.protobuf.message import Message
+
+from managed_redis.clock import Clock
+from managed_redis.store import operations as op_store
+from managed_redis.store.database import Database
+from managed_redis.store.operations import OperationRecord
+
+T = TypeVar("T")
+RequestT = TypeVar("RequestT", bound=Message)
+log = logging.getLogger(__name__)
+
+
+class LeaseLost(Exception):
+    """This worker no longer owns the operation; another one has taken it over."""
+
+
+class Retry(Exception):
+    """Stop now and run the operation again from its last checkpoint after ``after_s``."""
+
+    def __init__(self, reason: str, after_s: float = 1.0) -> None:
+        super().__init__(reason)
+        self.after_s = after_s
+
+
+class OperationContext(Generic[RequestT]):
+    def __init__(
+        self,
+        db: Database,
+        record: OperationRecord,
+        owner: str,
+        request: RequestT,
+        deps: Any,
+        clock: Clock,
+    ) -> None:
+        self.db = db
+        self.record = record
+        self.owner = owner
+        self.request = request
+        self.deps = deps
+        self.clock = clock
+        self.progress: dict[str, Any] = dict(record.progress or {})
+        self.progress.setdefault("steps", {})
+
+    @property
+    def operation_id(self) -> str:
+        return self.record.id
+
+    @property
+    def cluster_id(self) -> str:
+        if self.record.cluster_id is None:
+            raise RuntimeError(f"operation {self.record.id} has no cluster")
+        return self.record.cluster_id
+
+    @property
+    def resumed(self) -> bool:
+        """True when an earlier attempt ran (part of) this operation."""
+        return self.record.attempts > 1
+
+    def done(self, step: str) -> bool:
+        return step in self.progress["steps"]
+
+    def once(self, step: str, fn: Callable[[], T]) -> T:
+        """Run ``fn`` unless an earlier attempt finished this step; checkpoint its result.
+
+        The result must be JSON-serializable (or None); it is what later attempts get back.
+        """
+        steps = self.progress["steps"]
+        if step in steps:
+            log.debug("operation %s: step %r already done", self.record.id, step)
+            return steps[step]  # type: ignore[no-any-return]
+        result = fn()
+        steps[step] = result
+        self.checkpoint()
+        return result
+
+    def remember(self, key: str, value: Any) -> None:
+        """Keep a value for later attempts; saved with the next checkpoint."""
+        self.progress.setdefault("data", {})[key] = value
+
+    def recall(self, key: str, default: Any = None) -> Any:
+        return self.progress.get("data", {}).get(key, default)
+
+    def checkpoint(self) -> None:
+        with self.db.write() as conn:
+            saved = op_store.save_progress(conn, self.record.id, self.owner, self.clock.now(), self.progress)
+        if not saved:
+            raise LeaseLost(self.record.id)

@@ -1,0 +1,193 @@
+"""The worker: claims operations with a lease, runs their handlers, finishes them.
+
+Runs as threads inside ``mredis serve`` and as ``mredis worker`` processes on the same
+database. Each thread loops: claim the oldest claimable operation of a kind it knows, run
+its handler, store the response (an ``Any``) or the error (a ``google.rpc.Status``). A
+heartbeat renews the leases of running operations; an operation whose worker died is
+claimed again when its lease expires and resumes from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from google.protobuf import any_pb2
+from google.rpc import status_pb2
+
+from managed_redis.clock import SYSTEM_CLOCK, Clock
+from managed_redis.errors import ApiError, Internal
+from managed_redis.operations.context import LeaseLost, OperationContext, Retry
+from managed_redis.operations.registry import HandlerSpec
+from managed_redis.store import operations as op_store
+from managed_redis.store.database import Database
+from managed_redis.store.operations import OperationRecord
+
+log = logging.getLogger(__name__)
+
+
+def status_of(error: ApiError) -> status_pb2.Status:
+    return status_pb2.Status(code=error.code, message=error.message)
+
+
+class Worker:
+    def __init__(
+        self,
+        db: Database,
+        handlers: Mapping[str, HandlerSpec],
+        deps: Any = None,
+        *,
+        threads: int = 4,
+        lease_s: float = 30.0,
+        poll_s: float = 0.5,
+        clock: Clock = SYSTEM_CLOCK,
+        name: str | None = None,
+    ) -> None:
+        self.db = db
+        self.handlers = dict(handlers)
+        self.deps = deps
+        self.thread_count = threads
+        self.lease_s = lease_s
+        self.poll_s = poll_s
+        self.clock = clock
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._stop = threading.Event()
+        self._wake = threading.Condition()
+        self._pending_wakeups = 0
+        self._running: dict[str, str] = {}  # operation id -> lease owner
+        self._running_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if not self.handlers:
+            log.info("worker %s: no operation kinds to run", self.name)
+        for index in range(self.thread_count):
+            thread = threading.Thread(target=self._loop, args=(index,), name=f"worker-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        heartbeat = threading.Thread(target=self._heartbeat, name="worker-heartbeat", daemon=True)
+        heartbeat.start()
+        self._threads.append(heartbeat)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop claiming; wait a while for running handlers. Unfinished ones resume elsewhere."""
+        self._stop.set()
+        self.notify()
+        for thread in self._threads:
+            thread.join(timeout_s)
+
+    def notify(self) -> None:
+        """Wake an idle thread now instead of at its next poll (called after a submit)."""
+        with self._wake:
+            self._pending_wakeups += 1
+            self._wake.notify()
+
+    # -- the loop --------------------------------------------------------------------------
+
+    def _loop(self, index: int) -> None:
+        owner = f"{self.name}/{index}"
+        while not self._stop.is_set():
+            try:
+                ran = self.run_one(owner)
+            except Exception:
+                log.exception("worker %s: unexpected failure; continuing", owner)
+                ran = False
+            if not ran:
+                self._idle()
+
+    def _idle(self) -> None:
+        with self._wake:
+            if self._pending_wakeups == 0:
+                self._wake.wait(self.poll_s)
+            self._pending_wakeups = max(0, self._pending_wakeups - 1)
+
+    def run_one(self, owner: str) -> bool:
+        """Claim and run one operation; False when there was nothing to claim."""
+        with self.db.write() as conn:
+            record = op_store.claim_next(conn, owner, self.clock.now(), self.lease_s, set(self.handlers))
+        if record is None:
+            return False
+        with self._running_lock:
+            self._running[record.id] = owner
+        try:
+            self._run(record, owner)
+        finally:
+            with self._running_lock:
+                self._running.pop(record.id, None)
+        return True
+
+    def _run(self, record: OperationRecord, owner: str) -> None:
+        spec = self.handlers[record.kind]
+        request = spec.request_type.FromString(record.request)
+        ctx: OperationContext[Any] = OperationContext(self.db, record, owner, request, self.deps, self.clock)
+        log.info("operation %s (%s): attempt %d started", record.id, record.kind, record.attempts)
+        try:
+            response = spec.run(ctx)
+        except LeaseLost:
+            log.warning("operation %s: lease lost; another worker carries on", record.id)
+            return
+        except Retry as retry:
+            log.info("operation %s: retrying in %.1f s: %s", record.id, retry.after_s, retry)
+            self._release_for_retry(record, owner, retry.after_s)
+            return
+        except ApiError as error:
+            self._fail(ctx, spec, error)
+            return
+        except Exception:
+            reference = uuid.uuid4().hex[:12]
+            log.exception("operation %s failed unexpectedly (reference %s)", record.id, reference)
+            self._fail(ctx, spec, Internal(f"internal error; the server log has the details under {reference}"))
+            return
+        packed = any_pb2.Any()
+        packed.Pack(response)
+        with self.db.write() as conn:
+            finished = op_store.finish(
+                conn, record, owner, self.clock.now(), response=packed.SerializeToString()
+            )
+        if finished:
+            log.info("operation %s (%s): done", record.id, record.kind)
+        else:
+            log.warning("operation %s: finished after losing its lease; result dropped", record.id)
+
+    def _fail(self, ctx: OperationContext[Any], spec: HandlerSpec, error: ApiError) -> None:
+        record = ctx.record
+        log.info("operation %s (%s) failed: %s", record.id, record.kind, error.message)
+        if spec.on_error is not None:
+            try:
+                spec.on_error(ctx, error)
+            except LeaseLost:
+                return
+            except Exception:
+                log.exception("operation %s: cleanup after failure failed", record.id)
+        with self.db.write() as conn:
+            op_store.finish(
+                conn, record, ctx.owner, self.clock.now(), error=status_of(error).SerializeToString()
+            )
+
+    def _release_for_retry(self, record: OperationRecord, owner: str, after_s: float) -> None:
+        with self.db.write() as conn:
+            op_store.release_lease(conn, record.id, owner, self.clock.now(), after_s)
+
+    # -- leases ----------------------------------------------------------------------------
+
+    def _heartbeat(self) -> None:
+        period = max(self.lease_s / 3, 0.05)
+        while not self._stop.wait(period):
+            with self._running_lock:
+                running = dict(self._running)
+            for op_id, owner in running.items():
+                try:
+                    with self.db.write() as conn:
+                        alive = op_store.renew_lease(conn, op_id, owner, self.clock.now(), self.lease_s)
+                    if not alive:
+                        log.warning("operation %s: could not renew the lease", op_id)
+                except Exception:
+                    log.exception("operation %s: lease renewal failed", op_id)
+

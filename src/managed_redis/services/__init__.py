@@ -1,0 +1,1 @@
+"""One module per proto service: authorize, check, read the store, submit operations."""

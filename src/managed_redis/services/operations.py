@@ -1,0 +1,40 @@
+"""OperationService: every operation of every service, by id; cancelling one not yet started."""
+
+from __future__ import annotations
+
+from yandex.cloud.operation import operation_pb2
+from yandex.cloud.operation import operation_service_pb2 as service_pb
+
+from managed_redis.clock import Clock
+from managed_redis.errors import NotFound
+from managed_redis.operations.submit import cancel_unstarted
+from managed_redis.services.access import Permission
+from managed_redis.services.context import Caller
+from managed_redis.services.operation_view import operation_proto
+from managed_redis.store import operations as op_store
+from managed_redis.store.database import Database
+from managed_redis.store.operations import OperationRecord
+
+
+class OperationService:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def _load(self, operation_id: str, caller: Caller, permission: Permission) -> OperationRecord:
+        with self.db.read() as conn:
+            record = op_store.get(conn, operation_id)
+        if record is None:
+            raise NotFound(f"operation {operation_id} does not exist")
+        caller.authenticated.require(record.folder_id, permission)
+        return record
+
+    def get(self, request: service_pb.GetOperationRequest, caller: Caller) -> operation_pb2.Operation:
+        return operation_proto(self._load(request.operation_id, caller, Permission.READ))
+
+    def cancel(self, request: service_pb.CancelOperationRequest, caller: Caller) -> operation_pb2.Operation:
+        """Cancel an operation no worker has started; any other is returned unchanged."""
+        record = self._load(request.operation_id, caller, Permission.MUTATE)
+        if not record.done and record.attempts == 0:
+            cancel_unstarted(self.db, self.clock, record)
+        return operation_proto(self._load(request.operation_id, caller, Permission.READ))

@@ -1,0 +1,144 @@
+"""Rows of the clusters, shards and hosts tables and the queries on them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from managed_redis.store.schema import clusters, hosts, shards
+
+
+@dataclass
+class ClusterRecord:
+    id: str
+    folder_id: str
+    name: str
+    status: str
+    created_at: dt.datetime
+    sharded: bool = False
+    spec: dict[str, Any] = field(default_factory=dict)
+    secrets: bytes | None = None
+    active_operation_id: str | None = None
+
+
+@dataclass
+class ShardRecord:
+    cluster_id: str
+    name: str
+    created_at: dt.datetime
+
+
+@dataclass
+class HostRecord:
+    name: str
+    cluster_id: str
+    shard_name: str
+    zone_id: str
+    address: str
+    state: str
+    created_at: dt.datetime
+    subnet_id: str = ""
+    replica_priority: int | None = None
+    assign_public_ip: bool = False
+
+
+def _cluster(row: RowMapping) -> ClusterRecord:
+    return ClusterRecord(**dict(row))
+
+
+def insert(conn: Connection, record: ClusterRecord) -> None:
+    conn.execute(clusters.insert().values(**record.__dict__))
+
+
+def get(conn: Connection, cluster_id: str) -> ClusterRecord | None:
+    row = conn.execute(sa.select(clusters).where(clusters.c.id == cluster_id)).mappings().first()
+    return _cluster(row) if row else None
+
+
+def list_in_folder(
+    conn: Connection,
+    folder_id: str,
+    limit: int,
+    after: tuple[dt.datetime, str] | None,
+    name: str | None = None,
+) -> list[ClusterRecord]:
+    """Clusters of a folder, oldest first; ``after`` is the last (created_at, id) already seen."""
+    query = sa.select(clusters).where(clusters.c.folder_id == folder_id)
+    if name is not None:
+        query = query.where(clusters.c.name == name)
+    if after is not None:
+        created_at, last_id = after
+        query = query.where(
+            sa.or_(
+                clusters.c.created_at > created_at,
+                sa.and_(clusters.c.created_at == created_at, clusters.c.id > last_id),
+            )
+        )
+    query = query.order_by(clusters.c.created_at, clusters.c.id).limit(limit)
+    return [_cluster(row) for row in conn.execute(query).mappings()]
+
+
+def list_all(conn: Connection) -> list[ClusterRecord]:
+    return [_cluster(row) for row in conn.execute(sa.select(clusters).order_by(clusters.c.id)).mappings()]
+
+
+def update(conn: Connection, cluster_id: str, **values: Any) -> None:
+    conn.execute(clusters.update().where(clusters.c.id == cluster_id).values(**values))
+
+
+def lock_for_operation(conn: Connection, cluster_id: str, operation_id: str) -> bool:
+    """Make ``operation_id`` the cluster's one running operation; False if another holds it."""
+    result = conn.execute(
+        clusters.update()
+        .where(clusters.c.id == cluster_id, clusters.c.active_operation_id.is_(None))
+        .values(active_operation_id=operation_id)
+    )
+    return result.rowcount == 1
+
+
+def delete(conn: Connection, cluster_id: str) -> None:
+    conn.execute(hosts.delete().where(hosts.c.cluster_id == cluster_id))
+    conn.execute(shards.delete().where(shards.c.cluster_id == cluster_id))
+    conn.execute(clusters.delete().where(clusters.c.id == cluster_id))
+
+
+def insert_shard(conn: Connection, record: ShardRecord) -> None:
+    conn.execute(shards.insert().values(**record.__dict__))
+
+
+def list_shards(conn: Connection, cluster_id: str) -> list[ShardRecord]:
+    rows = conn.execute(
+        sa.select(shards).where(shards.c.cluster_id == cluster_id).order_by(shards.c.created_at, shards.c.name)
+    ).mappings()
+    return [ShardRecord(**dict(row)) for row in rows]
+
+
+def delete_shard(conn: Connection, cluster_id: str, name: str) -> None:
+    conn.execute(shards.delete().where(shards.c.cluster_id == cluster_id, shards.c.name == name))
+
+
+def insert_host(conn: Connection, record: HostRecord) -> None:
+    conn.execute(hosts.insert().values(**record.__dict__))
+
+
+def list_hosts(conn: Connection, cluster_id: str) -> list[HostRecord]:
+    rows = conn.execute(
+        sa.select(hosts).where(hosts.c.cluster_id == cluster_id).order_by(hosts.c.created_at, hosts.c.name)
+    ).mappings()
+    return [HostRecord(**dict(row)) for row in rows]
+
+
+def update_host(conn: Connection, name: str, **values: Any) -> None:
+    conn.execute(hosts.update().where(hosts.c.name == name).values(**values))
+
+
+def delete_host(conn: Connection, name: str) -> None:
+    conn.execute(hosts.delete().where(hosts.c.name == name))
+
+
+def used_addresses(conn: Connection) -> set[str]:
+    return set(conn.execute(sa.select(hosts.c.address)).scalars())

@@ -1,0 +1,74 @@
+"""Creates the schema on an empty database and migrates an older one forward, on start.
+
+A new database gets the tables of ``schema.py`` and is stamped with the newest version.
+An existing one runs each migration above its stamped version, in order, each in its own
+transaction. Whoever starts first does the work: PostgreSQL serializes starters with an
+advisory lock, SQLite with its write lock.
+
+Adding a migration: change ``schema.py``, then append a ``Migration`` that makes the same
+change to a database created before it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from managed_redis.store import schema
+from managed_redis.store.database import Database
+
+ADVISORY_LOCK_KEY = 0x6D726564  # "mred"
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _initial(conn: Connection) -> None:  # pragma: no cover - the baseline is created directly
+    schema.metadata.create_all(conn)
+
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _initial),)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def migrate(db: Database) -> int:
+    """Bring the schema to ``LATEST_VERSION``; returns the version found before."""
+    with db.write() as conn:
+        if db.is_postgres:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        current = _current_version(conn)
+        if current == 0:
+            schema.metadata.create_all(conn)
+            _stamp(conn, MIGRATIONS[-1])
+            return 0
+        for migration in MIGRATIONS:
+            if migration.version > current:
+                migration.apply(conn)
+                _stamp(conn, migration)
+        return current
+
+
+def _current_version(conn: Connection) -> int:
+    if not sa.inspect(conn).has_table(schema.schema_migrations.name):
+        return 0
+    version = conn.execute(sa.select(sa.func.max(schema.schema_migrations.c.version))).scalar()
+    return int(version or 0)
+
+
+def _stamp(conn: Connection, migration: Migration) -> None:
+    conn.execute(
+        schema.schema_migrations.insert().values(
+            version=migration.version,
+            description=migration.description,
+            applied_at=dt.datetime.now(dt.UTC),
+        )
+    )

@@ -1,0 +1,180 @@
+"""Rows of the operations table, the service's only work queue, and the queries on it.
+
+Claiming, renewing, checkpointing and finishing are compare-and-set updates guarded by
+the lease owner, so two workers (threads or processes, on SQLite or PostgreSQL) never run
+one operation at once, and a worker that lost its lease cannot overwrite the new owner.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from managed_redis.store.schema import clusters, operations
+
+
+@dataclass
+class OperationRecord:
+    id: str
+    kind: str
+    description: str
+    folder_id: str
+    cluster_id: str | None
+    created_by: str
+    created_at: dt.datetime
+    modified_at: dt.datetime
+    request: bytes
+    metadata: bytes
+    request_fingerprint: str
+    done: bool = False
+    response: bytes | None = None
+    error: bytes | None = None
+    idempotency_key: str | None = None
+    locks_cluster: bool = True
+    lease_owner: str | None = None
+    lease_expires_at: dt.datetime | None = None
+    attempts: int = 0
+    progress: dict[str, Any] = field(default_factory=dict)
+
+
+def _record(row: RowMapping) -> OperationRecord:
+    return OperationRecord(**dict(row))
+
+
+def insert(conn: Connection, record: OperationRecord) -> None:
+    conn.execute(operations.insert().values(**record.__dict__))
+
+
+def get(conn: Connection, operation_id: str) -> OperationRecord | None:
+    row = conn.execute(sa.select(operations).where(operations.c.id == operation_id)).mappings().first()
+    return _record(row) if row else None
+
+
+def find_by_idempotency_key(conn: Connection, created_by: str, key: str) -> OperationRecord | None:
+    row = (
+        conn.execute(
+            sa.select(operations).where(
+                operations.c.created_by == created_by, operations.c.idempotency_key == key
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return _record(row) if row else None
+
+
+def list_for_cluster(
+    conn: Connection, cluster_id: str, limit: int, after: tuple[dt.datetime, str] | None
+) -> list[OperationRecord]:
+    """Newest first; ``after`` is the (created_at, id) of the last row of the previous page."""
+    query = sa.select(operations).where(operations.c.cluster_id == cluster_id)
+    if after is not None:
+        created_at, op_id = after
+        query = query.where(
+            sa.or_(
+                operations.c.created_at < created_at,
+                sa.and_(operations.c.created_at == created_at, operations.c.id < op_id),
+            )
+        )
+    query = query.order_by(operations.c.created_at.desc(), operations.c.id.desc()).limit(limit)
+    return [_record(row) for row in conn.execute(query).mappings()]
+
+
+def claim_next(
+    conn: Connection, owner: str, now: dt.datetime, lease_s: float, kinds: set[str]
+) -> OperationRecord | None:
+    """Take the oldest unfinished operation nobody holds a live lease on, or None."""
+    claimable = sa.and_(
+        operations.c.done.is_(False),
+        sa.or_(operations.c.lease_expires_at.is_(None), operations.c.lease_expires_at < now),
+        operations.c.kind.in_(sorted(kinds)),
+    )
+    candidates = conn.execute(
+        sa.select(operations.c.id).where(claimable).order_by(operations.c.created_at).limit(16)
+    ).scalars()
+    expires = now + dt.timedelta(seconds=lease_s)
+    for op_id in list(candidates):
+        claimed = conn.execute(
+            operations.update()
+            .where(operations.c.id == op_id, claimable)
+            .values(
+                lease_owner=owner,
+                lease_expires_at=expires,
+                attempts=operations.c.attempts + 1,
+                modified_at=now,
+            )
+        )
+        if claimed.rowcount == 1:
+            return get(conn, op_id)
+    return None
+
+
+def renew_lease(conn: Connection, op_id: str, owner: str, now: dt.datetime, lease_s: float) -> bool:
+    """Extend a held lease; False when the lease was lost (expired and taken, or finished)."""
+    result = conn.execute(
+        operations.update()
+        .where(operations.c.id == op_id, operations.c.lease_owner == owner, operations.c.done.is_(False))
+        .values(lease_expires_at=now + dt.timedelta(seconds=lease_s))
+    )
+    return result.rowcount == 1
+
+
+def release_lease(conn: Connection, op_id: str, owner: str, now: dt.datetime, after_s: float) -> None:
+    """Give up a held lease so that any worker may claim the operation again after ``after_s``."""
+    conn.execute(
+        operations.update()
+        .where(operations.c.id == op_id, operations.c.lease_owner == owner, operations.c.done.is_(False))
+        .values(lease_owner=None, lease_expires_at=now + dt.timedelta(seconds=after_s), modified_at=now)
+    )
+
+
+def save_progress(conn: Connection, op_id: str, owner: str, now: dt.datetime, progress: dict[str, Any]) -> bool:
+    result = conn.execute(
+        operations.update()
+        .where(operations.c.id == op_id, operations.c.lease_owner == owner, operations.c.done.is_(False))
+        .values(progress=progress, modified_at=now)
+    )
+    return result.rowcount == 1
+
+
+def finish(
+    conn: Connection,
+    record: OperationRecord,
+    owner: str | None,
+    now: dt.datetime,
+    *,
+    response: bytes | None = None,
+    error: bytes | None = None,
+    metadata: bytes | None = None,
+) -> bool:
+    """Mark done with a response or an error and release the cluster; guarded by ``owner``.
+
+    ``owner`` None finishes an operation that was never claimed (a cancellation).
+    """
+    guard = operations.c.lease_owner == owner if owner is not None else operations.c.attempts == 0
+    values: dict[str, Any] = {
+        "done": True,
+        "response": response,
+        "error": error,
+        "modified_at": now,
+        "lease_owner": None,
+        "lease_expires_at": None,
+    }
+    if metadata is not None:
+        values["metadata"] = metadata
+    result = conn.execute(
+        operations.update().where(operations.c.id == record.id, operations.c.done.is_(False), guard).values(**values)
+    )
+    if result.rowcount != 1:
+        return False
+    if record.cluster_id and record.locks_cluster:
+        conn.execute(
+            clusters.update()
+            .where(clusters.c.id == record.cluster_id, clusters.c.active_operation_id == record.id)
+            .values(active_operation_id=None)
+        )
+    return True

@@ -1,0 +1,120 @@
+"""The tables of the metadata store, as they are now (``migrations.py`` gets older ones here).
+
+Times are stored as integer microseconds since the epoch (UTC) so that SQLite and
+PostgreSQL sort and compare them the same way; protobuf payloads (operation requests,
+metadata, results) are stored as their serialized bytes, opaque to this layer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+metadata = sa.MetaData()
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """An aware UTC datetime stored as microseconds since the epoch."""
+
+    impl = sa.BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use UTC-aware ones")
+        delta = value - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+    def process_result_value(self, value: int | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=value)
+
+
+schema_migrations = sa.Table(
+    "schema_migrations",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("description", sa.String(200), nullable=False),
+    sa.Column("applied_at", UtcDateTime, nullable=False),
+)
+
+clusters = sa.Table(
+    "clusters",
+    metadata,
+    sa.Column("id", sa.String(50), primary_key=True),
+    sa.Column("folder_id", sa.String(50), nullable=False, index=True),
+    sa.Column("name", sa.String(63), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("sharded", sa.Boolean, nullable=False, default=False),
+    # Everything else the user declared, as the JSON the service layer reads back.
+    sa.Column("spec", sa.JSON, nullable=False),
+    # Encrypted passwords (see vault.py); never returned by the API.
+    sa.Column("secrets", sa.LargeBinary, nullable=True),
+    # The one running mutating operation, if any: set and cleared with compare-and-set.
+    sa.Column("active_operation_id", sa.String(50), nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("folder_id", "name", name="uq_clusters_folder_name"),
+)
+
+shards = sa.Table(
+    "shards",
+    metadata,
+    sa.Column("cluster_id", sa.String(50), sa.ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("name", sa.String(63), primary_key=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+hosts = sa.Table(
+    "hosts",
+    metadata,
+    sa.Column("name", sa.String(253), primary_key=True),
+    sa.Column(
+        "cluster_id", sa.String(50), sa.ForeignKey("clusters.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    sa.Column("shard_name", sa.String(63), nullable=False),
+    sa.Column("zone_id", sa.String(50), nullable=False),
+    sa.Column("subnet_id", sa.String(50), nullable=False, default=""),
+    sa.Column("address", sa.String(45), nullable=False, unique=True),
+    sa.Column("replica_priority", sa.Integer, nullable=True),
+    sa.Column("assign_public_ip", sa.Boolean, nullable=False, default=False),
+    # ACTIVE, or ADDING/REMOVING while an operation brings it in or takes it out.
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+operations = sa.Table(
+    "operations",
+    metadata,
+    sa.Column("id", sa.String(50), primary_key=True),
+    sa.Column("kind", sa.String(100), nullable=False),
+    sa.Column("description", sa.String(256), nullable=False),
+    sa.Column("folder_id", sa.String(50), nullable=False),
+    sa.Column("cluster_id", sa.String(50), nullable=True, index=True),
+    sa.Column("created_by", sa.String(100), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("modified_at", UtcDateTime, nullable=False),
+    sa.Column("done", sa.Boolean, nullable=False, default=False, index=True),
+    # Serialized protobufs: the request the handler works from (secrets stripped),
+    # the metadata Any, and one of response Any / google.rpc.Status.
+    sa.Column("request", sa.LargeBinary, nullable=False),
+    sa.Column("metadata", sa.LargeBinary, nullable=False),
+    sa.Column("response", sa.LargeBinary, nullable=True),
+    sa.Column("error", sa.LargeBinary, nullable=True),
+    sa.Column("idempotency_key", sa.String(128), nullable=True),
+    sa.Column("request_fingerprint", sa.String(64), nullable=False),
+    # Whether the operation holds its cluster's active_operation_id.
+    sa.Column("locks_cluster", sa.Boolean, nullable=False, default=True),
+    sa.Column("lease_owner", sa.String(100), nullable=True),
+    sa.Column("lease_expires_at", UtcDateTime, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    # The handler's checkpoint: steps done and whatever they chose to remember.
+    sa.Column("progress", sa.JSON, nullable=False),
+    sa.UniqueConstraint("created_by", "idempotency_key", name="uq_operations_idempotency"),
+)
+sa.Index("ix_operations_cluster_created", operations.c.cluster_id, operations.c.created_at)
