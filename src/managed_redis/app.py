@@ -154,7 +154,9 @@ class ApiServer:
             cert.key_path.read_bytes(),
         )
         self.endpoints.grpc_address = _advertised(settings, grpc_port)
-        rest_runner, rest_port = await start_rest_server(RestGateway(self.dispatcher, self.methods), settings.rest_addr)
+        rest_runner, rest_port = await start_rest_server(
+            RestGateway(self.dispatcher, self.methods), settings.rest_addr
+        )
         rest_host, _ = _split_host_port(settings.rest_addr)
         if self.admin_token_created:
             print(f"mredis: created the admin token in {settings.admin_token_path}", flush=True)

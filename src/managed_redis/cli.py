@@ -15,7 +15,9 @@ from managed_redis.settings import SETTINGS, SettingsError, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mredis", description="A self-hosted Managed Service for Redis API.")
+    parser = argparse.ArgumentParser(
+        prog="mredis", description="A self-hosted Managed Service for Redis API."
+    )
     parser.add_argument("--version", action="version", version=f"mredis {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (

@@ -32,7 +32,9 @@ class Settings:
     grpc_advertise_addr: str | None = None
     # None means SQLite at <data_dir>/mredis.db.
     database_url: str | None = None
-    host_network: ipaddress.IPv4Network = ipaddress.IPv4Network("127.20.0.0/16")
+    host_network: ipaddress.IPv4Network = field(
+        default_factory=lambda: ipaddress.IPv4Network("127.20.0.0/16")
+    )
     # The bootstrap admin token; None means "read or create <data_dir>/admin-token".
     admin_token: str | None = None
     # Extra redis-server (or valkey-server) binaries besides the one on PATH.

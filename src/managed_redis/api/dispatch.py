@@ -34,7 +34,9 @@ class Dispatcher:
         self.authenticator = authenticator
         self.executor = executor
 
-    def _prepare(self, method: Method, request: Message, headers: Mapping[str, str], request_id: str) -> Caller:
+    def _prepare(
+        self, method: Method, request: Message, headers: Mapping[str, str], request_id: str
+    ) -> Caller:
         principal = None if method.public else self.authenticator.authenticate(headers.get("authorization"))
         validate(request)
         if method.implementation is None:

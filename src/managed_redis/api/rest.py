@@ -102,6 +102,6 @@ async def start_rest_server(gateway: RestGateway, address: str) -> tuple[web.App
     await runner.setup()
     site = web.TCPSite(runner, host.strip("[]") or None, int(port), reuse_address=True)
     await site.start()
-    server = site._server
-    bound = server.sockets[0].getsockname()[1] if server is not None and server.sockets else int(port)
+    sockets = getattr(site._server, "sockets", None) or ()
+    bound = sockets[0].getsockname()[1] if sockets else int(port)
     return runner, bound

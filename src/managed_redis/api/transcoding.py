@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf import json_format
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from managed_redis.api.methods import Method
@@ -141,7 +141,7 @@ def _parse_dict(request: Message, data: dict[str, Any]) -> None:
         raise InvalidArgument(f"bad request: {exc}") from None
 
 
-def _field(descriptor: Descriptor, name: str) -> FieldDescriptor | None:
+def _field(descriptor: Any, name: str) -> Any:
     field = descriptor.fields_by_name.get(name)
     if field is not None:
         return field
@@ -151,11 +151,12 @@ def _field(descriptor: Descriptor, name: str) -> FieldDescriptor | None:
     return None
 
 
-def _query_tree(descriptor: Descriptor, query: Iterable[tuple[str, str]]) -> dict[str, Any]:
+def _query_tree(descriptor: Any, query: Iterable[tuple[str, str]]) -> dict[str, Any]:
     """Query parameters as the JSON object json_format would parse, typed by the descriptor."""
     tree: dict[str, Any] = {}
     for key, raw in query:
-        node, current = tree, descriptor
+        node: dict[str, Any] = tree
+        current: Any = descriptor
         parts = key.split(".")
         for depth, part in enumerate(parts):
             field = _field(current, part) if current is not None else None
@@ -169,7 +170,7 @@ def _query_tree(descriptor: Descriptor, query: Iterable[tuple[str, str]]) -> dic
                 current = field.message_type
                 continue
             value = _query_value(field, raw, key)
-            if field.label == FieldDescriptor.LABEL_REPEATED:
+            if field.is_repeated:
                 node.setdefault(field.json_name, []).append(value)
             else:
                 node[field.json_name] = value
@@ -191,11 +192,11 @@ _WELLKNOWN = (
 )
 
 
-def _is_wellknown(field: FieldDescriptor) -> bool:
+def _is_wellknown(field: Any) -> bool:
     return field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.full_name in _WELLKNOWN
 
 
-def _query_value(field: FieldDescriptor, raw: str, key: str) -> Any:
+def _query_value(field: Any, raw: str, key: str) -> Any:
     """A query string value in the JSON shape json_format expects for ``field``."""
     if field.type == FieldDescriptor.TYPE_BOOL or (
         _is_wellknown(field) and field.message_type.full_name == "google.protobuf.BoolValue"

@@ -14,12 +14,13 @@ import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from google.protobuf.descriptor import Descriptor, FieldDescriptor, OneofDescriptor
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
+from yandex.cloud import validation_pb2
 
 from managed_redis.errors import FieldViolation, InvalidArgument
-from yandex.cloud import validation_pb2
 
 _WRAPPERS = frozenset(
     f"google.protobuf.{name}"
@@ -69,7 +70,7 @@ _RANGE = re.compile(r"^\s*(-?\d+)\s*-\s*(-?\d+)\s*$")
 _COMPARISON = re.compile(r"^\s*(<=|>=|<|>|==|=)?\s*(-?\d+)\s*$")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def parse_bound(text: str) -> Bound:
     if match := _RANGE.match(text):
         return Bound(text, float(match.group(1)), float(match.group(2)))
@@ -89,7 +90,7 @@ def _describe(bound: Bound) -> str:
     return f"in {bound.text}" if "-" in bound.text.lstrip("-") else bound.text.replace(" ", "")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _pattern(text: str) -> re.Pattern[str]:
     return re.compile(text)
 
@@ -102,33 +103,35 @@ def validate(message: Message) -> None:
 
 
 def _walk(message: Message, prefix: str) -> Iterable[FieldViolation]:
-    descriptor: Descriptor = message.DESCRIPTOR
+    descriptor: Any = message.DESCRIPTOR
     for field in descriptor.fields:
         yield from _check_field(message, field, f"{prefix}{field.name}")
     for oneof in descriptor.oneofs:
         yield from _check_oneof(message, oneof, prefix)
 
 
-def _check_oneof(message: Message, oneof: OneofDescriptor, prefix: str) -> Iterable[FieldViolation]:
+def _check_oneof(message: Message, oneof: Any, prefix: str) -> Iterable[FieldViolation]:
     options = oneof.GetOptions()
-    if options.HasExtension(validation_pb2.exactly_one) and options.Extensions[validation_pb2.exactly_one]:
-        if message.WhichOneof(oneof.name) is None:
-            names = ", ".join(field.name for field in oneof.fields)
-            yield FieldViolation(f"{prefix}{oneof.name}", f"exactly one of {names} must be set")
+    exactly_one = (
+        options.HasExtension(validation_pb2.exactly_one) and options.Extensions[validation_pb2.exactly_one]
+    )
+    if exactly_one and message.WhichOneof(oneof.name) is None:
+        names = ", ".join(field.name for field in oneof.fields)
+        yield FieldViolation(f"{prefix}{oneof.name}", f"exactly one of {names} must be set")
 
 
-def _is_map(field: FieldDescriptor) -> bool:
-    return (
+def _is_map(field: Any) -> bool:
+    return bool(
         field.type == FieldDescriptor.TYPE_MESSAGE
         and field.message_type.GetOptions().map_entry
-        and field.label == FieldDescriptor.LABEL_REPEATED
+        and field.is_repeated
     )
 
 
-def _check_field(message: Message, field: FieldDescriptor, path: str) -> Iterable[FieldViolation]:
+def _check_field(message: Message, field: Any, path: str) -> Iterable[FieldViolation]:
     options = field.GetOptions()
     value = getattr(message, field.name)
-    repeated = field.label == FieldDescriptor.LABEL_REPEATED
+    repeated = field.is_repeated
 
     if _required(options) and not _is_set(message, field, value):
         yield FieldViolation(path, "required")
@@ -144,7 +147,10 @@ def _check_field(message: Message, field: FieldDescriptor, path: str) -> Iterabl
             if not bound.holds(len(value)):
                 yield FieldViolation(path, f"number of elements must be {_describe(bound)}")
         if options.HasExtension(validation_pb2.unique) and options.Extensions[validation_pb2.unique]:
-            items = [item.SerializeToString(deterministic=True) if isinstance(item, Message) else item for item in value]
+            items = [
+                item.SerializeToString(deterministic=True) if isinstance(item, Message) else item
+                for item in value
+            ]
             if len(set(items)) != len(items):
                 yield FieldViolation(path, "elements must be unique")
         for index, item in enumerate(value):
@@ -156,7 +162,7 @@ def _check_field(message: Message, field: FieldDescriptor, path: str) -> Iterabl
     yield from _check_value(field, value, path, options)
 
 
-def _check_map(field: FieldDescriptor, value: object, path: str, options: object) -> Iterable[FieldViolation]:
+def _check_map(field: Any, value: object, path: str, options: object) -> Iterable[FieldViolation]:
     entries = dict(value)  # type: ignore[call-overload]
     if options.HasExtension(validation_pb2.size):  # type: ignore[attr-defined]
         bound = parse_bound(options.Extensions[validation_pb2.size])  # type: ignore[attr-defined]
@@ -175,7 +181,7 @@ def _check_map(field: FieldDescriptor, value: object, path: str, options: object
         yield from _check_value(value_field, item, entry_path, options)
 
 
-def _check_value(field: FieldDescriptor, value: object, path: str, options: object) -> Iterable[FieldViolation]:
+def _check_value(field: Any, value: object, path: str, options: object) -> Iterable[FieldViolation]:
     if isinstance(value, Message):
         full_name = value.DESCRIPTOR.full_name
         if full_name in _WRAPPERS:
@@ -217,8 +223,8 @@ def _required(options: object) -> bool:
     )
 
 
-def _is_set(message: Message, field: FieldDescriptor, value: object) -> bool:
-    if field.label == FieldDescriptor.LABEL_REPEATED:
+def _is_set(message: Message, field: Any, value: object) -> bool:
+    if field.is_repeated:
         return len(value) > 0  # type: ignore[arg-type]
     if field.type == FieldDescriptor.TYPE_MESSAGE:
         return message.HasField(field.name)

@@ -126,7 +126,10 @@ class OperationQueue:
             idempotency_key=submitter.idempotency_key,
             locks_cluster=submission.locks_cluster and submission.cluster_id is not None,
             progress={
-                "undo": {"status_before": submission.status_before, "created_cluster": submission.created_cluster}
+                "undo": {
+                    "status_before": submission.status_before,
+                    "created_cluster": submission.created_cluster,
+                }
             },
         )
         if record.locks_cluster:

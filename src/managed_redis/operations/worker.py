@@ -143,7 +143,9 @@ class Worker:
         except Exception:
             reference = uuid.uuid4().hex[:12]
             log.exception("operation %s failed unexpectedly (reference %s)", record.id, reference)
-            self._fail(ctx, spec, Internal(f"internal error; the server log has the details under {reference}"))
+            self._fail(
+                ctx, spec, Internal(f"internal error; the server log has the details under {reference}")
+            )
             return
         packed = any_pb2.Any()
         packed.Pack(response)
@@ -190,4 +192,3 @@ class Worker:
                         log.warning("operation %s: could not renew the lease", op_id)
                 except Exception:
                     log.exception("operation %s: lease renewal failed", op_id)
-

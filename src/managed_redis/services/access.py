@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 
 from managed_redis.errors import PermissionDenied
 
-
 ALL_FOLDERS = "*"
 
 
@@ -62,7 +61,9 @@ class Principal:
         if self.admin_everywhere:
             return frozenset(Permission)
         granted: set[Permission] = set()
-        roles = self.folder_roles.get(folder_id, frozenset()) | self.folder_roles.get(ALL_FOLDERS, frozenset())
+        roles = self.folder_roles.get(folder_id, frozenset()) | self.folder_roles.get(
+            ALL_FOLDERS, frozenset()
+        )
         for role in roles:
             granted |= ROLE_PERMISSIONS.get(role, frozenset())
         return frozenset(granted)

@@ -36,7 +36,8 @@ def spec_json(declared: cluster_pb2.Cluster, config_spec: cluster_service_pb2.Co
 
 
 def cluster_proto(
-    record: ClusterRecord, health: int = cluster_pb2.Cluster.Health.HEALTH_UNKNOWN
+    record: ClusterRecord,
+    health: cluster_pb2.Cluster.Health.ValueType = cluster_pb2.Cluster.Health.HEALTH_UNKNOWN,
 ) -> cluster_pb2.Cluster:
     cluster = declared_of(record)
     cluster.id = record.id

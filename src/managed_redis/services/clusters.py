@@ -9,8 +9,8 @@ from managed_redis.errors import NotFound
 from managed_redis.services.access import Permission
 from managed_redis.services.cluster_view import cluster_proto
 from managed_redis.services.context import Caller
-from managed_redis.services.operation_view import operation_proto
 from managed_redis.services.list_filter import parse_name_filter
+from managed_redis.services.operation_view import operation_proto
 from managed_redis.services.pagination import decode_time_key, encode_time_key, page_size
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store import operations as op_store
@@ -33,7 +33,9 @@ class ClusterService:
     def get(self, request: service_pb.GetClusterRequest, caller: Caller) -> cluster_pb2.Cluster:
         return cluster_proto(self._cluster(request.cluster_id, caller, Permission.READ))
 
-    def list(self, request: service_pb.ListClustersRequest, caller: Caller) -> service_pb.ListClustersResponse:
+    def list(
+        self, request: service_pb.ListClustersRequest, caller: Caller
+    ) -> service_pb.ListClustersResponse:
         caller.authenticated.require(request.folder_id, Permission.READ)
         name = parse_name_filter(request.filter)
         size = page_size(request.page_size)

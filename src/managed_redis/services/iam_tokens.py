@@ -29,9 +29,7 @@ class IamTokenService:
         self, request: service_pb.CreateIamTokenRequest, caller: Caller
     ) -> service_pb.CreateIamTokenResponse:
         if request.WhichOneof("identity") != "yandex_passport_oauth_token":
-            raise Unimplemented(
-                "only token exchange is supported here; service-account keys (jwt) are not"
-            )
+            raise Unimplemented("only token exchange is supported here; service-account keys (jwt) are not")
         token = request.yandex_passport_oauth_token
         self.authenticate(token)  # raises UNAUTHENTICATED for an unknown token
         expires = timestamp_pb2.Timestamp()

@@ -112,7 +112,9 @@ def insert_shard(conn: Connection, record: ShardRecord) -> None:
 
 def list_shards(conn: Connection, cluster_id: str) -> list[ShardRecord]:
     rows = conn.execute(
-        sa.select(shards).where(shards.c.cluster_id == cluster_id).order_by(shards.c.created_at, shards.c.name)
+        sa.select(shards)
+        .where(shards.c.cluster_id == cluster_id)
+        .order_by(shards.c.created_at, shards.c.name)
     ).mappings()
     return [ShardRecord(**dict(row)) for row in rows]
 

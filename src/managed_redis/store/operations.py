@@ -132,7 +132,9 @@ def release_lease(conn: Connection, op_id: str, owner: str, now: dt.datetime, af
     )
 
 
-def save_progress(conn: Connection, op_id: str, owner: str, now: dt.datetime, progress: dict[str, Any]) -> bool:
+def save_progress(
+    conn: Connection, op_id: str, owner: str, now: dt.datetime, progress: dict[str, Any]
+) -> bool:
     result = conn.execute(
         operations.update()
         .where(operations.c.id == op_id, operations.c.lease_owner == owner, operations.c.done.is_(False))
@@ -167,7 +169,9 @@ def finish(
     if metadata is not None:
         values["metadata"] = metadata
     result = conn.execute(
-        operations.update().where(operations.c.id == record.id, operations.c.done.is_(False), guard).values(**values)
+        operations.update()
+        .where(operations.c.id == record.id, operations.c.done.is_(False), guard)
+        .values(**values)
     )
     if result.rowcount != 1:
         return False

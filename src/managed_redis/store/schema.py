@@ -65,7 +65,9 @@ clusters = sa.Table(
 shards = sa.Table(
     "shards",
     metadata,
-    sa.Column("cluster_id", sa.String(50), sa.ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "cluster_id", sa.String(50), sa.ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Column("name", sa.String(63), primary_key=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
 )
@@ -75,7 +77,11 @@ hosts = sa.Table(
     metadata,
     sa.Column("name", sa.String(253), primary_key=True),
     sa.Column(
-        "cluster_id", sa.String(50), sa.ForeignKey("clusters.id", ondelete="CASCADE"), nullable=False, index=True
+        "cluster_id",
+        sa.String(50),
+        sa.ForeignKey("clusters.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
     ),
     sa.Column("shard_name", sa.String(63), nullable=False),
     sa.Column("zone_id", sa.String(50), nullable=False),

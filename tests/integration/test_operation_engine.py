@@ -1,0 +1,238 @@
+"""The operation engine on SQLite and PostgreSQL: claim, lease, checkpoint, crash and resume,
+idempotency keys, and one running operation per cluster."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from google.protobuf import any_pb2, struct_pb2
+from google.rpc import code_pb2, status_pb2
+
+from managed_redis.clock import SYSTEM_CLOCK
+from managed_redis.errors import FailedPrecondition, InvalidArgument
+from managed_redis.operations.context import LeaseLost, OperationContext
+from managed_redis.operations.submit import OperationQueue, Submission, Submitter, cancel_unstarted
+from managed_redis.operations.worker import Worker
+from managed_redis.store import clusters as cluster_store
+from managed_redis.store import operations as op_store
+from managed_redis.store.clusters import ClusterRecord
+from managed_redis.store.database import Database
+from managed_redis.store.migrations import migrate
+from tests.support import postgres
+from tests.support.step_handler import KIND, handlers, steps_request
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ops.db'}"
+        return
+    if not postgres.available():
+        pytest.fail("PostgreSQL is expected on 127.0.0.1:5432 (see README: test set-up)")
+    with postgres.fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def db(database_url) -> Iterator[Database]:
+    database = Database(database_url)
+    migrate(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def queue(db) -> OperationQueue:
+    return OperationQueue(db, SYSTEM_CLOCK)
+
+
+def add_cluster(db: Database, cluster_id: str = "c9qtestcluster000001") -> str:
+    with db.write() as conn:
+        cluster_store.insert(
+            conn,
+            ClusterRecord(
+                id=cluster_id,
+                folder_id="f1",
+                name=cluster_id,
+                status="RUNNING",
+                created_at=SYSTEM_CLOCK.now(),
+            ),
+        )
+    return cluster_id
+
+
+def submit(queue, request: struct_pb2.Struct, cluster_id: str | None = None, key: str | None = None):
+    def prepare(conn) -> Submission:
+        return Submission(
+            kind=KIND,
+            description="test steps",
+            folder_id="f1",
+            cluster_id=cluster_id,
+            request=request,
+            metadata=struct_pb2.Struct(),
+            status_before="RUNNING",
+        )
+
+    return queue.submit(Submitter("tester", key), KIND, request, prepare)
+
+
+def load(db: Database, op_id: str):
+    with db.read() as conn:
+        return op_store.get(conn, op_id)
+
+
+def journal_lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_claim_run_and_finish_with_response(db, queue, tmp_path):
+    journal = tmp_path / "journal"
+    record = submit(queue, steps_request(3, 0, str(journal)))
+    worker = Worker(db, handlers(), threads=1, lease_s=5)
+    assert worker.run_one("w1") is True
+    assert worker.run_one("w1") is False  # nothing left to claim
+    done = load(db, record.id)
+    assert done.done and done.error is None and done.lease_owner is None
+    response = any_pb2.Any.FromString(done.response)
+    assert response.type_url == "type.googleapis.com/google.protobuf.Struct"
+    result = struct_pb2.Struct()
+    response.Unpack(result)
+    assert list(result["results"]) == [0, 10, 20]
+    assert done.progress["steps"] == {"step 0": 0, "step 1": 10, "step 2": 20}
+    assert journal_lines(journal) == [
+        "start 0 attempt 1",
+        "end 0",
+        "start 1 attempt 1",
+        "end 1",
+        "start 2 attempt 1",
+        "end 2",
+    ]
+
+
+def test_failure_is_stored_as_a_status(db, queue, tmp_path):
+    record = submit(queue, steps_request(3, 0, str(tmp_path / "j"), fail_at=1))
+    Worker(db, handlers(), threads=1).run_one("w1")
+    done = load(db, record.id)
+    status = status_pb2.Status.FromString(done.error)
+    assert done.done and done.response is None
+    assert status.code == code_pb2.FAILED_PRECONDITION and status.message == "step 1 was told to fail"
+
+
+def test_a_live_lease_is_not_claimed_and_an_expired_one_is(db, queue, tmp_path):
+    record = submit(queue, steps_request(1, 0, str(tmp_path / "j")))
+    now = SYSTEM_CLOCK.now()
+    with db.write() as conn:
+        first = op_store.claim_next(conn, "a", now, 1.0, {KIND})
+    assert first is not None and first.attempts == 1
+    with db.write() as conn:
+        assert op_store.claim_next(conn, "b", now + dt.timedelta(seconds=0.5), 1.0, {KIND}) is None
+    with db.write() as conn:
+        second = op_store.claim_next(conn, "b", now + dt.timedelta(seconds=2), 1.0, {KIND})
+    assert (
+        second is not None and second.id == record.id and second.attempts == 2 and second.lease_owner == "b"
+    )
+    # The old owner can neither checkpoint nor renew any more.
+    ctx = OperationContext(db, first, "a", struct_pb2.Struct(), None, SYSTEM_CLOCK)
+    with pytest.raises(LeaseLost):
+        ctx.checkpoint()
+    with db.write() as conn:
+        assert not op_store.renew_lease(conn, record.id, "a", SYSTEM_CLOCK.now(), 1.0)
+
+
+def test_worker_killed_mid_operation_resumes_from_checkpoint(database_url, db, queue, tmp_path):
+    journal = tmp_path / "journal"
+    record = submit(queue, steps_request(3, 1.5, str(journal)))
+    lease_s = "1.0"
+    command = [sys.executable, "-m", "tests.support.worker_process", database_url, lease_s]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    first = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while "start 1 attempt 1" not in journal_lines(journal):
+            assert time.monotonic() < deadline, "the first worker never reached step 1"
+            time.sleep(0.05)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert not load(db, record.id).done
+
+    second = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not load(db, record.id).done:
+            assert time.monotonic() < deadline, "the second worker never finished the operation"
+            time.sleep(0.1)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(20)
+
+    lines = journal_lines(journal)
+    # Step 0 finished before the kill and was not run again; step 1 was cut short and re-run.
+    assert lines.count("end 0") == 1 and lines.count("start 0 attempt 1") == 1
+    assert "start 1 attempt 2" in lines and lines.count("end 1") == 1
+    assert lines.count("start 2 attempt 2") == 1 and lines.count("end 2") == 1
+    done = load(db, record.id)
+    assert done.error is None and done.attempts == 2
+    result = struct_pb2.Struct()
+    any_pb2.Any.FromString(done.response).Unpack(result)
+    assert result["attempts"] == 2 and list(result["results"]) == [0, 10, 20]
+
+
+def test_idempotency_key_returns_the_first_operation(db, queue, tmp_path):
+    request = steps_request(1, 0, str(tmp_path / "j"))
+    first = submit(queue, request, key="key-1")
+    again = submit(queue, request, key="key-1")
+    assert again.id == first.id
+    other = submit(queue, request, key="key-2")
+    assert other.id != first.id
+    with pytest.raises(InvalidArgument, match="idempotency_key"):
+        submit(queue, steps_request(2, 0, str(tmp_path / "j")), key="key-1")
+
+
+def test_one_running_operation_per_cluster(db, queue, tmp_path):
+    cluster_id = add_cluster(db)
+    request = steps_request(1, 0, str(tmp_path / "j"))
+    first = submit(queue, request, cluster_id=cluster_id)
+    with pytest.raises(FailedPrecondition, match=f"has operation {first.id} running"):
+        submit(queue, request, cluster_id=cluster_id)
+    with db.read() as conn:
+        assert cluster_store.get(conn, cluster_id).active_operation_id == first.id
+    Worker(db, handlers(), threads=1).run_one("w1")
+    with db.read() as conn:
+        assert cluster_store.get(conn, cluster_id).active_operation_id is None
+    second = submit(queue, request, cluster_id=cluster_id)
+    assert second.id != first.id
+
+
+def test_cancel_before_start_releases_the_cluster(db, queue, tmp_path):
+    cluster_id = add_cluster(db)
+    record = submit(queue, steps_request(1, 0, str(tmp_path / "j")), cluster_id=cluster_id)
+    with db.write() as conn:
+        cluster_store.update(conn, cluster_id, status="UPDATING")
+    assert cancel_unstarted(db, SYSTEM_CLOCK, load(db, record.id))
+    done = load(db, record.id)
+    assert done.done and status_pb2.Status.FromString(done.error).code == code_pb2.CANCELLED
+    with db.read() as conn:
+        cluster = cluster_store.get(conn, cluster_id)
+    assert cluster.active_operation_id is None and cluster.status == "RUNNING"
+    # A worker finds nothing to run, and a started operation cannot be cancelled.
+    assert Worker(db, handlers(), threads=1).run_one("w1") is False
+    started = submit(queue, steps_request(1, 0, str(tmp_path / "j")), cluster_id=cluster_id)
+    with db.write() as conn:
+        op_store.claim_next(conn, "w", SYSTEM_CLOCK.now(), 30, {KIND})
+    assert not cancel_unstarted(db, SYSTEM_CLOCK, load(db, started.id))
+    assert not load(db, started.id).done

@@ -1,0 +1,64 @@
+"""A test-only operation kind, ``test.steps``: numbered steps that sleep and keep a journal.
+
+Its request is a ``google.protobuf.Struct``: ``steps`` (how many), ``sleep_s`` (per step),
+``journal`` (a file each step appends ``start <n> attempt <a>`` / ``end <n>`` to) and,
+optionally, ``fail_at`` (a step that raises FailedPrecondition).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from google.protobuf import struct_pb2
+
+from managed_redis.errors import FailedPrecondition
+from managed_redis.operations.context import OperationContext
+from managed_redis.operations.registry import HandlerSpec
+
+KIND = "test.steps"
+
+
+def _journal(path: str, line: str) -> None:
+    with open(path, "a") as handle:
+        handle.write(line + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def run_steps(ctx: OperationContext[Any]) -> struct_pb2.Struct:
+    request: struct_pb2.Struct = ctx.request
+    steps = int(request["steps"])
+    journal = request["journal"]
+    fail_at = int(request["fail_at"]) if "fail_at" in request else -1
+
+    for number in range(steps):
+
+        def step(number: int = number) -> int:
+            _journal(journal, f"start {number} attempt {ctx.record.attempts}")
+            if number == fail_at:
+                raise FailedPrecondition(f"step {number} was told to fail")
+            time.sleep(float(request["sleep_s"]))
+            _journal(journal, f"end {number}")
+            return number * 10
+
+        ctx.once(f"step {number}", step)
+    result = struct_pb2.Struct()
+    result.update(
+        {
+            "attempts": ctx.record.attempts,
+            "results": [ctx.progress["steps"][f"step {n}"] for n in range(steps)],
+        }
+    )
+    return result
+
+
+def handlers() -> dict[str, HandlerSpec]:
+    return {KIND: HandlerSpec(struct_pb2.Struct, run_steps)}
+
+
+def steps_request(steps: int, sleep_s: float, journal: str, **extra: Any) -> struct_pb2.Struct:
+    request = struct_pb2.Struct()
+    request.update({"steps": steps, "sleep_s": sleep_s, "journal": journal, **extra})
+    return request

@@ -1,0 +1,73 @@
+"""Roles, permissions and the tokens file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from managed_redis.api.auth import Authenticator, TokensFileError, ensure_admin_token, parse_tokens_file
+from managed_redis.errors import PermissionDenied, Unauthenticated
+from managed_redis.services.access import Permission, Principal
+
+
+def test_roles_grant_their_permissions_per_folder():
+    viewer = Principal("v", {"f1": frozenset({"managed-redis.viewer"})})
+    editor = Principal("e", {"f1": frozenset({"managed-redis.editor"})})
+    assert viewer.can("f1", Permission.READ) and not viewer.can("f1", Permission.MUTATE)
+    assert editor.can("f1", Permission.MUTATE) and not editor.can("f1", Permission.MANAGE_ACCESS)
+    assert not editor.can("f2", Permission.READ)
+    with pytest.raises(PermissionDenied, match=r"managed-redis\.editor or stronger"):
+        viewer.require("f1", Permission.MUTATE)
+
+
+def test_wildcard_folder_and_admin_everywhere():
+    everywhere = Principal("w", {"*": frozenset({"managed-redis.viewer"})})
+    assert everywhere.can("any", Permission.READ)
+    admin = Principal("admin", admin_everywhere=True)
+    assert admin.can("any", Permission.MANAGE_ACCESS)
+
+
+def test_admin_token_file_is_created_private(tmp_path: Path):
+    token, created = ensure_admin_token(tmp_path / "admin-token", None)
+    assert created and len(token) >= 40
+    assert (tmp_path / "admin-token").stat().st_mode & 0o777 == 0o600
+    assert ensure_admin_token(tmp_path / "admin-token", None) == (token, False)
+
+
+def test_tokens_file_is_read_and_reloaded(tmp_path: Path):
+    path = tmp_path / "tokens.json"
+    auth = Authenticator("admin-secret", path)
+    assert auth.authenticate("Bearer admin-secret").admin_everywhere
+    with pytest.raises(Unauthenticated):
+        auth.authenticate("Bearer alice-token")
+    path.write_text(
+        json.dumps(
+            {
+                "tokens": [
+                    {"subject": "alice", "token": "alice-token", "roles": {"f": ["managed-redis.viewer"]}}
+                ]
+            }
+        )
+    )
+    alice = auth.authenticate("Bearer alice-token")
+    assert alice.subject_id == "alice" and alice.can("f", Permission.READ)
+    with pytest.raises(Unauthenticated, match="Bearer"):
+        auth.authenticate("Basic abc")
+    with pytest.raises(Unauthenticated):
+        auth.authenticate(None)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"tokens": [{"token": "x"}]},
+        {"tokens": [{"subject": "a"}]},
+        {"tokens": [{"subject": "a", "token": "x", "roles": {"f": ["managed-redis.superuser"]}}]},
+    ],
+)
+def test_malformed_tokens_files_are_refused(data):
+    with pytest.raises(TokensFileError):
+        parse_tokens_file(data)

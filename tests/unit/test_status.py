@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from google.rpc import error_details_pb2
+
+from managed_redis.api.status import grpc_code, http_status, to_status
+from managed_redis.errors import FailedPrecondition, InvalidArgument, Unauthenticated
+
+
+def test_http_statuses_follow_the_yandex_table():
+    assert http_status(FailedPrecondition.code) == 400
+    assert http_status(Unauthenticated.code) == 401
+    assert grpc_code(Unauthenticated.code).name == "UNAUTHENTICATED"
+
+
+def test_status_carries_violations_and_request_id():
+    status = to_status(InvalidArgument.field("folder_id", "required"), "req-1")
+    assert status.code == 3 and status.message == "folder_id: required"
+    bad_request, info = error_details_pb2.BadRequest(), error_details_pb2.RequestInfo()
+    assert status.details[0].Unpack(bad_request) and bad_request.field_violations[0].field == "folder_id"
+    assert status.details[1].Unpack(info) and info.request_id == "req-1"

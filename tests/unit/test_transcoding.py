@@ -1,0 +1,128 @@
+"""REST routing and HTTP <-> protobuf transcoding from the http annotations."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as cs
+from yandex.cloud.mdb.redis.v1.config import redis_pb2
+
+from managed_redis.api.methods import build_method_table
+from managed_redis.api.transcoding import Router, build_request, render
+from managed_redis.errors import InvalidArgument, NotFound, Unimplemented
+
+
+@pytest.fixture(scope="module")
+def router() -> Router:
+    return Router(build_method_table({}))
+
+
+def route_of(router, verb, path):
+    route, params = router.match(verb, path)
+    return route.method.name, params
+
+
+def test_plain_and_custom_verb_paths(router):
+    assert route_of(router, "GET", "/managed-redis/v1/clusters/c9qabc") == (
+        "ClusterService.Get",
+        {"cluster_id": "c9qabc"},
+    )
+    assert route_of(router, "POST", "/managed-redis/v1/clusters/c9qabc:start") == (
+        "ClusterService.Start",
+        {"cluster_id": "c9qabc"},
+    )
+    assert route_of(router, "GET", "/managed-redis/v1/clusters/c9qabc:logs")[0] == "ClusterService.ListLogs"
+    assert route_of(router, "POST", "/managed-redis/v1/clusters:restore")[0] == "ClusterService.Restore"
+    assert (
+        route_of(router, "POST", "/managed-redis/v1/clusters/c1/hosts:batchCreate")[0]
+        == "ClusterService.AddHosts"
+    )
+
+
+def test_backup_ids_with_a_colon_route_to_backup_get(router):
+    assert route_of(router, "GET", "/managed-redis/v1/backups/c9qabc%3A20181113T133617") == (
+        "BackupService.Get",
+        {"backup_id": "c9qabc:20181113T133617"},
+    )
+    assert route_of(router, "GET", "/managed-redis/v1/backups/c9qabc:20181113T133617")[1] == {
+        "backup_id": "c9qabc:20181113T133617"
+    }
+
+
+def test_operation_cancel_accepts_get_and_post(router):
+    assert route_of(router, "GET", "/operations/op1:cancel")[0] == "OperationService.Cancel"
+    assert route_of(router, "POST", "/operations/op1:cancel")[0] == "OperationService.Cancel"
+
+
+def test_unknown_path_and_wrong_verb(router):
+    with pytest.raises(NotFound):
+        router.match("GET", "/nope")
+    with pytest.raises(Unimplemented, match="use GET"):
+        router.match("PUT", "/managed-redis/v1/resourcePresets")
+
+
+def test_query_parameters_fill_get_requests(router):
+    route, params = router.match("GET", "/managed-redis/v1/clusters")
+    request = build_request(
+        route, params, [("folderId", "b1g"), ("page_size", "5"), ("filter", 'name="a"')], b""
+    )
+    assert request == cs.ListClustersRequest(folder_id="b1g", page_size=5, filter='name="a"')
+
+
+def test_repeated_and_nested_query_parameters(router):
+    route, params = router.match("GET", "/managed-redis/v1/clusters/c1:logs")
+    request = build_request(
+        route,
+        params,
+        [
+            ("columnFilter", "a"),
+            ("columnFilter", "b"),
+            ("alwaysNextPageToken", "true"),
+            ("fromTime", "2024-01-01T00:00:00Z"),
+        ],
+        b"",
+    )
+    assert list(request.column_filter) == ["a", "b"]
+    assert request.always_next_page_token is True
+    assert request.from_time.seconds == 1704067200
+    assert request.cluster_id == "c1"
+
+
+def test_bad_query_parameters_are_named(router):
+    route, params = router.match("GET", "/managed-redis/v1/clusters")
+    with pytest.raises(InvalidArgument, match="folderID: unknown query parameter"):
+        build_request(route, params, [("folderID", "x")], b"")
+    with pytest.raises(InvalidArgument, match="pageSize"):
+        build_request(route, params, [("pageSize", "lots")], b"")
+
+
+def test_json_body_with_field_mask_and_custom_json_names(router):
+    route, params = router.match("PATCH", "/managed-redis/v1/clusters/c1")
+    body = {
+        "updateMask": "description,configSpec.redis.timeout",
+        "description": "d",
+        "configSpec": {"redis": {"timeout": "30"}},
+        "clusterId": "ignored-path-wins",
+    }
+    request = build_request(route, params, [], json.dumps(body).encode())
+    assert request.cluster_id == "c1"
+    assert list(request.update_mask.paths) == ["description", "config_spec.redis.timeout"]
+    assert request.config_spec.redis.timeout.value == 30
+
+
+def test_bad_bodies_are_invalid_argument(router):
+    route, params = router.match("POST", "/managed-redis/v1/clusters")
+    with pytest.raises(InvalidArgument, match="not valid JSON"):
+        build_request(route, params, [], b"{nope")
+    with pytest.raises(InvalidArgument, match="bad request"):
+        build_request(route, params, [], b'{"noSuchField": 1}')
+    with pytest.raises(InvalidArgument, match="JSON body"):
+        build_request(route, params, [("folderId", "x")], b"{}")
+
+
+def test_render_uses_camel_case_and_int64_strings():
+    message = cs.ConfigSpec(redis=redis_pb2.RedisConfig(maxmemory_policy=2))
+    message.redis.timeout.value = 7
+    text = render(message)
+    assert json.loads(text) == {"redis": {"maxmemoryPolicy": "ALLKEYS_LRU", "timeout": "7"}}
