@@ -14,8 +14,7 @@ import signal
 import sys
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from managed_redis.api.auth import Authenticator, ensure_admin_token
 from managed_redis.api.dispatch import Dispatcher
@@ -24,6 +23,8 @@ from managed_redis.api.methods import build_method_table
 from managed_redis.api.rest import RestGateway, start_rest_server
 from managed_redis.catalog import versions as version_catalog
 from managed_redis.clock import SYSTEM_CLOCK, Clock
+from managed_redis.engine.local import LocalEngine
+from managed_redis.operations.deps import Deps
 from managed_redis.operations.registry import HandlerSpec, default_handlers
 from managed_redis.operations.submit import OperationQueue
 from managed_redis.operations.worker import Worker
@@ -37,6 +38,7 @@ from managed_redis.services.versions import VersionsService
 from managed_redis.settings import Settings
 from managed_redis.store.database import Database
 from managed_redis.store.migrations import migrate
+from managed_redis.vault import Vault
 
 log = logging.getLogger("managed_redis")
 
@@ -56,8 +58,7 @@ class Components:
     clock: Clock
     queue: OperationQueue
     handlers: Mapping[str, HandlerSpec]
-    deps: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    deps: Deps
 
     def new_worker(self, name: str | None = None) -> Worker:
         return Worker(
@@ -78,12 +79,20 @@ def build_components(
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     db = Database(settings.effective_database_url)
     migrate(db)
+    deps = Deps(
+        settings=settings,
+        engine=LocalEngine(),
+        vault=Vault.open(settings.data_dir, settings.secret_key),
+        ca=CertificateAuthority(settings.tls_dir),
+        versions=tuple(version_catalog.discover(settings.redis_binaries)),
+    )
     return Components(
         settings=settings,
         db=db,
         clock=clock,
         queue=OperationQueue(db, clock),
         handlers=default_handlers() if handlers is None else handlers,
+        deps=deps,
     )
 
 
@@ -107,11 +116,9 @@ class ApiServer:
     def __init__(self, components: Components) -> None:
         self.components = components
         settings = components.settings
-        self.admin_token, self.admin_token_created = ensure_admin_token(
-            settings.admin_token_path, settings.admin_token
-        )
+        self.admin_token, self.admin_token_created = ensure_admin_token(settings.admin_token_path, settings.admin_token)
         self.authenticator = Authenticator(self.admin_token, settings.tokens_path)
-        self.ca = CertificateAuthority(settings.tls_dir)
+        self.ca = components.deps.ca
         self.endpoints = ApiEndpointService()
         self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="api")
         self.worker: Worker | None = None
@@ -121,16 +128,13 @@ class ApiServer:
 
     def _services(self) -> dict[str, object]:
         c = self.components
-        versions = version_catalog.discover(c.settings.redis_binaries)
         return {
-            "yandex.cloud.mdb.redis.v1.ClusterService": ClusterService(c.db),
+            "yandex.cloud.mdb.redis.v1.ClusterService": ClusterService(c.db, c.queue, c.deps),
             "yandex.cloud.mdb.redis.v1.ResourcePresetService": ResourcePresetService(),
-            "yandex.cloud.mdb.redis.v1.VersionsService": VersionsService(versions),
+            "yandex.cloud.mdb.redis.v1.VersionsService": VersionsService(c.deps.versions),
             "yandex.cloud.operation.OperationService": OperationService(c.db, c.clock),
             "yandex.cloud.endpoint.ApiEndpointService": self.endpoints,
-            "yandex.cloud.iam.v1.IamTokenService": IamTokenService(
-                self.authenticator.authenticate_token, c.clock
-            ),
+            "yandex.cloud.iam.v1.IamTokenService": IamTokenService(self.authenticator.authenticate_token, c.clock),
         }
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -154,9 +158,7 @@ class ApiServer:
             cert.key_path.read_bytes(),
         )
         self.endpoints.grpc_address = _advertised(settings, grpc_port)
-        rest_runner, rest_port = await start_rest_server(
-            RestGateway(self.dispatcher, self.methods), settings.rest_addr
-        )
+        rest_runner, rest_port = await start_rest_server(RestGateway(self.dispatcher, self.methods), settings.rest_addr)
         rest_host, _ = _split_host_port(settings.rest_addr)
         if self.admin_token_created:
             print(f"mredis: created the admin token in {settings.admin_token_path}", flush=True)

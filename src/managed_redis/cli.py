@@ -6,6 +6,7 @@ Every setting is a flag here and an ``MREDIS_*`` environment variable (see setti
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,9 +16,7 @@ from managed_redis.settings import SETTINGS, SettingsError, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="mredis", description="A self-hosted Managed Service for Redis API."
-    )
+    parser = argparse.ArgumentParser(prog="mredis", description="A self-hosted Managed Service for Redis API.")
     parser.add_argument("--version", action="version", version=f"mredis {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (
@@ -41,6 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mredis: {exc}", file=sys.stderr)
         return 2
     from managed_redis import app  # imported late: --help and --version stay fast
+
+    # Everything written from here on (data, logs, the processes' own files) is ours alone.
+    os.umask(0o077)
 
     if args.command == "serve":
         return app.serve(settings)

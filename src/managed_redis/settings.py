@@ -32,13 +32,18 @@ class Settings:
     grpc_advertise_addr: str | None = None
     # None means SQLite at <data_dir>/mredis.db.
     database_url: str | None = None
-    host_network: ipaddress.IPv4Network = field(
-        default_factory=lambda: ipaddress.IPv4Network("127.20.0.0/16")
-    )
+    host_network: ipaddress.IPv4Network = field(default_factory=lambda: ipaddress.IPv4Network("127.20.0.0/16"))
     # The bootstrap admin token; None means "read or create <data_dir>/admin-token".
     admin_token: str | None = None
     # Extra redis-server (or valkey-server) binaries besides the one on PATH.
     redis_binaries: tuple[str, ...] = ()
+    # The key sealing stored passwords; None means "read or create <data_dir>/secret.key".
+    secret_key: str | None = None
+    # Sentinel's down-after-milliseconds and Redis Cluster's cluster-node-timeout, in seconds.
+    sentinel_down_after_s: float = 5.0
+    cluster_node_timeout_s: float = 5.0
+    # How often the supervisor checks every host and restarts what died.
+    supervisor_period_s: float = 1.0
     worker_threads: int = 4
     lease_s: float = 30.0
     worker_poll_s: float = 0.5
@@ -61,6 +66,10 @@ class Settings:
     @property
     def tokens_path(self) -> Path:
         return self.data_dir / "tokens.json"
+
+    @property
+    def hosts_dir(self) -> Path:
+        return self.data_dir / "hosts"
 
 
 @dataclass(frozen=True)
@@ -98,9 +107,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
         str,
         "the gRPC address endpoint discovery returns (default: the listen address)",
     ),
-    SettingSpec(
-        "database_url", "MREDIS_DATABASE_URL", "--database-url", str, "SQLAlchemy URL of the metadata store"
-    ),
+    SettingSpec("database_url", "MREDIS_DATABASE_URL", "--database-url", str, "SQLAlchemy URL of the metadata store"),
     SettingSpec(
         "host_network",
         "MREDIS_HOST_NETWORK",
@@ -115,6 +122,28 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "--redis-binaries",
         _parse_paths,
         "extra redis-server binaries, separated by ':'",
+    ),
+    SettingSpec("secret_key", "MREDIS_SECRET_KEY", None, str, "key sealing stored passwords (Fernet)"),
+    SettingSpec(
+        "sentinel_down_after_s",
+        "MREDIS_SENTINEL_DOWN_AFTER_S",
+        "--sentinel-down-after-s",
+        float,
+        "seconds before Sentinel deems a master down",
+    ),
+    SettingSpec(
+        "cluster_node_timeout_s",
+        "MREDIS_CLUSTER_NODE_TIMEOUT_S",
+        "--cluster-node-timeout-s",
+        float,
+        "Redis Cluster node timeout in seconds",
+    ),
+    SettingSpec(
+        "supervisor_period_s",
+        "MREDIS_SUPERVISOR_PERIOD_S",
+        "--supervisor-period-s",
+        float,
+        "seconds between the supervisor's checks of every host",
     ),
     SettingSpec("worker_threads", "MREDIS_WORKER_THREADS", "--worker-threads", int, "operations run at once"),
     SettingSpec("lease_s", "MREDIS_LEASE_S", "--lease-s", float, "seconds a worker's claim lasts unrenewed"),

@@ -57,9 +57,7 @@ def test_sdk_with_a_bad_token_is_unauthenticated(server):
 def test_sdk_token_exchange_mode_works(server):
     import yandexcloud
 
-    sdk = yandexcloud.SDK(
-        token=server.admin_token, endpoint=server.grpc_addr, root_certificates=server.ca_pem
-    )
+    sdk = yandexcloud.SDK(token=server.admin_token, endpoint=server.grpc_addr, root_certificates=server.ca_pem)
     versions = sdk.client(VersionsServiceStub).List(ListVersionsRequest())
     assert versions.version and all(v.id for v in versions.version)
 

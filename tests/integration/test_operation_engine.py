@@ -138,9 +138,7 @@ def test_a_live_lease_is_not_claimed_and_an_expired_one_is(db, queue, tmp_path):
         assert op_store.claim_next(conn, "b", now + dt.timedelta(seconds=0.5), 1.0, {KIND}) is None
     with db.write() as conn:
         second = op_store.claim_next(conn, "b", now + dt.timedelta(seconds=2), 1.0, {KIND})
-    assert (
-        second is not None and second.id == record.id and second.attempts == 2 and second.lease_owner == "b"
-    )
+    assert second is not None and second.id == record.id and second.attempts == 2 and second.lease_owner == "b"
     # The old owner can neither checkpoint nor renew any more.
     ctx = OperationContext(db, first, "a", struct_pb2.Struct(), None, SYSTEM_CLOCK)
     with pytest.raises(LeaseLost):
@@ -168,9 +166,7 @@ def test_worker_killed_mid_operation_resumes_from_checkpoint(database_url, db, q
             first.kill()
     assert not load(db, record.id).done
 
-    second = subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    second = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         while not load(db, record.id).done:

@@ -72,9 +72,7 @@ def write_tokens(data_dir: Path, tokens: list[dict[str, Any]]) -> None:
 
 
 @contextmanager
-def running_server(
-    data_dir: Path, *extra_args: str, env: dict[str, str] | None = None
-) -> Iterator[RunningServer]:
+def running_server(data_dir: Path, *extra_args: str, env: dict[str, str] | None = None) -> Iterator[RunningServer]:
     command = [
         sys.executable,
         "-m",
@@ -90,9 +88,7 @@ def running_server(
     ]
     environment = {**os.environ, **(env or {})}
     environment.setdefault("MREDIS_HOST_NETWORK", host_network())
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment
-    )
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment)
     output: list[str] = []
     ready = threading.Event()
     found: dict[str, str] = {}

@@ -43,13 +43,7 @@ def test_tokens_file_is_read_and_reloaded(tmp_path: Path):
     with pytest.raises(Unauthenticated):
         auth.authenticate("Bearer alice-token")
     path.write_text(
-        json.dumps(
-            {
-                "tokens": [
-                    {"subject": "alice", "token": "alice-token", "roles": {"f": ["managed-redis.viewer"]}}
-                ]
-            }
-        )
+        json.dumps({"tokens": [{"subject": "alice", "token": "alice-token", "roles": {"f": ["managed-redis.viewer"]}}]})
     )
     alice = auth.authenticate("Bearer alice-token")
     assert alice.subject_id == "alice" and alice.can("f", Permission.READ)

@@ -34,10 +34,7 @@ def test_plain_and_custom_verb_paths(router):
     )
     assert route_of(router, "GET", "/managed-redis/v1/clusters/c9qabc:logs")[0] == "ClusterService.ListLogs"
     assert route_of(router, "POST", "/managed-redis/v1/clusters:restore")[0] == "ClusterService.Restore"
-    assert (
-        route_of(router, "POST", "/managed-redis/v1/clusters/c1/hosts:batchCreate")[0]
-        == "ClusterService.AddHosts"
-    )
+    assert route_of(router, "POST", "/managed-redis/v1/clusters/c1/hosts:batchCreate")[0] == "ClusterService.AddHosts"
 
 
 def test_backup_ids_with_a_colon_route_to_backup_get(router):
@@ -64,9 +61,7 @@ def test_unknown_path_and_wrong_verb(router):
 
 def test_query_parameters_fill_get_requests(router):
     route, params = router.match("GET", "/managed-redis/v1/clusters")
-    request = build_request(
-        route, params, [("folderId", "b1g"), ("page_size", "5"), ("filter", 'name="a"')], b""
-    )
+    request = build_request(route, params, [("folderId", "b1g"), ("page_size", "5"), ("filter", 'name="a"')], b"")
     assert request == cs.ListClustersRequest(folder_id="b1g", page_size=5, filter='name="a"')
 
 

@@ -34,9 +34,7 @@ class Dispatcher:
         self.authenticator = authenticator
         self.executor = executor
 
-    def _prepare(
-        self, method: Method, request: Message, headers: Mapping[str, str], request_id: str
-    ) -> Caller:
+    def _prepare(self, method: Method, request: Message, headers: Mapping[str, str], request_id: str) -> Caller:
         principal = None if method.public else self.authenticator.authenticate(headers.get("authorization"))
         validate(request)
         if method.implementation is None:
@@ -51,9 +49,7 @@ class Dispatcher:
     async def _in_pool(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
-    async def call(
-        self, method: Method, request: Message, headers: Mapping[str, str], request_id: str
-    ) -> Message:
+    async def call(self, method: Method, request: Message, headers: Mapping[str, str], request_id: str) -> Message:
         """Run a unary method; raises ApiError (never anything else)."""
         try:
             result: Message = await self._in_pool(self._invoke, method, request, headers, request_id)

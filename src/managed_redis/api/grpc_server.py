@@ -24,9 +24,7 @@ REQUEST_ID_KEY = "x-request-id"
 
 
 def _headers(context: grpc.aio.ServicerContext) -> dict[str, str]:
-    return {
-        key.lower(): value for key, value in context.invocation_metadata() or () if isinstance(value, str)
-    }
+    return {key.lower(): value for key, value in context.invocation_metadata() or () if isinstance(value, str)}
 
 
 async def _abort(context: grpc.aio.ServicerContext, error: ApiError, request_id: str) -> None:

@@ -35,9 +35,7 @@ SERVED: tuple[tuple[str, str], ...] = (
 )
 
 # Services callable without a token: the SDK discovers endpoints and exchanges tokens first.
-PUBLIC_SERVICES = frozenset(
-    {"yandex.cloud.endpoint.ApiEndpointService", "yandex.cloud.iam.v1.IamTokenService"}
-)
+PUBLIC_SERVICES = frozenset({"yandex.cloud.endpoint.ApiEndpointService", "yandex.cloud.iam.v1.IamTokenService"})
 
 Implementation = Callable[..., Any]
 

@@ -61,9 +61,7 @@ class RestGateway:
         except ApiError as error:
             return _error_response(error, request_id)
         except web.HTTPRequestEntityTooLarge:
-            return _error_response(
-                InvalidArgument(f"request body is larger than {MAX_BODY_BYTES} bytes"), request_id
-            )
+            return _error_response(InvalidArgument(f"request body is larger than {MAX_BODY_BYTES} bytes"), request_id)
         return web.Response(
             text=render(response), content_type="application/json", headers={REQUEST_ID_HEADER: request_id}
         )

@@ -100,9 +100,7 @@ class Router:
 # -- requests ------------------------------------------------------------------------------
 
 
-def build_request(
-    route: Route, path_params: dict[str, str], query: Iterable[tuple[str, str]], body: bytes
-) -> Message:
+def build_request(route: Route, path_params: dict[str, str], query: Iterable[tuple[str, str]], body: bytes) -> Message:
     request = route.method.request_type()
     if route.body == "*":
         for key, _ in query:

@@ -112,9 +112,7 @@ def _walk(message: Message, prefix: str) -> Iterable[FieldViolation]:
 
 def _check_oneof(message: Message, oneof: Any, prefix: str) -> Iterable[FieldViolation]:
     options = oneof.GetOptions()
-    exactly_one = (
-        options.HasExtension(validation_pb2.exactly_one) and options.Extensions[validation_pb2.exactly_one]
-    )
+    exactly_one = options.HasExtension(validation_pb2.exactly_one) and options.Extensions[validation_pb2.exactly_one]
     if exactly_one and message.WhichOneof(oneof.name) is None:
         names = ", ".join(field.name for field in oneof.fields)
         yield FieldViolation(f"{prefix}{oneof.name}", f"exactly one of {names} must be set")
@@ -122,9 +120,7 @@ def _check_oneof(message: Message, oneof: Any, prefix: str) -> Iterable[FieldVio
 
 def _is_map(field: Any) -> bool:
     return bool(
-        field.type == FieldDescriptor.TYPE_MESSAGE
-        and field.message_type.GetOptions().map_entry
-        and field.is_repeated
+        field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry and field.is_repeated
     )
 
 
@@ -148,8 +144,7 @@ def _check_field(message: Message, field: Any, path: str) -> Iterable[FieldViola
                 yield FieldViolation(path, f"number of elements must be {_describe(bound)}")
         if options.HasExtension(validation_pb2.unique) and options.Extensions[validation_pb2.unique]:
             items = [
-                item.SerializeToString(deterministic=True) if isinstance(item, Message) else item
-                for item in value
+                item.SerializeToString(deterministic=True) if isinstance(item, Message) else item for item in value
             ]
             if len(set(items)) != len(items):
                 yield FieldViolation(path, "elements must be unique")

@@ -54,9 +54,7 @@ def parse_version_output(output: str, binary: str) -> RedisVersion | None:
 
 def probe(binary: str) -> RedisVersion | None:
     try:
-        result = subprocess.run(
-            [binary, "--version"], capture_output=True, text=True, timeout=10, check=False
-        )
+        result = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         log.warning("cannot run %s --version: %s", binary, exc)
         return None

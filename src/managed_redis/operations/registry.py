@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.message import Message
+from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
 from managed_redis.errors import ApiError
 from managed_redis.operations.context import OperationContext
+from managed_redis.operations.handlers import clusters
 
 Handler = Callable[[OperationContext[Any]], Message]
 ErrorHook = Callable[[OperationContext[Any], ApiError], None]
@@ -29,4 +31,6 @@ class HandlerSpec:
 
 def default_handlers() -> Mapping[str, HandlerSpec]:
     """Every operation kind the service runs, by kind."""
-    return {}
+    return {
+        "cluster.create": HandlerSpec(service_pb.CreateClusterRequest, clusters.create_cluster, clusters.create_failed),
+    }

@@ -105,9 +105,7 @@ class OperationQueue:
             )
         return existing
 
-    def _write(
-        self, conn: Connection, submitter: Submitter, print_: str, submission: Submission
-    ) -> OperationRecord:
+    def _write(self, conn: Connection, submitter: Submitter, print_: str, submission: Submission) -> OperationRecord:
         now = self.clock.now()
         metadata = any_pb2.Any()
         metadata.Pack(submission.metadata)

@@ -21,6 +21,7 @@ from google.protobuf import any_pb2
 from google.rpc import status_pb2
 
 from managed_redis.clock import SYSTEM_CLOCK, Clock
+from managed_redis.engine.errors import EngineError
 from managed_redis.errors import ApiError, Internal
 from managed_redis.operations.context import LeaseLost, OperationContext, Retry
 from managed_redis.operations.registry import HandlerSpec
@@ -140,19 +141,19 @@ class Worker:
         except ApiError as error:
             self._fail(ctx, spec, error)
             return
+        except EngineError as error:
+            # The data plane said why (which host, what happened); that is the caller's answer.
+            self._fail(ctx, spec, Internal(str(error)))
+            return
         except Exception:
             reference = uuid.uuid4().hex[:12]
             log.exception("operation %s failed unexpectedly (reference %s)", record.id, reference)
-            self._fail(
-                ctx, spec, Internal(f"internal error; the server log has the details under {reference}")
-            )
+            self._fail(ctx, spec, Internal(f"internal error; the server log has the details under {reference}"))
             return
         packed = any_pb2.Any()
         packed.Pack(response)
         with self.db.write() as conn:
-            finished = op_store.finish(
-                conn, record, owner, self.clock.now(), response=packed.SerializeToString()
-            )
+            finished = op_store.finish(conn, record, owner, self.clock.now(), response=packed.SerializeToString())
         if finished:
             log.info("operation %s (%s): done", record.id, record.kind)
         else:
@@ -169,9 +170,7 @@ class Worker:
             except Exception:
                 log.exception("operation %s: cleanup after failure failed", record.id)
         with self.db.write() as conn:
-            op_store.finish(
-                conn, record, ctx.owner, self.clock.now(), error=status_of(error).SerializeToString()
-            )
+            op_store.finish(conn, record, ctx.owner, self.clock.now(), error=status_of(error).SerializeToString())
 
     def _release_for_retry(self, record: OperationRecord, owner: str, after_s: float) -> None:
         with self.db.write() as conn:

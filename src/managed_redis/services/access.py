@@ -35,9 +35,7 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = {
     "managed-redis.auditor": frozenset({Permission.READ}),
     "managed-redis.viewer": frozenset({Permission.READ, Permission.READ_LOGS}),
     "managed-redis.restorer": frozenset({Permission.READ, Permission.RESTORE}),
-    "managed-redis.editor": frozenset(
-        {Permission.READ, Permission.READ_LOGS, Permission.MUTATE, Permission.RESTORE}
-    ),
+    "managed-redis.editor": frozenset({Permission.READ, Permission.READ_LOGS, Permission.MUTATE, Permission.RESTORE}),
     "managed-redis.admin": frozenset(Permission),
 }
 
@@ -61,9 +59,7 @@ class Principal:
         if self.admin_everywhere:
             return frozenset(Permission)
         granted: set[Permission] = set()
-        roles = self.folder_roles.get(folder_id, frozenset()) | self.folder_roles.get(
-            ALL_FOLDERS, frozenset()
-        )
+        roles = self.folder_roles.get(folder_id, frozenset()) | self.folder_roles.get(ALL_FOLDERS, frozenset())
         for role in roles:
             granted |= ROLE_PERMISSIONS.get(role, frozenset())
         return frozenset(granted)

@@ -26,11 +26,7 @@ class ApiEndpointService:
         for endpoint in self._endpoints():
             if endpoint.id == request.api_endpoint_id:
                 return endpoint
-        raise NotFound(
-            f"endpoint {request.api_endpoint_id!r} is not served here; known: {', '.join(ENDPOINT_IDS)}"
-        )
+        raise NotFound(f"endpoint {request.api_endpoint_id!r} is not served here; known: {', '.join(ENDPOINT_IDS)}")
 
-    def list(
-        self, request: service_pb.ListApiEndpointsRequest, caller: Caller
-    ) -> service_pb.ListApiEndpointsResponse:
+    def list(self, request: service_pb.ListApiEndpointsRequest, caller: Caller) -> service_pb.ListApiEndpointsResponse:
         return service_pb.ListApiEndpointsResponse(endpoints=self._endpoints())

@@ -25,9 +25,7 @@ class IamTokenService:
         self.authenticate = authenticate
         self.clock = clock
 
-    def create(
-        self, request: service_pb.CreateIamTokenRequest, caller: Caller
-    ) -> service_pb.CreateIamTokenResponse:
+    def create(self, request: service_pb.CreateIamTokenRequest, caller: Caller) -> service_pb.CreateIamTokenResponse:
         if request.WhichOneof("identity") != "yandex_passport_oauth_token":
             raise Unimplemented("only token exchange is supported here; service-account keys (jwt) are not")
         token = request.yandex_passport_oauth_token

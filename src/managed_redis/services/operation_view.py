@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
-from google.protobuf import any_pb2, timestamp_pb2
+from google.protobuf import any_pb2
 from google.rpc import status_pb2
 from yandex.cloud.operation import operation_pb2
 
+from managed_redis.domain.timestamps import timestamp
 from managed_redis.store.operations import OperationRecord
-
-
-def timestamp(value: dt.datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 def operation_proto(record: OperationRecord) -> operation_pb2.Operation:

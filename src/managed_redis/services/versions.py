@@ -16,9 +16,7 @@ class VersionsService:
     def __init__(self, versions: Sequence[RedisVersion]) -> None:
         self.versions = list(versions)
 
-    def list(
-        self, request: service_pb.ListVersionsRequest, caller: Caller
-    ) -> service_pb.ListVersionsResponse:
+    def list(self, request: service_pb.ListVersionsRequest, caller: Caller) -> service_pb.ListVersionsResponse:
         page, token = page_of(self.versions, request.page_size, request.page_token)
         return service_pb.ListVersionsResponse(
             version=[

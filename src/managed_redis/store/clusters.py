@@ -30,6 +30,7 @@ class ShardRecord:
     cluster_id: str
     name: str
     created_at: dt.datetime
+    master_host: str | None = None
 
 
 @dataclass
@@ -112,11 +113,17 @@ def insert_shard(conn: Connection, record: ShardRecord) -> None:
 
 def list_shards(conn: Connection, cluster_id: str) -> list[ShardRecord]:
     rows = conn.execute(
-        sa.select(shards)
-        .where(shards.c.cluster_id == cluster_id)
-        .order_by(shards.c.created_at, shards.c.name)
+        sa.select(shards).where(shards.c.cluster_id == cluster_id).order_by(shards.c.created_at, shards.c.name)
     ).mappings()
     return [ShardRecord(**dict(row)) for row in rows]
+
+
+def set_shard_master(conn: Connection, cluster_id: str, shard_name: str, host_name: str) -> None:
+    conn.execute(
+        shards.update()
+        .where(shards.c.cluster_id == cluster_id, shards.c.name == shard_name)
+        .values(master_host=host_name)
+    )
 
 
 def delete_shard(conn: Connection, cluster_id: str, name: str) -> None:

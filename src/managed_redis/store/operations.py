@@ -57,9 +57,7 @@ def get(conn: Connection, operation_id: str) -> OperationRecord | None:
 def find_by_idempotency_key(conn: Connection, created_by: str, key: str) -> OperationRecord | None:
     row = (
         conn.execute(
-            sa.select(operations).where(
-                operations.c.created_by == created_by, operations.c.idempotency_key == key
-            )
+            sa.select(operations).where(operations.c.created_by == created_by, operations.c.idempotency_key == key)
         )
         .mappings()
         .first()
@@ -132,9 +130,7 @@ def release_lease(conn: Connection, op_id: str, owner: str, now: dt.datetime, af
     )
 
 
-def save_progress(
-    conn: Connection, op_id: str, owner: str, now: dt.datetime, progress: dict[str, Any]
-) -> bool:
+def save_progress(conn: Connection, op_id: str, owner: str, now: dt.datetime, progress: dict[str, Any]) -> bool:
     result = conn.execute(
         operations.update()
         .where(operations.c.id == op_id, operations.c.lease_owner == owner, operations.c.done.is_(False))
@@ -169,9 +165,7 @@ def finish(
     if metadata is not None:
         values["metadata"] = metadata
     result = conn.execute(
-        operations.update()
-        .where(operations.c.id == record.id, operations.c.done.is_(False), guard)
-        .values(**values)
+        operations.update().where(operations.c.id == record.id, operations.c.done.is_(False), guard).values(**values)
     )
     if result.rowcount != 1:
         return False

@@ -65,10 +65,10 @@ clusters = sa.Table(
 shards = sa.Table(
     "shards",
     metadata,
-    sa.Column(
-        "cluster_id", sa.String(50), sa.ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("cluster_id", sa.String(50), sa.ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("name", sa.String(63), primary_key=True),
+    # The last master seen (by an operation or the supervisor): where a cold start begins.
+    sa.Column("master_host", sa.String(253), nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
 )
 

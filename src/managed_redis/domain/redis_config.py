@@ -1,0 +1,182 @@
+"""The user-settable Redis configuration (``config.RedisConfig``) and what it means in Redis.
+
+``PARAMETERS`` is the table: each API field, the ``redis.conf`` directive it sets, its
+default, whether Redis takes it live (``CONFIG SET``) or only at start, and the oldest
+Redis it exists in. Fields that steer the control plane rather than Redis (``allow_data_loss``,
+``rebalance_enabled``, ...) have no directive. ``maxmemory_percent`` and
+``repl_backlog_size_percent`` become byte sizes of the preset's memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from google.protobuf import json_format
+from yandex.cloud.mdb.redis.v1.config import redis_pb2
+
+from managed_redis.errors import FieldViolation
+
+RedisConfig = redis_pb2.RedisConfig
+
+
+@dataclass(frozen=True)
+class Parameter:
+    field: str
+    directive: str | None
+    default: Any
+    live: bool = True
+    since: tuple[int, int] = (0, 0)
+    cluster_only: bool = False
+    # Only "False" is possible here (a Valkey feature, say): True is refused.
+    unsupported_when_true: bool = False
+
+
+def _buffer(value: Any) -> dict[str, int]:
+    return {
+        "hardLimit": int(value.hard_limit.value),
+        "softLimit": int(value.soft_limit.value),
+        "softSeconds": int(value.soft_seconds.value),
+    }
+
+
+PARAMETERS: tuple[Parameter, ...] = (
+    Parameter("maxmemory_policy", "maxmemory-policy", "NOEVICTION"),
+    Parameter("timeout", "timeout", 0),
+    Parameter("databases", "databases", 16, live=False),
+    Parameter("slowlog_log_slower_than", "slowlog-log-slower-than", 10000),
+    Parameter("slowlog_max_len", "slowlog-max-len", 1000),
+    Parameter("notify_keyspace_events", "notify-keyspace-events", ""),
+    Parameter(
+        "client_output_buffer_limit_pubsub",
+        "client-output-buffer-limit",
+        {"hardLimit": 33554432, "softLimit": 8388608, "softSeconds": 60},
+    ),
+    Parameter(
+        "client_output_buffer_limit_normal",
+        "client-output-buffer-limit",
+        {"hardLimit": 0, "softLimit": 0, "softSeconds": 0},
+    ),
+    Parameter("maxmemory_percent", "maxmemory", 75),
+    Parameter("lua_time_limit", "busy-reply-threshold", 5000),
+    Parameter("repl_backlog_size_percent", "repl-backlog-size", 1),
+    Parameter("cluster_require_full_coverage", "cluster-require-full-coverage", False, cluster_only=True),
+    Parameter("cluster_allow_reads_when_down", "cluster-allow-reads-when-down", False, cluster_only=True),
+    Parameter("cluster_allow_pubsubshard_when_down", "cluster-allow-pubsubshard-when-down", False, cluster_only=True),
+    Parameter("lfu_decay_time", "lfu-decay-time", 1),
+    Parameter("lfu_log_factor", "lfu-log-factor", 10),
+    Parameter("turn_before_switchover", None, False),
+    Parameter("allow_data_loss", None, False),
+    Parameter("use_luajit", None, False, unsupported_when_true=True),
+    Parameter("io_threads_allowed", "io-threads", False, live=False),
+    Parameter("zset_max_listpack_entries", "zset-max-listpack-entries", 128),
+    Parameter("aof_max_size_percent", None, 99),
+    Parameter("activedefrag", "activedefrag", False),
+    Parameter("audit_log", None, False, unsupported_when_true=True),
+    Parameter("rebalance_enabled", None, False),
+    Parameter("hash_max_listpack_entries", "hash-max-listpack-entries", 512),
+    Parameter("hash_max_listpack_value", "hash-max-listpack-value", 64),
+    Parameter("list_max_listpack_size", "list-max-listpack-size", -2),
+    Parameter("set_max_listpack_entries", "set-max-listpack-entries", 128, since=(7, 2)),
+    Parameter("set_max_listpack_value", "set-max-listpack-value", 64, since=(7, 2)),
+    Parameter("zset_max_listpack_value", "zset-max-listpack-value", 64),
+)
+BY_FIELD = {parameter.field: parameter for parameter in PARAMETERS}
+
+
+def user_values(config: RedisConfig) -> dict[str, Any]:
+    """The fields the user set, as plain values (enums by name, buffers as dicts)."""
+    values: dict[str, Any] = {}
+    for parameter in PARAMETERS:
+        name = parameter.field
+        if name == "maxmemory_policy":
+            if config.maxmemory_policy:
+                values[name] = redis_pb2.RedisConfig.MaxmemoryPolicy.Name(config.maxmemory_policy)
+        elif name == "notify_keyspace_events":
+            if config.notify_keyspace_events:
+                values[name] = config.notify_keyspace_events
+        elif config.HasField(name):  # type: ignore[arg-type]
+            value = getattr(config, name)
+            values[name] = _buffer(value) if name.startswith("client_output") else value.value
+    return values
+
+
+def effective_values(config: RedisConfig) -> dict[str, Any]:
+    return {**{p.field: p.default for p in PARAMETERS}, **user_values(config)}
+
+
+def to_message(values: dict[str, Any]) -> RedisConfig:
+    """A RedisConfig holding ``values`` (as ``user_values`` returns them)."""
+    data: dict[str, Any] = {}
+    for name, value in values.items():
+        json_name = RedisConfig.DESCRIPTOR.fields_by_name[name].json_name
+        data[json_name] = value
+    message = RedisConfig()
+    json_format.ParseDict(data, message)
+    return message
+
+
+def check(config: RedisConfig, version: tuple[int, int], sharded: bool, path: str) -> list[FieldViolation]:
+    """What this server cannot honour in ``config`` for a cluster of ``version``."""
+    problems = []
+    for name, value in user_values(config).items():
+        parameter = BY_FIELD[name]
+        if parameter.unsupported_when_true and value is True:
+            problems.append(FieldViolation(f"{path}.{name}", "is a Valkey feature; this server runs Redis"))
+        elif parameter.since > version:
+            since = ".".join(map(str, parameter.since))
+            problems.append(FieldViolation(f"{path}.{name}", f"needs Redis {since} or later"))
+        elif parameter.cluster_only and not sharded:
+            problems.append(FieldViolation(f"{path}.{name}", "applies to sharded clusters only"))
+    return problems
+
+
+Directive = tuple[str, str]
+
+
+def directives(
+    values: dict[str, Any], memory_bytes: int, cores: int, version: tuple[int, int], sharded: bool
+) -> list[Directive]:
+    """``redis.conf`` lines for the effective ``values`` on a host with ``memory_bytes`` of RAM."""
+    lines: list[Directive] = []
+    for parameter in PARAMETERS:
+        if parameter.directive is None or parameter.since > version:
+            continue
+        if parameter.cluster_only and not sharded:
+            continue
+        render = _RENDER.get(parameter.field, _plain)
+        lines.append((parameter.directive, render(values[parameter.field], memory_bytes, cores)))
+    return lines
+
+
+def _plain(value: Any, memory_bytes: int, cores: int) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _percent_of_memory(value: Any, memory_bytes: int, cores: int) -> str:
+    return str(memory_bytes * int(value) // 100)
+
+
+def _buffer_line(kind: str) -> Callable[[Any, int, int], str]:
+    def render(value: Any, memory_bytes: int, cores: int) -> str:
+        return f"{kind} {value['hardLimit']} {value['softLimit']} {value['softSeconds']}"
+
+    return render
+
+
+_RENDER: dict[str, Callable[[Any, int, int], str]] = {
+    "maxmemory_policy": lambda value, _m, _c: str(value).lower().replace("_", "-"),
+    "maxmemory_percent": _percent_of_memory,
+    "repl_backlog_size_percent": _percent_of_memory,
+    "client_output_buffer_limit_pubsub": _buffer_line("pubsub"),
+    "client_output_buffer_limit_normal": _buffer_line("normal"),
+    "io_threads_allowed": lambda value, _m, cores: str(max(1, min(cores, 8)) if value else 1),
+}
+
+
+def restart_needed(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Whether going from ``before`` to ``after`` changes a parameter Redis reads only at start."""
+    return any(before.get(p.field) != after.get(p.field) for p in PARAMETERS if not p.live and p.directive)

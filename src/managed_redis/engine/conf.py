@@ -1,0 +1,153 @@
+"""Renders ``redis.conf``, ``users.acl`` and ``sentinel.conf`` for one host.
+
+The layout was verified on this machine (see docs/engine.md):
+
+- every process binds only its own address, and also connects out from it
+  (``bind-source-addr``) and announces it, or peers record 127.0.0.1 instead;
+- Redis users: ``default`` is the customer's password with every command but ``@admin``
+  (plus ``ROLE``, which client libraries call); ``mredis`` is the control plane's own
+  user, used by replicas (``masteruser``) and Sentinels;
+- Sentinel answers discovery commands without a password, and everything else only to
+  ``mredis``; Sentinels of a TLS cluster talk TLS to each other on 26380 and keep a plain
+  26379 for clients;
+- Sentinels start knowing their peers and replicas (fixed ``myid`` and ``known-*`` lines),
+  so a new cluster does not wait for the 2-second discovery period.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from managed_redis.engine.model import AclUser, Node, Sentinel, TlsFiles
+
+SENTINEL_TLS_PORT = 26380
+
+_SENTINEL_PUBLIC_COMMANDS = (
+    "+ping +hello +auth +role +info +command +client|setname +client|getname +client|id +client|info "
+    "+subscribe +psubscribe +unsubscribe +punsubscribe "
+    "+sentinel|get-master-addr-by-name +sentinel|masters +sentinel|master +sentinel|slaves "
+    "+sentinel|replicas +sentinel|sentinels +sentinel|myid +sentinel|ckquorum"
+)
+
+
+def sha256(password: str) -> str:
+    return hashlib.sha256(password.encode()).hexdigest()
+
+
+def quote(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def _lines(pairs: list[tuple[str, str]]) -> str:
+    return "".join(f"{key} {value}\n" for key, value in pairs)
+
+
+def _tls_lines(tls: TlsFiles) -> list[tuple[str, str]]:
+    return [
+        ("tls-cert-file", quote(str(tls.cert_file))),
+        ("tls-key-file", quote(str(tls.key_file))),
+        ("tls-ca-cert-file", quote(str(tls.ca_file))),
+        ("tls-auth-clients", "no"),
+        ("tls-replication", "yes"),
+    ]
+
+
+def redis_conf(node: Node) -> str:
+    directory = quote(str(node.directory))
+    pairs: list[tuple[str, str]] = [
+        ("bind", node.address),
+        ("bind-source-addr", node.address),
+        ("protected-mode", "yes"),
+        ("daemonize", "yes"),
+        ("pidfile", quote(str(node.pidfile))),
+        ("logfile", quote(str(node.log_file))),
+        ("dir", directory),
+        ("aclfile", quote(str(node.acl_file))),
+        ("replica-announce-ip", node.address),
+        ("repl-diskless-sync", "yes"),
+        ("repl-diskless-sync-delay", "0"),
+        ("replica-serve-stale-data", "yes"),
+        ("replica-priority", str(node.replica_priority)),
+        ("masteruser", node.credentials.admin_user),
+        ("masterauth", quote(node.credentials.admin_password)),
+        ("save", '""'),
+        ("appendonly", "yes" if node.appendonly else "no"),
+        ("appendfsync", "everysec"),
+        ("no-appendfsync-on-rewrite", "yes"),
+        ("auto-aof-rewrite-percentage", "100"),
+        ("auto-aof-rewrite-min-size", "64mb"),
+        ("aof-load-truncated", "yes"),
+        ("aof-use-rdb-preamble", "yes"),
+        ("aof-rewrite-incremental-fsync", "yes"),
+    ]
+    if node.tls:
+        pairs += [("port", "0"), ("tls-port", str(node.port)), *_tls_lines(node.tls)]
+    else:
+        pairs.append(("port", str(node.port)))
+    if node.cluster_mode:
+        pairs += [
+            ("cluster-enabled", "yes"),
+            ("cluster-config-file", quote(str(node.directory / "nodes.conf"))),
+            ("cluster-node-timeout", str(node.cluster_node_timeout_ms)),
+            ("cluster-announce-ip", node.address),
+        ]
+        if node.tls:
+            pairs.append(("tls-cluster", "yes"))
+    # Directive values come rendered; only an empty one needs quotes to stay an argument.
+    pairs += [(key, value or '""') for key, value in node.directives]
+    if node.replica_of and not node.cluster_mode:
+        pairs.append(("replicaof", f"{node.replica_of} {node.port}"))
+    return "# Written by managed-redis; changes here are overwritten.\n" + _lines(pairs)
+
+
+def acl_rule_for(user: AclUser) -> str:
+    state = "on" if user.enabled else "off"
+    passwords = " ".join(f"#{digest}" for digest in user.password_sha256) or "nopass"
+    return f"user {user.name} {state} {passwords} {user.rules}".strip()
+
+
+def users_acl(node: Node) -> str:
+    credentials = node.credentials
+    users = [
+        AclUser("default", (sha256(credentials.password),), "~* &* +@all -@admin +role"),
+        AclUser(credentials.admin_user, (sha256(credentials.admin_password),), "~* &* +@all"),
+        *node.users,
+    ]
+    return "".join(acl_rule_for(user) + "\n" for user in users)
+
+
+def sentinel_conf(sentinel: Sentinel) -> str:
+    credentials = sentinel.credentials
+    name = sentinel.master_name
+    peer_port = SENTINEL_TLS_PORT if sentinel.tls else sentinel.port
+    pairs: list[tuple[str, str]] = [
+        ("bind", sentinel.address),
+        ("port", str(sentinel.port)),
+        ("bind-source-addr", sentinel.address),
+        ("daemonize", "yes"),
+        ("pidfile", quote(str(sentinel.pidfile))),
+        ("logfile", quote(str(sentinel.log_file))),
+        ("dir", quote(str(sentinel.directory))),
+        ("sentinel announce-ip", sentinel.address),
+        ("sentinel resolve-hostnames", "no"),
+        ("user default on nopass resetchannels &*", f"-@all {_SENTINEL_PUBLIC_COMMANDS}"),
+        (f"user {credentials.admin_user} on", f"#{sha256(credentials.admin_password)} ~* &* +@all"),
+        ("sentinel sentinel-user", credentials.admin_user),
+        ("sentinel sentinel-pass", quote(credentials.admin_password)),
+        ("sentinel myid", sentinel.myid),
+        ("sentinel monitor", f"{name} {sentinel.master_address} {sentinel.master_port} {sentinel.quorum}"),
+        ("sentinel auth-user", f"{name} {credentials.admin_user}"),
+        ("sentinel auth-pass", f"{name} {quote(credentials.admin_password)}"),
+        ("sentinel down-after-milliseconds", f"{name} {sentinel.down_after_ms}"),
+        ("sentinel failover-timeout", f"{name} {sentinel.failover_timeout_ms}"),
+        ("sentinel parallel-syncs", f"{name} 1"),
+    ]
+    if sentinel.tls:
+        pairs += [("tls-port", str(SENTINEL_TLS_PORT)), *_tls_lines(sentinel.tls)]
+    for replica in sentinel.replicas:
+        pairs.append(("sentinel known-replica", f"{name} {replica} {sentinel.master_port}"))
+    for address, run_id in sorted(sentinel.sentinel_ids.items()):
+        if address != sentinel.address:
+            pairs.append(("sentinel known-sentinel", f"{name} {address} {peer_port} {run_id}"))
+    return _lines(pairs)

@@ -1,0 +1,212 @@
+"""The local engine: Redis hosts and Sentinels as processes on this machine.
+
+Every ``ensure_*`` call adopts what already runs and starts only what does not, so an
+operation step can run twice. Files per host live in its directory:
+``redis.conf``, ``users.acl``, ``sentinel.conf``, the data, the logs and the pidfiles.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from managed_redis.engine import conf, process
+from managed_redis.engine.addresses import SENTINEL_PORT
+from managed_redis.engine.connections import Connections, Endpoint, connect
+from managed_redis.engine.errors import EngineError
+from managed_redis.engine.model import Node, Sentinel
+
+log = logging.getLogger(__name__)
+
+READY_TIMEOUT_S = 60.0
+SYNC_TIMEOUT_S = 300.0
+# Sentinel refreshes what it knows of replicas every 10 s by default; a switchover waits on it.
+SENTINEL_INFO_PERIOD_MS = 1000
+
+
+def _write(path: Path, text: str, mode: int = 0o600) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+
+
+class LocalEngine:
+    def __init__(self, connections: Connections | None = None) -> None:
+        self.connections = connections or Connections()
+
+    # -- endpoints ----------------------------------------------------------------------------
+
+    def endpoint(self, node: Node) -> Endpoint:
+        credentials = node.credentials
+        ca_file = node.tls.ca_file if node.tls else None
+        return Endpoint(node.address, node.port, credentials.admin_user, credentials.admin_password, ca_file)
+
+    def admin(self, node: Node) -> redis.Redis:
+        return self.connections.client(self.endpoint(node))
+
+    def sentinel_admin(self, sentinel: Sentinel) -> redis.Redis:
+        credentials = sentinel.credentials
+        return self.connections.client(
+            Endpoint(sentinel.address, SENTINEL_PORT, credentials.admin_user, credentials.admin_password)
+        )
+
+    # -- Redis hosts --------------------------------------------------------------------------
+
+    def write_node_files(self, node: Node) -> None:
+        node.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _write(node.conf_file, conf.redis_conf(node))
+        _write(node.acl_file, conf.users_acl(node))
+
+    def node_running(self, node: Node) -> bool:
+        return process.live_pid(node.pidfile, node.marker) is not None
+
+    def ensure_node(self, node: Node, timeout_s: float = READY_TIMEOUT_S) -> None:
+        """Start ``node`` unless it runs; either way return once it answers PING."""
+        if not self.node_running(node):
+            self.write_node_files(node)
+            self.connections.forget(node.address)
+            process.start_daemon([node.binary, str(node.conf_file)], node.pidfile, node.marker)
+        self.wait_ready(node, timeout_s)
+
+    def wait_ready(self, node: Node, timeout_s: float = READY_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout_s
+        last_error = ""
+        while time.monotonic() < deadline:
+            if not self.node_running(node):
+                raise EngineError(f"redis on {node.name} exited while starting; see {node.log_file}")
+            try:
+                self.admin(node).ping()
+                return
+            except redis.BusyLoadingError:
+                last_error = "still loading its data"
+            except redis.RedisError as exc:
+                last_error = str(exc)
+            time.sleep(0.01)
+        raise EngineError(f"redis on {node.name} did not answer within {timeout_s:.0f} s ({last_error})")
+
+    def stop_node(self, node: Node, save: bool = True, timeout_s: float = 120.0) -> None:
+        """Shut Redis down, saving an RDB snapshot first when ``save``."""
+        pid = process.live_pid(node.pidfile, node.marker)
+        if pid is None:
+            return
+        try:
+            with connect(self.endpoint(node), timeout_s=timeout_s) as client:
+                client.execute_command("SHUTDOWN", "SAVE" if save else "NOSAVE")
+        except redis.ConnectionError:
+            pass  # SHUTDOWN closes the connection when it succeeds
+        except redis.RedisError as exc:
+            log.warning("SHUTDOWN on %s failed (%s); terminating it", node.name, exc)
+        if not process.wait_gone(pid, timeout_s):
+            process.terminate(node.pidfile, node.marker)
+        self.connections.forget(node.address)
+
+    def remove_directory(self, directory: Path) -> None:
+        shutil.rmtree(directory, ignore_errors=True)
+
+    # -- replication --------------------------------------------------------------------------
+
+    def replication(self, node: Node) -> dict[str, Any]:
+        info: dict[str, Any] = self.admin(node).info("replication")
+        return info
+
+    def replicate_from(self, node: Node, master: Node | None) -> None:
+        client = self.admin(node)
+        if master is None:
+            client.execute_command("REPLICAOF", "NO", "ONE")
+        else:
+            client.execute_command("REPLICAOF", master.address, master.port)
+
+    def wait_in_sync(self, replica: Node, master: Node, timeout_s: float = SYNC_TIMEOUT_S) -> None:
+        """Return once ``replica`` is linked to ``master`` and has caught up with it."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            info = self.replication(replica)
+            if (
+                info.get("master_host") == master.address
+                and info.get("master_link_status") == "up"
+                and not info.get("master_sync_in_progress")
+            ):
+                target = self.replication(master).get("master_repl_offset", 0)
+                if int(info.get("slave_repl_offset", -1)) >= int(target):
+                    return
+            time.sleep(0.01)
+        raise EngineError(f"replica {replica.name} did not catch up with {master.name} within {timeout_s:.0f} s")
+
+    # -- configuration ------------------------------------------------------------------------
+
+    def config_set(self, node: Node, pairs: Sequence[tuple[str, str]]) -> None:
+        """Apply directives live and rewrite the file the process would restart from."""
+        if pairs:
+            args = [part for pair in pairs for part in pair]
+            self.admin(node).execute_command("CONFIG", "SET", *args)
+        self.write_node_files(node)
+
+    def set_default_password(self, node: Node, password: str) -> None:
+        """Change the customer's password live without dropping anyone's connection."""
+        client = self.admin(node)
+        client.execute_command("ACL", "SETUSER", "default", "resetpass", f"#{conf.sha256(password)}")
+        client.execute_command("ACL", "SAVE")
+
+    # -- Sentinels ----------------------------------------------------------------------------
+
+    def sentinel_running(self, sentinel: Sentinel) -> bool:
+        return process.live_pid(sentinel.pidfile, sentinel.marker) is not None
+
+    def ensure_sentinel(self, sentinel: Sentinel, fresh_config: bool = False) -> None:
+        """Start ``sentinel`` unless it runs. Its own rewritten config (its memory of epochs and
+        of the current master) is kept across restarts unless ``fresh_config``."""
+        if not self.sentinel_running(sentinel):
+            sentinel.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if fresh_config or not sentinel.conf_file.exists():
+                _write(sentinel.conf_file, conf.sentinel_conf(sentinel))
+            self.connections.forget(sentinel.address)
+            process.start_daemon(
+                [sentinel.binary, str(sentinel.conf_file), "--sentinel"], sentinel.pidfile, sentinel.marker
+            )
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            try:
+                self.sentinel_admin(sentinel).execute_command(
+                    "SENTINEL", "DEBUG", "info-period", SENTINEL_INFO_PERIOD_MS
+                )
+                return
+            except redis.RedisError as exc:
+                if time.monotonic() > deadline:
+                    raise EngineError(f"sentinel on {sentinel.name} did not answer: {exc}") from exc
+                time.sleep(0.01)
+
+    def stop_sentinel(self, sentinel: Sentinel) -> None:
+        process.terminate(sentinel.pidfile, sentinel.marker, timeout_s=10.0)
+        self.connections.forget(sentinel.address)
+
+    def wait_quorum(self, sentinels: Sequence[Sentinel], timeout_s: float = 30.0) -> None:
+        """Return once every Sentinel says the quorum can be reached (``SENTINEL CKQUORUM``)."""
+        deadline = time.monotonic() + timeout_s
+        for sentinel in sentinels:
+            while True:
+                try:
+                    self.sentinel_admin(sentinel).execute_command("SENTINEL", "CKQUORUM", sentinel.master_name)
+                    break
+                except redis.RedisError as exc:
+                    if time.monotonic() > deadline:
+                        raise EngineError(f"sentinel on {sentinel.name} has no quorum: {exc}") from exc
+                    time.sleep(0.02)
+
+    def master_seen_by(self, sentinel: Sentinel) -> str | None:
+        """The master address this Sentinel names, or None if it cannot be asked."""
+        try:
+            reply = self.sentinel_admin(sentinel).execute_command(
+                "SENTINEL", "GET-MASTER-ADDR-BY-NAME", sentinel.master_name
+            )
+        except redis.RedisError:
+            return None
+        return str(reply[0]) if reply else None

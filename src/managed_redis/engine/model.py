@@ -1,0 +1,135 @@
+"""The engine's plain inputs: what one Redis host or Sentinel is to run as.
+
+Built by the operation handlers from the store; the engine never sees a protobuf
+message, a SQL row or an HTTP request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from managed_redis.engine.addresses import REDIS_PORT, REDIS_TLS_PORT, SENTINEL_PORT
+
+ADMIN_USER = "mredis"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The customer's ``default`` user password and the control plane's own user."""
+
+    password: str
+    admin_password: str
+    admin_user: str = ADMIN_USER
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    cert_file: Path
+    key_file: Path
+    ca_file: Path
+
+
+@dataclass(frozen=True)
+class AclUser:
+    """An extra Redis user: its name, SHA-256 password hashes and ACL rules (``~* +@all``)."""
+
+    name: str
+    password_sha256: tuple[str, ...]
+    rules: str
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Node:
+    """One redis-server: who it is and how it runs."""
+
+    name: str
+    address: str
+    directory: Path
+    binary: str
+    credentials: Credentials
+    # (directive, value) lines from the user's configuration, already rendered.
+    directives: tuple[tuple[str, str], ...] = ()
+    appendonly: bool = True
+    tls: TlsFiles | None = None
+    # The address of the master this host replicates from; None for a master.
+    replica_of: str | None = None
+    replica_priority: int = 100
+    cluster_mode: bool = False
+    cluster_node_timeout_ms: int = 5000
+    users: tuple[AclUser, ...] = ()
+
+    @property
+    def port(self) -> int:
+        return REDIS_TLS_PORT if self.tls else REDIS_PORT
+
+    @property
+    def marker(self) -> str:
+        """What the process title holds, to recognize our process behind a pid."""
+        return f"{self.address}:{self.port}"
+
+    @property
+    def pidfile(self) -> Path:
+        return self.directory / "redis.pid"
+
+    @property
+    def conf_file(self) -> Path:
+        return self.directory / "redis.conf"
+
+    @property
+    def acl_file(self) -> Path:
+        return self.directory / "users.acl"
+
+    @property
+    def log_file(self) -> Path:
+        return self.directory / "redis.log"
+
+
+@dataclass(frozen=True)
+class Sentinel:
+    """One redis-sentinel, watching the master of its cluster."""
+
+    name: str
+    address: str
+    directory: Path
+    binary: str
+    credentials: Credentials
+    master_name: str
+    master_address: str
+    quorum: int
+    down_after_ms: int
+    # Every sentinel of the cluster (address -> its fixed run id), this one included,
+    # and every replica: written into the config so nobody waits to discover the others.
+    sentinel_ids: dict[str, str] = field(default_factory=dict)
+    replicas: tuple[str, ...] = ()
+    tls: TlsFiles | None = None
+    failover_timeout_ms: int = 60_000
+
+    @property
+    def port(self) -> int:
+        return SENTINEL_PORT
+
+    @property
+    def master_port(self) -> int:
+        return REDIS_TLS_PORT if self.tls else REDIS_PORT
+
+    @property
+    def marker(self) -> str:
+        return f"{self.address}:{SENTINEL_PORT}"
+
+    @property
+    def myid(self) -> str:
+        return self.sentinel_ids[self.address]
+
+    @property
+    def pidfile(self) -> Path:
+        return self.directory / "sentinel.pid"
+
+    @property
+    def conf_file(self) -> Path:
+        return self.directory / "sentinel.conf"
+
+    @property
+    def log_file(self) -> Path:
+        return self.directory / "sentinel.log"

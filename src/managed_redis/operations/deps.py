@@ -1,0 +1,26 @@
+"""What operation handlers and the supervisor work with besides the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from managed_redis.catalog.versions import RedisVersion
+from managed_redis.engine.local import LocalEngine
+from managed_redis.pki import CertificateAuthority
+from managed_redis.settings import Settings
+from managed_redis.vault import Vault
+
+
+@dataclass(frozen=True)
+class Deps:
+    settings: Settings
+    engine: LocalEngine
+    vault: Vault
+    ca: CertificateAuthority
+    versions: tuple[RedisVersion, ...]
+
+    def version(self, version_id: str) -> RedisVersion:
+        for version in self.versions:
+            if version.id == version_id:
+                return version
+        raise LookupError(f"Redis {version_id} is not available on this machine any more")

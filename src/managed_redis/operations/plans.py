@@ -1,0 +1,148 @@
+"""From stored records to what the engine runs: a cluster's nodes and Sentinels.
+
+``ClusterPlan`` reads a cluster, its shards and hosts once and answers "how does host X
+run" (``node``) and "how does the Sentinel on host X run" (``sentinel``). Passwords come
+out of the vault here and go only into the engine's inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from yandex.cloud.mdb.redis.v1 import cluster_pb2, cluster_service_pb2
+
+from managed_redis.catalog.presets import PRESETS_BY_ID
+from managed_redis.catalog.versions import RedisVersion
+from managed_redis.domain import redis_config
+from managed_redis.domain.cluster_spec import config_spec_of, declared_of
+from managed_redis.engine.model import Credentials, Node, Sentinel, TlsFiles
+from managed_redis.operations.deps import Deps
+from managed_redis.store import clusters as cluster_store
+from managed_redis.store.clusters import ClusterRecord, HostRecord, ShardRecord
+from managed_redis.store.database import Database
+
+PersistenceMode = cluster_pb2.Cluster.PersistenceMode
+
+
+def sentinel_run_id(cluster_id: str, host_name: str) -> str:
+    """A fixed 40-hex Sentinel run id per host, so peers can be written into configs."""
+    return hashlib.sha1(f"{cluster_id}/{host_name}".encode()).hexdigest()
+
+
+@dataclass
+class ClusterPlan:
+    deps: Deps
+    record: ClusterRecord
+    hosts: list[HostRecord]
+    shards: list[ShardRecord]
+
+    @classmethod
+    def load(cls, db: Database, deps: Deps, cluster_id: str) -> ClusterPlan:
+        with db.read() as conn:
+            record = cluster_store.get(conn, cluster_id)
+            if record is None:
+                raise LookupError(f"cluster {cluster_id} does not exist")
+            hosts = cluster_store.list_hosts(conn, cluster_id)
+            shards = cluster_store.list_shards(conn, cluster_id)
+        return cls(deps, record, hosts, shards)
+
+    # -- what the cluster declares --------------------------------------------------------------
+
+    @cached_property
+    def config_spec(self) -> cluster_service_pb2.ConfigSpec:
+        return config_spec_of(self.record)
+
+    @cached_property
+    def declared(self) -> cluster_pb2.Cluster:
+        return declared_of(self.record)
+
+    @cached_property
+    def version(self) -> RedisVersion:
+        return self.deps.version(self.config_spec.version)
+
+    @cached_property
+    def credentials(self) -> Credentials:
+        secrets = self.deps.vault.open_sealed(self.record.secrets or b"")
+        return Credentials(password=secrets["password"], admin_password=secrets["admin_password"])
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.declared.tls_enabled
+
+    def host(self, name: str) -> HostRecord:
+        for host in self.hosts:
+            if host.name == name:
+                return host
+        raise LookupError(f"host {name} is not part of cluster {self.record.id}")
+
+    def shard_hosts(self, shard_name: str) -> list[HostRecord]:
+        return [host for host in self.hosts if host.shard_name == shard_name]
+
+    def shard_master(self, shard_name: str) -> HostRecord:
+        """The recorded master of a shard (or its first host if none was recorded yet)."""
+        hosts = self.shard_hosts(shard_name)
+        recorded = next((s.master_host for s in self.shards if s.name == shard_name), None)
+        return next((h for h in hosts if h.name == recorded), hosts[0])
+
+    # -- how hosts run ----------------------------------------------------------------------------
+
+    def directory(self, host: HostRecord) -> Path:
+        return self.deps.settings.hosts_dir / host.name
+
+    def tls_files(self, host: HostRecord) -> TlsFiles | None:
+        """The host's certificate from the service CA (issued on first use) and the CA."""
+        if not self.tls_enabled:
+            return None
+        if host.name not in self._tls:
+            issued = self.deps.ca.issue(self.directory(host) / "tls" / "host", host.name, [host.address])
+            self._tls[host.name] = TlsFiles(issued.cert_path, issued.key_path, self.deps.ca.cert_path)
+        return self._tls[host.name]
+
+    @cached_property
+    def _tls(self) -> dict[str, TlsFiles]:
+        return {}
+
+    @cached_property
+    def directives(self) -> tuple[tuple[str, str], ...]:
+        preset = PRESETS_BY_ID[self.config_spec.resources.resource_preset_id]
+        values = redis_config.effective_values(self.config_spec.redis)
+        version = (self.version.major, self.version.minor)
+        return tuple(redis_config.directives(values, preset.memory, preset.cores, version, self.record.sharded))
+
+    def node(self, host: HostRecord, replica_of: HostRecord | None) -> Node:
+        mode = self.declared.persistence_mode
+        appendonly = mode == PersistenceMode.ON or (mode == PersistenceMode.ON_REPLICAS and replica_of is not None)
+        return Node(
+            name=host.name,
+            address=host.address,
+            directory=self.directory(host),
+            binary=self.version.binary,
+            credentials=self.credentials,
+            directives=self.directives,
+            appendonly=appendonly,
+            tls=self.tls_files(host),
+            replica_of=replica_of.address if replica_of else None,
+            replica_priority=100 if host.replica_priority is None else host.replica_priority,
+            cluster_mode=self.record.sharded,
+            cluster_node_timeout_ms=int(self.deps.settings.cluster_node_timeout_s * 1000),
+        )
+
+    def sentinel(self, host: HostRecord, master: HostRecord) -> Sentinel:
+        members = self.shard_hosts(host.shard_name)
+        return Sentinel(
+            name=host.name,
+            address=host.address,
+            directory=self.directory(host),
+            binary=self.version.binary,
+            credentials=self.credentials,
+            master_name=self.record.name,
+            master_address=master.address,
+            quorum=len(members) // 2 + 1,
+            down_after_ms=int(self.deps.settings.sentinel_down_after_s * 1000),
+            sentinel_ids={m.address: sentinel_run_id(self.record.id, m.name) for m in members},
+            replicas=tuple(m.address for m in members if m.name != master.name),
+            tls=self.tls_files(host),
+        )

@@ -1,0 +1,91 @@
+"""Steps the cluster handlers share; each is safe to run again after a crash."""
+
+from __future__ import annotations
+
+import logging
+
+from yandex.cloud.mdb.redis.v1 import cluster_pb2
+
+from managed_redis.domain.cluster_view import cluster_proto
+from managed_redis.engine.model import Node
+from managed_redis.operations.health import cluster_health, probe_cluster
+from managed_redis.operations.parallel import for_each
+from managed_redis.operations.plans import ClusterPlan
+from managed_redis.store import clusters as cluster_store
+from managed_redis.store.clusters import HostRecord
+from managed_redis.store.database import Database
+
+log = logging.getLogger(__name__)
+
+
+def start_shard(plan: ClusterPlan, shard_name: str, master: HostRecord | None = None) -> str:
+    """Start the shard's master, then its replicas (replicating from it) and wait for sync.
+
+    Returns the master's host name.
+    """
+    engine = plan.deps.engine
+    master = master or plan.shard_master(shard_name)
+    master_node = plan.node(master, None)
+    engine.ensure_node(master_node)
+    replicas = [plan.node(host, master) for host in plan.shard_hosts(shard_name) if host.name != master.name]
+    for_each(engine.ensure_node, replicas)
+    for_each(lambda node: engine.wait_in_sync(node, master_node), replicas)
+    return master.name
+
+
+def start_sentinels(plan: ClusterPlan, master: HostRecord, fresh_config: bool) -> None:
+    """Start a Sentinel on every host watching ``master``; return once they have a quorum."""
+    engine = plan.deps.engine
+    sentinels = [plan.sentinel(host, master) for host in plan.hosts]
+    for_each(lambda sentinel: engine.ensure_sentinel(sentinel, fresh_config=fresh_config), sentinels)
+    engine.wait_quorum(sentinels)
+
+
+def stop_sentinels(plan: ClusterPlan) -> None:
+    engine = plan.deps.engine
+    for_each(lambda host: engine.stop_sentinel(plan.sentinel(host, host)), plan.hosts)
+
+
+def stop_hosts(plan: ClusterPlan, hosts: list[HostRecord], save: bool) -> None:
+    """Stop Redis (and, non-sharded, Sentinel) on ``hosts``; replicas first, masters last."""
+    engine = plan.deps.engine
+    if not plan.record.sharded:
+        for_each(lambda host: engine.stop_sentinel(plan.sentinel(host, host)), hosts)
+    nodes = {host.name: plan.node(host, None) for host in hosts}
+    masters = {name for name, node in nodes.items() if _is_master(plan, node)}
+    for_each(lambda name: engine.stop_node(nodes[name], save=save), [n for n in nodes if n not in masters])
+    for_each(lambda name: engine.stop_node(nodes[name], save=save), sorted(masters))
+
+
+def _is_master(plan: ClusterPlan, node: Node) -> bool:
+    engine = plan.deps.engine
+    if not engine.node_running(node):
+        return False
+    try:
+        return engine.replication(node).get("role") == "master"
+    except Exception:
+        return False
+
+
+def remove_hosts(plan: ClusterPlan, hosts: list[HostRecord]) -> None:
+    """Stop every process of ``hosts`` without saving and delete their directories."""
+    engine = plan.deps.engine
+    stop_hosts(plan, hosts, save=False)
+    for host in hosts:
+        engine.remove_directory(plan.directory(host))
+
+
+def record_master(db: Database, plan: ClusterPlan, shard_name: str, host_name: str) -> None:
+    with db.write() as conn:
+        cluster_store.set_shard_master(conn, plan.record.id, shard_name, host_name)
+
+
+def set_status(db: Database, cluster_id: str, status: str) -> None:
+    with db.write() as conn:
+        cluster_store.update(conn, cluster_id, status=status)
+
+
+def cluster_now(db: Database, plan: ClusterPlan) -> cluster_pb2.Cluster:
+    """The cluster as Get would show it now, with live health."""
+    fresh = ClusterPlan.load(db, plan.deps, plan.record.id)
+    return cluster_proto(fresh.record, cluster_health(fresh, probe_cluster(fresh)))
