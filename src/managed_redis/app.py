@@ -27,6 +27,7 @@ from managed_redis.engine.local import LocalEngine
 from managed_redis.operations.deps import Deps
 from managed_redis.operations.registry import HandlerSpec, default_handlers
 from managed_redis.operations.submit import OperationQueue
+from managed_redis.operations.supervisor import Supervisor
 from managed_redis.operations.worker import Worker
 from managed_redis.pki import CertificateAuthority
 from managed_redis.services.clusters import ClusterService
@@ -122,6 +123,7 @@ class ApiServer:
         self.endpoints = ApiEndpointService()
         self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="api")
         self.worker: Worker | None = None
+        self.supervisor = Supervisor(components.db, components.deps, settings.supervisor_period_s)
         self.implementations = self._services()
         self.methods = build_method_table(self.implementations)
         self.dispatcher = Dispatcher(self.authenticator, self.executor)
@@ -143,6 +145,7 @@ class ApiServer:
             self.worker = self.components.new_worker()
             self.components.queue.notify = self.worker.notify
             self.worker.start()
+        self.supervisor.start()
         grpc_host, _ = _split_host_port(settings.grpc_addr)
         names = ["localhost", "127.0.0.1", "::1"]
         if grpc_host not in ("", "0.0.0.0", "::"):
@@ -174,6 +177,7 @@ class ApiServer:
             log.info("shutting down")
             await rest_runner.cleanup()
             await grpc_server.stop(grace=2)
+            self.supervisor.stop()
             if self.worker is not None:
                 self.worker.stop()
             self.executor.shutdown(wait=False, cancel_futures=True)

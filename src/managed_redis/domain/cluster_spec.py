@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from google.protobuf import json_format
+from google.protobuf.message import Message
 from yandex.cloud.mdb.redis.v1 import cluster_pb2, cluster_service_pb2
 
 from managed_redis.store.clusters import ClusterRecord
@@ -36,3 +37,56 @@ def spec_json(declared: cluster_pb2.Cluster, config_spec: cluster_service_pb2.Co
         "cluster": json_format.MessageToDict(declared),
         "config_spec": json_format.MessageToDict(stored),
     }
+
+
+# Fields a Cluster and an UpdateClusterRequest share, all of them changeable by Update.
+UPDATABLE_FIELDS = (
+    "description",
+    "labels",
+    "security_group_ids",
+    "deletion_protection",
+    "persistence_mode",
+    "network_id",
+    "announce_hostnames",
+    "auth_sentinel",
+    "maintenance_window",
+    "maintenance_windows",
+)
+
+
+def copy_field(source: Message, target: Message, name: str) -> None:
+    """Make ``target.<name>`` equal ``source.<name>`` (message, repeated, map or scalar)."""
+    field = source.DESCRIPTOR.fields_by_name[name]
+    if field.is_repeated:
+        target.ClearField(name)
+        value = getattr(source, name)
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            getattr(target, name).update(value)
+        else:
+            getattr(target, name).extend(value)
+    elif field.message_type is not None:
+        if source.HasField(name):
+            getattr(target, name).CopyFrom(getattr(source, name))
+        else:
+            target.ClearField(name)
+    else:
+        setattr(target, name, getattr(source, name))
+
+
+def as_update_request(record: ClusterRecord) -> cluster_service_pb2.UpdateClusterRequest:
+    """The cluster's declared state in the shape of an Update request (no password)."""
+    declared = declared_of(record)
+    state = cluster_service_pb2.UpdateClusterRequest(
+        cluster_id=record.id, name=record.name, config_spec=config_spec_of(record)
+    )
+    for name in UPDATABLE_FIELDS:
+        copy_field(declared, state, name)
+    return state
+
+
+def declared_after(record: ClusterRecord, state: cluster_service_pb2.UpdateClusterRequest) -> cluster_pb2.Cluster:
+    """The declared Cluster once ``state`` (a full Update-shaped state) is applied."""
+    declared = declared_of(record)
+    for name in UPDATABLE_FIELDS:
+        copy_field(state, declared, name)
+    return declared

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from google.type import timeofday_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_pb2
 
+from managed_redis.domain import redis_config
 from managed_redis.domain.cluster_spec import config_spec_of, declared_of
 from managed_redis.domain.timestamps import timestamp
 from managed_redis.store.clusters import ClusterRecord
+
+
+DEFAULT_BACKUP_WINDOW = timeofday_pb2.TimeOfDay(hours=22)
+DEFAULT_BACKUP_RETAIN_DAYS = 7
 
 
 def cluster_proto(
@@ -26,8 +32,19 @@ def cluster_proto(
     config.version = spec.version
     if spec.HasField("resources"):
         config.resources.CopyFrom(spec.resources)
-    if spec.HasField("backup_window_start"):
-        config.backup_window_start.CopyFrom(spec.backup_window_start)
-    if spec.HasField("redis"):
-        config.redis.user_config.CopyFrom(spec.redis)
+    for name in ("access", "disk_size_autoscaling", "modules", "monium_logs", "shard_autoscaling_settings"):
+        if spec.HasField(name):  # type: ignore[arg-type]
+            getattr(config, name).CopyFrom(getattr(spec, name))
+    config.backup_window_start.CopyFrom(
+        spec.backup_window_start if spec.HasField("backup_window_start") else DEFAULT_BACKUP_WINDOW
+    )
+    config.backup_retain_period_days.value = (
+        spec.backup_retain_period_days.value
+        if spec.HasField("backup_retain_period_days")
+        else DEFAULT_BACKUP_RETAIN_DAYS
+    )
+    user = redis_config.user_values(spec.redis)
+    config.redis.user_config.CopyFrom(redis_config.to_message(user))
+    config.redis.effective_config.CopyFrom(redis_config.to_message(redis_config.effective_values(spec.redis)))
+    config.redis.default_config.CopyFrom(redis_config.to_message(redis_config.default_values()))
     return cluster

@@ -102,8 +102,12 @@ def user_values(config: RedisConfig) -> dict[str, Any]:
     return values
 
 
+def default_values() -> dict[str, Any]:
+    return {p.field: p.default for p in PARAMETERS}
+
+
 def effective_values(config: RedisConfig) -> dict[str, Any]:
-    return {**{p.field: p.default for p in PARAMETERS}, **user_values(config)}
+    return {**default_values(), **user_values(config)}
 
 
 def to_message(values: dict[str, Any]) -> RedisConfig:

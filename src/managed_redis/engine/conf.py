@@ -17,6 +17,7 @@ The layout was verified on this machine (see docs/engine.md):
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 from managed_redis.engine.model import AclUser, Node, Sentinel, TlsFiles
 
@@ -151,3 +152,16 @@ def sentinel_conf(sentinel: Sentinel) -> str:
         if address != sentinel.address:
             pairs.append(("sentinel known-sentinel", f"{name} {address} {peer_port} {run_id}"))
     return _lines(pairs)
+
+
+def master_in_sentinel_conf(path: Path, master_name: str) -> str | None:
+    """The master address a Sentinel last wrote into its config (it rewrites it on failover)."""
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return None
+    for line in lines:
+        parts = line.split()
+        if parts[:2] == ["sentinel", "monitor"] and len(parts) >= 4 and parts[2] == master_name:
+            return parts[3]
+    return None

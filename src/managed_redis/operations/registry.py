@@ -16,7 +16,7 @@ from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
 from managed_redis.errors import ApiError
 from managed_redis.operations.context import OperationContext
-from managed_redis.operations.handlers import clusters
+from managed_redis.operations.handlers import clusters, failover, hosts, update
 
 Handler = Callable[[OperationContext[Any]], Message]
 ErrorHook = Callable[[OperationContext[Any], ApiError], None]
@@ -33,4 +33,13 @@ def default_handlers() -> Mapping[str, HandlerSpec]:
     """Every operation kind the service runs, by kind."""
     return {
         "cluster.create": HandlerSpec(service_pb.CreateClusterRequest, clusters.create_cluster, clusters.create_failed),
+        "cluster.delete": HandlerSpec(service_pb.DeleteClusterRequest, clusters.delete_cluster),
+        "cluster.stop": HandlerSpec(service_pb.StopClusterRequest, clusters.stop_cluster),
+        "cluster.start": HandlerSpec(service_pb.StartClusterRequest, clusters.start_cluster, clusters.start_failed),
+        "cluster.move": HandlerSpec(service_pb.MoveClusterRequest, clusters.move_cluster),
+        "cluster.update": HandlerSpec(service_pb.UpdateClusterRequest, update.update_cluster),
+        "cluster.failover": HandlerSpec(service_pb.StartClusterFailoverRequest, failover.start_failover),
+        "cluster.add_hosts": HandlerSpec(service_pb.AddClusterHostsRequest, hosts.add_hosts, hosts.add_hosts_failed),
+        "cluster.delete_hosts": HandlerSpec(service_pb.DeleteClusterHostsRequest, hosts.delete_hosts),
+        "cluster.update_hosts": HandlerSpec(service_pb.UpdateClusterHostsRequest, hosts.update_hosts),
     }

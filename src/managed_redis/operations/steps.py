@@ -8,6 +8,7 @@ from yandex.cloud.mdb.redis.v1 import cluster_pb2
 
 from managed_redis.domain.cluster_view import cluster_proto
 from managed_redis.engine.model import Node
+from managed_redis.engine.switchover import switchover
 from managed_redis.operations.health import cluster_health, probe_cluster
 from managed_redis.operations.parallel import for_each
 from managed_redis.operations.plans import ClusterPlan
@@ -89,3 +90,50 @@ def cluster_now(db: Database, plan: ClusterPlan) -> cluster_pb2.Cluster:
     """The cluster as Get would show it now, with live health."""
     fresh = ClusterPlan.load(db, plan.deps, plan.record.id)
     return cluster_proto(fresh.record, cluster_health(fresh, probe_cluster(fresh)))
+
+
+def current_master(plan: ClusterPlan, shard_name: str | None = None) -> HostRecord:
+    """The master of a (non-sharded) cluster as its Sentinels name it, else as last recorded."""
+    shard_name = shard_name or plan.shards[0].name
+    members = plan.shard_hosts(shard_name)
+    by_address = {host.address: host for host in members}
+    engine = plan.deps.engine
+    votes: dict[str, int] = {}
+    for host in members:
+        seen = engine.master_seen_by(plan.sentinel(host, host))
+        if seen in by_address:
+            votes[seen] = votes.get(seen, 0) + 1
+    if votes:
+        return by_address[max(votes, key=lambda address: votes[address])]
+    return plan.shard_master(shard_name)
+
+
+def refresh_sentinels(plan: ClusterPlan, master: HostRecord) -> None:
+    """Restart every Sentinel, one at a time, from a fresh config naming today's hosts,
+    peers and quorum; used when hosts come or go, or the cluster is renamed."""
+    engine = plan.deps.engine
+    for host in plan.hosts:
+        sentinel = plan.sentinel(host, master)
+        engine.stop_sentinel(sentinel)
+        engine.ensure_sentinel(sentinel, fresh_config=True)
+    engine.wait_quorum([plan.sentinel(host, master) for host in plan.hosts])
+
+
+def rewrite_node_files(plan: ClusterPlan, master: HostRecord) -> None:
+    """Make each host's redis.conf say what it is now, so that a restart keeps its role."""
+    engine = plan.deps.engine
+    for host in plan.shard_hosts(master.shard_name):
+        engine.write_node_files(plan.node(host, None if host.name == master.name else master))
+
+
+def switch_master(plan: ClusterPlan, master: HostRecord, target: HostRecord) -> None:
+    """A planned switchover from ``master`` to ``target`` (see engine/switchover.py)."""
+    replicas = [h for h in plan.shard_hosts(master.shard_name) if h.name not in (master.name, target.name)]
+    switchover(
+        plan.deps.engine,
+        plan.node(master, None),
+        plan.node(target, master),
+        [plan.node(host, master) for host in replicas],
+        plan.sentinel(target, master),
+        [plan.sentinel(host, master) for host in plan.hosts],
+    )

@@ -25,6 +25,7 @@ from managed_redis.engine.errors import EngineError
 from managed_redis.errors import ApiError, Internal
 from managed_redis.operations.context import LeaseLost, OperationContext, Retry
 from managed_redis.operations.registry import HandlerSpec
+from managed_redis.store import clusters as cluster_store
 from managed_redis.store import operations as op_store
 from managed_redis.store.database import Database
 from managed_redis.store.operations import OperationRecord
@@ -162,15 +163,24 @@ class Worker:
     def _fail(self, ctx: OperationContext[Any], spec: HandlerSpec, error: ApiError) -> None:
         record = ctx.record
         log.info("operation %s (%s) failed: %s", record.id, record.kind, error.message)
-        if spec.on_error is not None:
-            try:
+        try:
+            if spec.on_error is not None:
                 spec.on_error(ctx, error)
-            except LeaseLost:
-                return
-            except Exception:
-                log.exception("operation %s: cleanup after failure failed", record.id)
+            else:
+                self._restore_status(record)
+        except LeaseLost:
+            return
+        except Exception:
+            log.exception("operation %s: cleanup after failure failed", record.id)
         with self.db.write() as conn:
             op_store.finish(conn, record, ctx.owner, self.clock.now(), error=status_of(error).SerializeToString())
+
+    def _restore_status(self, record: OperationRecord) -> None:
+        """Without a handler of its own, a failed operation puts the cluster status back."""
+        status_before = (record.progress.get("undo") or {}).get("status_before")
+        if record.cluster_id and status_before:
+            with self.db.write() as conn:
+                cluster_store.update(conn, record.cluster_id, status=status_before)
 
     def _release_for_retry(self, record: OperationRecord, owner: str, after_s: float) -> None:
         with self.db.write() as conn:

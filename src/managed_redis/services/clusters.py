@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from google.protobuf.message import Message
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from yandex.cloud.mdb.redis.v1 import cluster_pb2, maintenance_pb2
@@ -16,11 +17,19 @@ from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 from yandex.cloud.operation import operation_pb2
 
 from managed_redis import ids
-from managed_redis.domain.cluster_spec import spec_json
+from managed_redis.catalog.versions import updatable_to
+from managed_redis.domain.cluster_spec import declared_of, spec_json
 from managed_redis.domain.cluster_view import cluster_proto
-from managed_redis.domain.topology import DEFAULT_SHARD
+from managed_redis.domain.topology import DEFAULT_SHARD, MAX_HOSTS_NON_SHARDED
 from managed_redis.engine.addresses import allocate
-from managed_redis.errors import AlreadyExists, NotFound, Unimplemented
+from managed_redis.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    Unimplemented,
+)
 from managed_redis.operations.deps import Deps
 from managed_redis.operations.health import cluster_health, probe_cluster
 from managed_redis.operations.plans import ClusterPlan
@@ -34,6 +43,7 @@ from managed_redis.services.cluster_checks import (
     raise_if_any,
     resolve_version,
 )
+from managed_redis.services.cluster_update import PASSWORD_PATH, plan_update
 from managed_redis.services.context import Caller
 from managed_redis.services.host_view import host_protos
 from managed_redis.services.list_filter import parse_name_filter
@@ -202,6 +212,293 @@ class ClusterService:
                 f"a cluster named {request.name!r} already exists in folder {request.folder_id}"
             ) from None
 
+    # -- changes --------------------------------------------------------------------------------
+
+    def _change(
+        self,
+        caller: Caller,
+        cluster_id: str,
+        kind: str,
+        description: str,
+        request: Message,
+        metadata: Message,
+        *,
+        allowed: tuple[str, ...] = ("RUNNING",),
+        doing: str,
+        new_status: str | None = "UPDATING",
+        handler_request: Message | None = None,
+        check: Callable[[Connection, ClusterRecord], None] | None = None,
+    ) -> operation_pb2.Operation:
+        """Submit an operation on one cluster after the state checks every change shares."""
+        record = self._cluster(cluster_id, caller, Permission.MUTATE)
+
+        def prepare(conn: Connection) -> Submission:
+            current = cluster_store.get(conn, cluster_id)
+            if current is None:
+                raise NotFound(f"cluster {cluster_id} does not exist")
+            _require_status(current, allowed, doing)
+            if check is not None:
+                check(conn, current)
+            if new_status is not None:
+                cluster_store.update(conn, cluster_id, status=new_status)
+            return Submission(
+                kind=kind,
+                description=description,
+                folder_id=current.folder_id,
+                cluster_id=cluster_id,
+                request=handler_request or request,
+                metadata=metadata,
+                status_before=current.status,
+            )
+
+        del record
+        return self._submit(caller, kind, handler_request or request, prepare)
+
+    def delete(self, request: service_pb.DeleteClusterRequest, caller: Caller) -> operation_pb2.Operation:
+        def check(conn: Connection, record: ClusterRecord) -> None:
+            if declared_of(record).deletion_protection:
+                raise FailedPrecondition("The operation was rejected because cluster has 'deletion_protection' = ON")
+
+        return self._change(
+            caller,
+            request.cluster_id,
+            "cluster.delete",
+            "Delete Redis cluster",
+            request,
+            service_pb.DeleteClusterMetadata(cluster_id=request.cluster_id),
+            allowed=("RUNNING", "STOPPED", "ERROR"),
+            doing="deleting it",
+            new_status=None,
+            check=check,
+        )
+
+    def stop(self, request: service_pb.StopClusterRequest, caller: Caller) -> operation_pb2.Operation:
+        return self._change(
+            caller,
+            request.cluster_id,
+            "cluster.stop",
+            "Stop Redis cluster",
+            request,
+            service_pb.StopClusterMetadata(cluster_id=request.cluster_id),
+            doing="stopping it",
+            new_status="STOPPING",
+        )
+
+    def start(self, request: service_pb.StartClusterRequest, caller: Caller) -> operation_pb2.Operation:
+        record = self._cluster(request.cluster_id, caller, Permission.MUTATE)
+        if record.status != "STOPPED":
+            raise FailedPrecondition(f"cluster {record.id} is {record.status}; only a STOPPED cluster can be started")
+        return self._change(
+            caller,
+            request.cluster_id,
+            "cluster.start",
+            "Start Redis cluster",
+            request,
+            service_pb.StartClusterMetadata(cluster_id=request.cluster_id),
+            allowed=("STOPPED",),
+            doing="starting it",
+            new_status="STARTING",
+        )
+
+    def move(self, request: service_pb.MoveClusterRequest, caller: Caller) -> operation_pb2.Operation:
+        record = self._cluster(request.cluster_id, caller, Permission.MUTATE)
+        caller.authenticated.require(request.destination_folder_id, Permission.MUTATE)
+        if request.destination_folder_id == record.folder_id:
+            raise FailedPrecondition(f"cluster {record.id} is already in folder {record.folder_id}")
+
+        def check(conn: Connection, current: ClusterRecord) -> None:
+            if cluster_store.list_in_folder(conn, request.destination_folder_id, 1, None, current.name):
+                raise AlreadyExists(
+                    f"folder {request.destination_folder_id} already has a cluster named {current.name!r}"
+                )
+
+        return self._change(
+            caller,
+            request.cluster_id,
+            "cluster.move",
+            "Move Redis cluster",
+            request,
+            service_pb.MoveClusterMetadata(
+                cluster_id=record.id,
+                source_folder_id=record.folder_id,
+                destination_folder_id=request.destination_folder_id,
+            ),
+            allowed=("RUNNING", "STOPPED"),
+            doing="moving it",
+            new_status=None,
+            check=check,
+        )
+
+    def update(self, request: service_pb.UpdateClusterRequest, caller: Caller) -> operation_pb2.Operation:
+        record = self._cluster(request.cluster_id, caller, Permission.MUTATE)
+        _require_status(record, ("RUNNING",), "changing it")
+        update = plan_update(record, request)
+        state = update.state
+        plan = self._plan(record)
+        if update.password and update.password == plan.credentials.password:
+            raise FailedPrecondition("no changes detected")
+        version, problems = resolve_version(state.config_spec.version, self.deps.versions, "config_spec.version")
+        if version is not None and version.id != plan.version.id:
+            allowed = updatable_to(plan.version, self.deps.versions)
+            if version.id not in allowed:
+                problems.append(
+                    FieldViolation(
+                        "config_spec.version",
+                        f"cannot go from {plan.version.id} to {version.id}; possible: {', '.join(allowed) or 'none'}",
+                    )
+                )
+        problems += check_config_spec(state.config_spec, version, record.sharded)
+        problems += check_password(update.password, PASSWORD_PATH, required=False)
+        raise_if_any(problems)
+
+        def check(conn: Connection, current: ClusterRecord) -> None:
+            if state.name != current.name and cluster_store.list_in_folder(
+                conn, current.folder_id, 1, None, state.name
+            ):
+                raise AlreadyExists(f"a cluster named {state.name!r} already exists in folder {current.folder_id}")
+            if update.password:
+                secrets = self.deps.vault.open_sealed(current.secrets or b"")
+                secrets["pending_password"] = update.password
+                cluster_store.update(conn, current.id, secrets=self.deps.vault.seal(secrets))
+
+        return self._change(
+            caller,
+            record.id,
+            "cluster.update",
+            "Modify Redis cluster",
+            request,
+            service_pb.UpdateClusterMetadata(cluster_id=record.id),
+            doing="changing it",
+            handler_request=state,
+            check=check,
+        )
+
+    def start_failover(
+        self, request: service_pb.StartClusterFailoverRequest, caller: Caller
+    ) -> operation_pb2.Operation:
+        record = self._cluster(request.cluster_id, caller, Permission.MUTATE)
+        plan = self._plan(record)
+        known = {host.name for host in plan.hosts}
+        unknown = [name for name in request.host_names if name not in known]
+        if unknown:
+            raise InvalidArgument.field("host_names", f"not hosts of cluster {record.id}: {', '.join(unknown)}")
+        kind = request.failover_type
+        if kind == service_pb.StartClusterFailoverRequest.SWITCH_FROM_ZONE and not request.zone_id:
+            raise InvalidArgument.field("zone_id", "required for SWITCH_FROM_ZONE")
+        if (
+            kind
+            in (
+                service_pb.StartClusterFailoverRequest.SWITCH_TO_HOSTNAMES,
+                service_pb.StartClusterFailoverRequest.SWITCH_FROM_HOSTNAMES,
+            )
+            and not request.host_names
+        ):
+            raise InvalidArgument.field("host_names", "required for this failover_type")
+        if len(plan.hosts) < 2:
+            raise FailedPrecondition(f"cluster {record.id} has one host; there is no replica to switch to")
+        return self._change(
+            caller,
+            record.id,
+            "cluster.failover",
+            "Start manual failover on Redis cluster",
+            request,
+            service_pb.StartClusterFailoverMetadata(
+                cluster_id=record.id, host_names=list(request.host_names), zone_id=request.zone_id
+            ),
+            doing="switching its master",
+        )
+
+    # -- hosts --------------------------------------------------------------------------------
+
+    def add_hosts(self, request: service_pb.AddClusterHostsRequest, caller: Caller) -> operation_pb2.Operation:
+        record = self._cluster(request.cluster_id, caller, Permission.MUTATE)
+        declared = declared_of(record)
+        raise_if_any(check_host_specs(request.host_specs, declared.tls_enabled, record.sharded))
+        metadata = service_pb.AddClusterHostsMetadata(cluster_id=record.id)
+
+        def check(conn: Connection, current: ClusterRecord) -> None:
+            hosts = cluster_store.list_hosts(conn, current.id)
+            total = len(hosts) + len(request.host_specs)
+            if total > MAX_HOSTS_NON_SHARDED:
+                raise FailedPrecondition(
+                    f"cluster {current.id} would have {total} hosts; a cluster has at most {MAX_HOSTS_NON_SHARDED}"
+                )
+            now = self.queue.clock.now()
+            addresses = allocate(
+                self.deps.settings.host_network, cluster_store.used_addresses(conn), len(request.host_specs)
+            )
+            for spec, address in zip(request.host_specs, addresses, strict=True):
+                host = _host_record(current.id, DEFAULT_SHARD, spec, address, now)
+                host.state = "ADDING"
+                cluster_store.insert_host(conn, host)
+                metadata.host_names.append(host.name)
+
+        return self._change(
+            caller,
+            record.id,
+            "cluster.add_hosts",
+            "Add hosts to Redis cluster",
+            request,
+            metadata,
+            doing="adding hosts",
+            check=check,
+        )
+
+    def delete_hosts(self, request: service_pb.DeleteClusterHostsRequest, caller: Caller) -> operation_pb2.Operation:
+        record = self._cluster(request.cluster_id, caller, Permission.MUTATE)
+
+        def check(conn: Connection, current: ClusterRecord) -> None:
+            hosts = {host.name: host for host in cluster_store.list_hosts(conn, current.id)}
+            unknown = [name for name in request.host_names if name not in hosts]
+            if unknown:
+                raise NotFound(f"cluster {current.id} has no hosts {', '.join(unknown)}")
+            if len(set(request.host_names)) >= len(hosts):
+                raise FailedPrecondition(f"cluster {current.id} must keep at least one host")
+            for name in set(request.host_names):
+                cluster_store.update_host(conn, name, state="REMOVING")
+
+        return self._change(
+            caller,
+            record.id,
+            "cluster.delete_hosts",
+            "Delete hosts from Redis cluster",
+            request,
+            service_pb.DeleteClusterHostsMetadata(cluster_id=record.id, host_names=list(request.host_names)),
+            doing="deleting hosts",
+            check=check,
+        )
+
+    def update_hosts(self, request: service_pb.UpdateClusterHostsRequest, caller: Caller) -> operation_pb2.Operation:
+        record = self._cluster(request.cluster_id, caller, Permission.MUTATE)
+        plan = self._plan(record)
+        known = {host.name for host in plan.hosts}
+        problems = []
+        for index, spec in enumerate(request.update_host_specs):
+            path = f"update_host_specs[{index}]"
+            if spec.host_name not in known:
+                problems.append(FieldViolation(f"{path}.host_name", f"not a host of cluster {record.id}"))
+            unknown = set(spec.update_mask.paths) - {"replica_priority", "assign_public_ip"}
+            if unknown:
+                problems.append(FieldViolation(f"{path}.update_mask", f"unknown paths: {', '.join(sorted(unknown))}"))
+            if spec.assign_public_ip and not plan.tls_enabled:
+                problems.append(
+                    FieldViolation(f"{path}.assign_public_ip", "a public address needs a TLS cluster (tls_enabled)")
+                )
+            if spec.HasField("replica_priority") and spec.replica_priority.value < 0:
+                problems.append(FieldViolation(f"{path}.replica_priority", "must be >=0"))
+        raise_if_any(problems)
+        return self._change(
+            caller,
+            record.id,
+            "cluster.update_hosts",
+            "Modify hosts in Redis cluster",
+            request,
+            service_pb.UpdateClusterHostsMetadata(
+                cluster_id=record.id, host_names=[spec.host_name for spec in request.update_host_specs]
+            ),
+            doing="changing hosts",
+        )
+
 
 def _declared_cluster(
     request: service_pb.CreateClusterRequest | service_pb.RestoreClusterRequest,
@@ -244,3 +541,11 @@ def _host_record(cluster_id: str, shard_name: str, spec: service_pb.HostSpec, ad
         replica_priority=spec.replica_priority.value if spec.HasField("replica_priority") else None,
         assign_public_ip=spec.assign_public_ip,
     )
+
+
+def _require_status(record: ClusterRecord, allowed: tuple[str, ...], doing: str) -> None:
+    if record.status in allowed:
+        return
+    if record.status == "STOPPED":
+        raise FailedPrecondition(f"cluster {record.id} is STOPPED; start it before {doing}")
+    raise FailedPrecondition(f"cluster {record.id} is {record.status}; {doing} needs it {' or '.join(allowed)}")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from google.protobuf import empty_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_pb2
+from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
 from managed_redis.errors import ApiError
 from managed_redis.operations import steps
 from managed_redis.operations.context import OperationContext
 from managed_redis.operations.plans import ClusterPlan
+from managed_redis.store import clusters as cluster_store
 
 
 def _plan(ctx: OperationContext[Any]) -> ClusterPlan:
@@ -38,3 +41,49 @@ def create_failed(ctx: OperationContext[Any], error: ApiError) -> None:
     plan = _plan(ctx)
     steps.remove_hosts(plan, plan.hosts)
     steps.set_status(ctx.db, plan.record.id, "ERROR")
+
+
+def delete_cluster(ctx: OperationContext[Any]) -> empty_pb2.Empty:
+    plan = _plan(ctx)
+    ctx.once("remove hosts", lambda: steps.remove_hosts(plan, plan.hosts))
+    with ctx.db.write() as conn:
+        cluster_store.delete(conn, plan.record.id)
+    return empty_pb2.Empty()
+
+
+def stop_cluster(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
+    plan = _plan(ctx)
+
+    def remember_master() -> str:
+        return steps.current_master(plan).name
+
+    master = ctx.once("find master", remember_master)
+    steps.record_master(ctx.db, plan, plan.shards[0].name, master)
+    # Saved on the way down (SHUTDOWN SAVE), whatever the persistence mode.
+    ctx.once("stop hosts", lambda: steps.stop_hosts(plan, plan.hosts, save=True))
+    steps.set_status(ctx.db, plan.record.id, "STOPPED")
+    return steps.cluster_now(ctx.db, plan)
+
+
+def start_cluster(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
+    plan = _plan(ctx)
+    shard = plan.shards[0].name
+    master = plan.shard_master(shard)
+    ctx.once("start hosts", lambda: steps.start_shard(plan, shard, master))
+    ctx.once("start sentinels", lambda: steps.start_sentinels(plan, master, fresh_config=True))
+    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    return steps.cluster_now(ctx.db, plan)
+
+
+def start_failed(ctx: OperationContext[Any], error: ApiError) -> None:
+    """A cluster that could not start is stopped again, whatever part of it came up."""
+    plan = _plan(ctx)
+    steps.stop_hosts(plan, plan.hosts, save=True)
+    steps.set_status(ctx.db, plan.record.id, "STOPPED")
+
+
+def move_cluster(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
+    request: service_pb.MoveClusterRequest = ctx.request
+    with ctx.db.write() as conn:
+        cluster_store.update(conn, ctx.cluster_id, folder_id=request.destination_folder_id)
+    return steps.cluster_now(ctx.db, _plan(ctx))

@@ -1,0 +1,78 @@
+"""StartFailover: a planned switchover of the master role, losing no acknowledged write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from yandex.cloud.mdb.redis.v1 import cluster_pb2
+from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
+
+from managed_redis.domain.topology import DEFAULT_REPLICA_PRIORITY
+from managed_redis.errors import FailedPrecondition
+from managed_redis.operations import steps
+from managed_redis.operations.context import OperationContext
+from managed_redis.operations.health import probe_cluster
+from managed_redis.operations.plans import ClusterPlan
+from managed_redis.store.clusters import HostRecord
+
+FailoverType = service_pb.StartClusterFailoverRequest.FailoverType
+
+
+def choose_target(
+    plan: ClusterPlan, master: HostRecord, request: service_pb.StartClusterFailoverRequest
+) -> HostRecord | None:
+    """The replica to promote, or None when the master already satisfies the request."""
+    names = set(request.host_names)
+    kind = request.failover_type
+    if kind == FailoverType.SWITCH_FROM_ZONE and master.zone_id != request.zone_id:
+        return None
+    if kind == FailoverType.SWITCH_FROM_HOSTNAMES and master.name not in names:
+        return None
+    if kind == FailoverType.SWITCH_TO_HOSTNAMES and master.name in names:
+        return None
+    states = probe_cluster(plan)
+    candidates = [
+        host
+        for host in plan.shard_hosts(master.shard_name)
+        if host.name != master.name
+        and states.get(host.name) is not None
+        and states[host.name].role == "replica"
+        and states[host.name].link_up
+        and (host.replica_priority is None or host.replica_priority > 0)
+    ]
+    if kind == FailoverType.SWITCH_TO_HOSTNAMES or (kind == FailoverType.FAILOVER_TYPE_UNSPECIFIED and names):
+        wanted = names - {master.name}
+        if kind == FailoverType.FAILOVER_TYPE_UNSPECIFIED and not wanted:
+            wanted = set()  # the master itself was named: move away from it
+        if wanted:
+            candidates = [host for host in candidates if host.name in wanted]
+    elif kind == FailoverType.SWITCH_FROM_HOSTNAMES:
+        candidates = [host for host in candidates if host.name not in names]
+    elif kind == FailoverType.SWITCH_FROM_ZONE:
+        candidates = [host for host in candidates if host.zone_id != request.zone_id]
+    if not candidates:
+        raise FailedPrecondition(
+            f"cluster {plan.record.id} has no healthy replica that may become master here "
+            "(replica_priority 0 never does)"
+        )
+    # Redis's own rule: the lowest replica-priority wins; ties go to the first host.
+    return min(candidates, key=lambda host: host.replica_priority or DEFAULT_REPLICA_PRIORITY)
+
+
+def start_failover(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
+    plan = ClusterPlan.load(ctx.db, ctx.deps, ctx.cluster_id)
+    request: service_pb.StartClusterFailoverRequest = ctx.request
+
+    def run() -> str:
+        master = steps.current_master(plan)
+        target = choose_target(plan, master, request)
+        if target is None:
+            return master.name
+        steps.switch_master(plan, master, target)
+        return target.name
+
+    new_master = plan.host(ctx.once("switch master", run))
+    steps.record_master(ctx.db, plan, new_master.shard_name, new_master.name)
+    steps.rewrite_node_files(plan, new_master)
+    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    return steps.cluster_now(ctx.db, plan)

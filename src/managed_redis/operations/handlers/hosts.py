@@ -1,0 +1,115 @@
+"""Handlers of host operations: add replicas, remove hosts, change host settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf import empty_pb2
+from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
+
+from managed_redis.errors import ApiError
+from managed_redis.operations import steps
+from managed_redis.operations.context import OperationContext
+from managed_redis.operations.handlers.failover import choose_target
+from managed_redis.operations.parallel import for_each
+from managed_redis.operations.plans import ClusterPlan
+from managed_redis.store import clusters as cluster_store
+from managed_redis.store.clusters import HostRecord
+
+ADDING = "ADDING"
+REMOVING = "REMOVING"
+
+
+def _plan(ctx: OperationContext[Any]) -> ClusterPlan:
+    return ClusterPlan.load(ctx.db, ctx.deps, ctx.cluster_id)
+
+
+def _set_state(ctx: OperationContext[Any], hosts: list[HostRecord], state: str) -> None:
+    with ctx.db.write() as conn:
+        for host in hosts:
+            cluster_store.update_host(conn, host.name, state=state)
+
+
+def add_hosts(ctx: OperationContext[Any]) -> empty_pb2.Empty:
+    plan = _plan(ctx)
+    engine = plan.deps.engine
+    new_hosts = [host for host in plan.hosts if host.state == ADDING]
+    master = steps.current_master(plan)
+    master_node = plan.node(master, None)
+
+    def start_replicas() -> None:
+        replicas = [plan.node(host, master) for host in new_hosts]
+        for_each(engine.ensure_node, replicas)
+        for_each(lambda node: engine.wait_in_sync(node, master_node), replicas)
+
+    ctx.once("start new replicas", start_replicas)
+    ctx.once("refresh sentinels", lambda: steps.refresh_sentinels(plan, master))
+    _set_state(ctx, new_hosts, "ACTIVE")
+    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    return empty_pb2.Empty()
+
+
+def add_hosts_failed(ctx: OperationContext[Any], error: ApiError) -> None:
+    """Hosts that could not join are removed again; the rest of the cluster runs on."""
+    plan = _plan(ctx)
+    new_hosts = [host for host in plan.hosts if host.state == ADDING]
+    steps.remove_hosts(plan, new_hosts)
+    with ctx.db.write() as conn:
+        for host in new_hosts:
+            cluster_store.delete_host(conn, host.name)
+    remaining = _plan(ctx)
+    steps.refresh_sentinels(remaining, steps.current_master(remaining))
+    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+
+
+def delete_hosts(ctx: OperationContext[Any]) -> empty_pb2.Empty:
+    plan = _plan(ctx)
+    leaving = [host for host in plan.hosts if host.state == REMOVING]
+
+    def move_master_away() -> str:
+        master = steps.current_master(plan)
+        if master.state != REMOVING:
+            return master.name
+        request = service_pb.StartClusterFailoverRequest(
+            failover_type=service_pb.StartClusterFailoverRequest.SWITCH_FROM_HOSTNAMES,
+            host_names=[host.name for host in leaving],
+        )
+        target = choose_target(plan, master, request)
+        assert target is not None
+        steps.switch_master(plan, master, target)
+        return target.name
+
+    master = plan.host(ctx.once("move master off leaving hosts", move_master_away))
+    steps.record_master(ctx.db, plan, master.shard_name, master.name)
+    ctx.once("stop leaving hosts", lambda: steps.remove_hosts(plan, leaving))
+    with ctx.db.write() as conn:
+        for host in leaving:
+            cluster_store.delete_host(conn, host.name)
+    remaining = _plan(ctx)
+    ctx.once("refresh sentinels", lambda: steps.refresh_sentinels(remaining, master))
+    steps.rewrite_node_files(remaining, master)
+    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    return empty_pb2.Empty()
+
+
+def update_hosts(ctx: OperationContext[Any]) -> empty_pb2.Empty:
+    plan = _plan(ctx)
+    request: service_pb.UpdateClusterHostsRequest = ctx.request
+    engine = plan.deps.engine
+    master = steps.current_master(plan)
+    for spec in request.update_host_specs:
+        paths = set(spec.update_mask.paths) or {"replica_priority", "assign_public_ip"}
+        values: dict[str, Any] = {}
+        if "replica_priority" in paths:
+            values["replica_priority"] = spec.replica_priority.value if spec.HasField("replica_priority") else None
+        if "assign_public_ip" in paths:
+            values["assign_public_ip"] = spec.assign_public_ip
+        with ctx.db.write() as conn:
+            cluster_store.update_host(conn, spec.host_name, **values)
+    updated = _plan(ctx)
+    for spec in request.update_host_specs:
+        host = updated.host(spec.host_name)
+        node = updated.node(host, None if host.name == master.name else master)
+        engine.config_set(node, [("replica-priority", str(node.replica_priority))])
+    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    return empty_pb2.Empty()

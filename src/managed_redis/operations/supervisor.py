@@ -1,0 +1,144 @@
+"""The supervisor: every second, each RUNNING cluster's processes are checked and healed.
+
+For a cluster with no operation running on it:
+
+- a dead replica is restarted as a replica of today's master (its config says so first);
+- a dead master is left to Sentinel, which promotes a replica; once it has, the old master
+  is restarted as a replica. Restarting it as a master instead would bring it back empty
+  (persistence OFF) or stale, and its replicas would copy that. Only a cluster with no live
+  replica restarts its master in place; if Sentinel has not acted after a grace period, the
+  supervisor asks it to (``SENTINEL FAILOVER``);
+- a dead Sentinel is restarted from its own config (it keeps its memory of epochs);
+- when every process is gone (the machine rebooted), the master the Sentinels last wrote
+  down starts first, then its replicas, then the Sentinels;
+- the master Sentinel names is recorded, so the next cold start begins with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import redis
+
+from managed_redis.domain.topology import DEFAULT_SHARD
+from managed_redis.engine.conf import master_in_sentinel_conf
+from managed_redis.operations import steps
+from managed_redis.operations.deps import Deps
+from managed_redis.operations.health import HostState, probe_cluster
+from managed_redis.operations.plans import ClusterPlan
+from managed_redis.store import clusters as cluster_store
+from managed_redis.store.clusters import HostRecord
+from managed_redis.store.database import Database
+
+log = logging.getLogger(__name__)
+
+
+class Supervisor:
+    def __init__(self, db: Database, deps: Deps, period_s: float = 1.0) -> None:
+        self.db = db
+        self.deps = deps
+        self.period_s = period_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        # cluster id -> monotonic time its master was first seen dead
+        self._master_down_since: dict[str, float] = {}
+
+    @property
+    def failover_grace_s(self) -> float:
+        return self.deps.settings.sentinel_down_after_s * 3 + 5
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="supervisor", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.run_once()
+            self._stop.wait(self.period_s)
+
+    def run_once(self) -> None:
+        with self.db.read() as conn:
+            records = [c for c in cluster_store.list_all(conn) if c.status == "RUNNING" and not c.active_operation_id]
+        for record in records:
+            try:
+                plan = ClusterPlan.load(self.db, self.deps, record.id)
+                if not plan.record.sharded:
+                    self.heal(plan)
+            except LookupError:
+                continue  # deleted meanwhile
+            except Exception:
+                log.exception("supervisor: cannot check cluster %s", record.id)
+
+    def heal(self, plan: ClusterPlan) -> None:
+        states = probe_cluster(plan)
+        if not any(state.redis_alive for state in states.values()):
+            self._cold_start(plan)
+            return
+        master = self._master(plan, states)
+        if master.name != plan.shard_master(DEFAULT_SHARD).name:
+            steps.record_master(self.db, plan, master.shard_name, master.name)
+        engine = plan.deps.engine
+        for host in plan.hosts:
+            state = states[host.name]
+            if not state.redis_alive:
+                self._restart_redis(plan, host, master, states)
+            if state.sentinel_alive is False:
+                log.info("supervisor: restarting the sentinel on %s", host.name)
+                engine.ensure_sentinel(plan.sentinel(host, master))
+        if states[master.name].redis_alive:
+            self._master_down_since.pop(plan.record.id, None)
+
+    def _master(self, plan: ClusterPlan, states: dict[str, HostState]) -> HostRecord:
+        """Who the Sentinels name, else the live host that says it is master, else the record."""
+        if any(state.sentinel_alive for state in states.values()):
+            return steps.current_master(plan)
+        for host in plan.hosts:
+            if states[host.name].role == "master":
+                return host
+        return plan.shard_master(DEFAULT_SHARD)
+
+    def _restart_redis(
+        self, plan: ClusterPlan, host: HostRecord, master: HostRecord, states: dict[str, HostState]
+    ) -> None:
+        engine = plan.deps.engine
+        if host.name != master.name:
+            log.info("supervisor: restarting %s as a replica of %s", host.name, master.name)
+            engine.ensure_node(plan.node(host, master))
+            return
+        live_replicas = [h for h in plan.hosts if h.name != host.name and states[h.name].redis_alive]
+        if not live_replicas:
+            log.info("supervisor: restarting %s, the only master there can be", host.name)
+            engine.ensure_node(plan.node(host, None))
+            return
+        down_since = self._master_down_since.setdefault(plan.record.id, time.monotonic())
+        if time.monotonic() - down_since > self.failover_grace_s:
+            log.warning("supervisor: sentinel has not replaced master %s; forcing a failover", host.name)
+            self._master_down_since[plan.record.id] = time.monotonic()
+            for candidate in plan.hosts:
+                try:
+                    engine.sentinel_admin(plan.sentinel(candidate, master)).execute_command(
+                        "SENTINEL", "FAILOVER", plan.record.name
+                    )
+                    return
+                except redis.RedisError:
+                    continue
+
+    def _cold_start(self, plan: ClusterPlan) -> None:
+        by_address = {host.address: host for host in plan.hosts}
+        votes: dict[str, int] = {}
+        for host in plan.hosts:
+            address = master_in_sentinel_conf(plan.sentinel(host, host).conf_file, plan.record.name)
+            if address in by_address:
+                votes[address] = votes.get(address, 0) + 1
+        master = by_address[max(votes, key=lambda a: votes[a])] if votes else plan.shard_master(DEFAULT_SHARD)
+        log.info("supervisor: every process of cluster %s is gone; starting from %s", plan.record.id, master.name)
+        steps.start_shard(plan, master.shard_name, master)
+        steps.record_master(self.db, plan, master.shard_name, master.name)
+        steps.start_sentinels(plan, master, fresh_config=False)

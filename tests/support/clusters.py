@@ -1,0 +1,88 @@
+"""Helpers for tests that drive clusters over REST and look at them with redis-py."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from tests.support.server import RunningServer
+
+PASSWORD = "Test-Password-1"
+FOLDER = "b1gtestfolder0000001"
+
+
+def create_body(name: str, hosts: int = 3, **extra: Any) -> dict[str, Any]:
+    zones = ["ru-central1-a", "ru-central1-b", "ru-central1-d"]
+    body: dict[str, Any] = {
+        "folderId": FOLDER,
+        "name": name,
+        "environment": "PRODUCTION",
+        "configSpec": {"resources": {"resourcePresetId": "hm1.nano"}, "redis": {"password": PASSWORD}},
+        "hostSpecs": [{"zoneId": zones[i % 3]} for i in range(hosts)],
+    }
+    body.update(extra)
+    return body
+
+
+def wait_operation(server: RunningServer, operation: dict[str, Any], timeout_s: float = 120) -> dict[str, Any]:
+    assert "id" in operation, operation
+    deadline = time.monotonic() + timeout_s
+    while True:
+        current = server.rest("GET", f"/operations/{operation['id']}").json()
+        if current.get("done"):
+            return current
+        if time.monotonic() > deadline:
+            raise AssertionError(f"operation {operation['id']} not done in {timeout_s} s: {current}")
+        time.sleep(0.1)
+
+
+def run(server: RunningServer, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Call a mutating method, wait for its operation, and insist it succeeded."""
+    response = server.rest(method, path, json=body)
+    assert response.status_code == 200, response.text
+    done = wait_operation(server, response.json())
+    assert "error" not in done, done["error"]
+    return done
+
+
+def create_cluster(server: RunningServer, name: str, hosts: int = 3, **extra: Any) -> dict[str, Any]:
+    done = run(server, "POST", "/managed-redis/v1/clusters", create_body(name, hosts, **extra))
+    return done["response"]
+
+
+def hosts_of(server: RunningServer, cluster_id: str) -> list[dict[str, Any]]:
+    return server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}/hosts").json()["hosts"]
+
+
+def master_of(server: RunningServer, cluster_id: str) -> str:
+    masters = [h["name"] for h in hosts_of(server, cluster_id) if h.get("role") == "MASTER"]
+    assert len(masters) == 1, masters
+    return masters[0]
+
+
+def admin_password(server: RunningServer, host: str) -> str:
+    """The control plane's own Redis password, as the host's config holds it (tests only)."""
+    text = (Path(server.data_dir) / "hosts" / host / "redis.conf").read_text()
+    match = re.search(r'^masterauth "([^"]+)"', text, re.MULTILINE)
+    assert match, "no masterauth in redis.conf"
+    return match.group(1)
+
+
+def client(host: str, password: str = PASSWORD, **kwargs: Any) -> redis.Redis:
+    return redis.Redis(host=host, port=6379, password=password, decode_responses=True, socket_timeout=5, **kwargs)
+
+
+def admin_client(server: RunningServer, host: str, **kwargs: Any) -> redis.Redis:
+    return redis.Redis(
+        host=host,
+        port=kwargs.pop("port", 6379),
+        username="mredis",
+        password=admin_password(server, host),
+        decode_responses=True,
+        socket_timeout=5,
+        **kwargs,
+    )
