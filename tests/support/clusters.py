@@ -45,7 +45,7 @@ def run(server: RunningServer, method: str, path: str, body: dict[str, Any] | No
     response = server.rest(method, path, json=body)
     assert response.status_code == 200, response.text
     done = wait_operation(server, response.json())
-    assert "error" not in done, done["error"]
+    assert "error" not in done, f"{done['error']}\n--- server log ---\n{server.log()[-6000:]}"
     return done
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import signal
+import time
 from pathlib import Path
 
 
@@ -32,18 +33,23 @@ def redis_processes(network: str) -> dict[int, str]:
     return found
 
 
-def kill_all(network: str) -> int:
+def kill_all(network: str, timeout_s: float = 10.0) -> int:
+    """SIGKILL every process of ``network`` and wait until none is left; how many there were."""
     processes = redis_processes(network)
     for pid in processes:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+    deadline = time.monotonic() + timeout_s
+    while redis_processes(network) and time.monotonic() < deadline:
+        time.sleep(0.02)
     return len(processes)
 
 
-def pid_of(network: str, marker: str) -> int | None:
+def pid_of(network: str, address_port: str) -> int:
+    """The pid serving ``address:port`` (e.g. ``127.21.0.1:6379``)."""
     for pid, title in redis_processes(network).items():
-        if marker in title:
+        if address_port in title.split():
             return pid
-    return None
+    raise LookupError(f"no process serves {address_port}")

@@ -1,8 +1,9 @@
 """Control connections to our Redis and Sentinel processes, always as the ``mredis`` user.
 
 ``client()`` keeps one ``redis.Redis`` (with its own pool) per endpoint for reuse across
-calls and threads. Timeouts are short and nothing retries on its own: a host that does not
-answer in time is a finding for the caller, not a reason to hang an operation.
+calls and threads. Timeouts are short and a command is retried once at most, on a new
+connection: a host that does not answer in time is a finding for the caller, not a reason
+to hang an operation.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class Endpoint:
     ca_file: Path | None = None
 
 
-def connect(endpoint: Endpoint, timeout_s: float = COMMAND_TIMEOUT_S) -> redis.Redis:
+def connect(endpoint: Endpoint, timeout_s: float = COMMAND_TIMEOUT_S, retries: int = 0) -> redis.Redis:
     """A new client of its own (close it when done); for long commands or one-off checks."""
     return redis.Redis(
         host=endpoint.address,
@@ -40,7 +41,7 @@ def connect(endpoint: Endpoint, timeout_s: float = COMMAND_TIMEOUT_S) -> redis.R
         ssl=endpoint.ca_file is not None,
         ssl_ca_certs=str(endpoint.ca_file) if endpoint.ca_file else None,
         decode_responses=True,
-        retry=Retry(NoBackoff(), 0),
+        retry=Retry(NoBackoff(), retries),
         protocol=2,
     )
 
@@ -54,7 +55,9 @@ class Connections:
         with self._lock:
             client = self._clients.get(endpoint)
             if client is None:
-                client = self._clients[endpoint] = connect(endpoint)
+                # One retry on a fresh connection: Sentinel kills normal clients of every
+                # instance it reconfigures, so a pooled connection may be dead when reused.
+                client = self._clients[endpoint] = connect(endpoint, retries=1)
             return client
 
     def forget(self, address: str) -> None:
