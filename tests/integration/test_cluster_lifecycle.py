@@ -82,7 +82,11 @@ def test_stop_and_start_keep_the_data(server, network):
     assert stopped["status"] == "STOPPED"
     names = [h["name"] for h in hosts_of(server, cluster_id)]
     assert not any(any(n in t for n in names) for t in redis_processes(network).values())
-    refused = server.rest("POST", f"/managed-redis/v1/clusters/{cluster_id}/hosts:batchCreate", json={"hostSpecs": [{"zoneId": "ru-central1-a"}]})
+    refused = server.rest(
+        "POST",
+        f"/managed-redis/v1/clusters/{cluster_id}/hosts:batchCreate",
+        json={"hostSpecs": [{"zoneId": "ru-central1-a"}]},
+    )
     assert refused.status_code == 400 and "STOPPED; start it" in refused.json()["message"]
     started = run(server, "POST", f"/managed-redis/v1/clusters/{cluster_id}:start")["response"]
     assert started["status"] == "RUNNING"
@@ -121,8 +125,11 @@ def test_password_rotation(server):
     mixed = server.rest(
         "PATCH",
         f"/managed-redis/v1/clusters/{cluster_id}",
-        json={"updateMask": "configSpec.redis.password,description", "description": "x",
-              "configSpec": {"redis": {"password": new_password}}},
+        json={
+            "updateMask": "configSpec.redis.password,description",
+            "description": "x",
+            "configSpec": {"redis": {"password": new_password}},
+        },
     )
     assert mixed.status_code == 400 and "config_spec.redis.password" in mixed.json()["message"]
     run(
@@ -153,7 +160,12 @@ def test_delete_respects_deletion_protection_and_removes_everything(server, netw
     refused = server.rest("DELETE", f"/managed-redis/v1/clusters/{cluster_id}")
     assert refused.status_code == 400
     assert refused.json()["message"] == "The operation was rejected because cluster has 'deletion_protection' = ON"
-    run(server, "PATCH", f"/managed-redis/v1/clusters/{cluster_id}", {"updateMask": "deletionProtection", "deletionProtection": False})
+    run(
+        server,
+        "PATCH",
+        f"/managed-redis/v1/clusters/{cluster_id}",
+        {"updateMask": "deletionProtection", "deletionProtection": False},
+    )
     run(server, "DELETE", f"/managed-redis/v1/clusters/{cluster_id}")
     assert server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").status_code == 404
     assert not any(any(n in t for n in names) for t in redis_processes(network).values())
@@ -162,7 +174,9 @@ def test_delete_respects_deletion_protection_and_removes_everything(server, netw
 
 def test_move_needs_rights_on_both_folders(server):
     cluster = create_cluster(server, "lifecycle-move", hosts=1)
-    done = run(server, "POST", f"/managed-redis/v1/clusters/{cluster['id']}:move", {"destinationFolderId": "b1gotherfolder"})
+    done = run(
+        server, "POST", f"/managed-redis/v1/clusters/{cluster['id']}:move", {"destinationFolderId": "b1gotherfolder"}
+    )
     assert done["metadata"]["sourceFolderId"] == FOLDER
     assert done["metadata"]["destinationFolderId"] == "b1gotherfolder"
     assert done["response"]["folderId"] == "b1gotherfolder"
@@ -173,14 +187,23 @@ def test_operations_are_listed_newest_first(server):
     cluster = create_cluster(server, "lifecycle-ops", hosts=1)
     cluster_id = cluster["id"]
     for description in ("one", "two"):
-        run(server, "PATCH", f"/managed-redis/v1/clusters/{cluster_id}", {"updateMask": "description", "description": description})
+        run(
+            server,
+            "PATCH",
+            f"/managed-redis/v1/clusters/{cluster_id}",
+            {"updateMask": "description", "description": description},
+        )
     page = server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}/operations?pageSize=2").json()
     assert [op["description"] for op in page["operations"]] == ["Modify Redis cluster", "Modify Redis cluster"]
-    rest = server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}/operations?pageToken={page['nextPageToken']}").json()
+    rest = server.rest(
+        "GET", f"/managed-redis/v1/clusters/{cluster_id}/operations?pageToken={page['nextPageToken']}"
+    ).json()
     assert [op["description"] for op in rest["operations"]] == ["Create Redis cluster"]
     assert "nextPageToken" not in rest
     # One running mutating operation per cluster: a second is refused while the first runs.
     first = server.rest("POST", f"/managed-redis/v1/clusters/{cluster_id}:stop").json()
-    second = server.rest("PATCH", f"/managed-redis/v1/clusters/{cluster_id}", json={"updateMask": "description", "description": "x"})
+    second = server.rest(
+        "PATCH", f"/managed-redis/v1/clusters/{cluster_id}", json={"updateMask": "description", "description": "x"}
+    )
     assert second.status_code == 400 and second.json()["code"] == 9
     wait_operation(server, first)

@@ -72,8 +72,11 @@ def test_master_killed_sentinel_promotes_and_supervisor_heals(server, network):
             interval_s=0.05,
             message="the cluster never showed DEGRADED",
         )
-        wait_until(lambda: writer.acked and writer.acked[-1][1] > killed_at + 0.5, timeout_s=30,
-                   message="writes did not resume through Sentinel")
+        wait_until(
+            lambda: writer.acked and writer.acked[-1][1] > killed_at + 0.5,
+            timeout_s=30,
+            message="writes did not resume through Sentinel",
+        )
     finally:
         writer.stop()
     new_master = writer.masters_seen[-1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import signal
@@ -37,10 +38,8 @@ def kill_all(network: str, timeout_s: float = 10.0) -> int:
     """SIGKILL every process of ``network`` and wait until none is left; how many there were."""
     processes = redis_processes(network)
     for pid in processes:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     deadline = time.monotonic() + timeout_s
     while redis_processes(network) and time.monotonic() < deadline:
         time.sleep(0.02)

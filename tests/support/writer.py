@@ -8,6 +8,7 @@ longest time between two acknowledged writes.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -95,7 +96,7 @@ class Writer:
 
     def max_gap_s(self, since: float = 0.0) -> float:
         times = [t for _, t in self.acked if t >= since]
-        return max((b - a for a, b in zip(times, times[1:], strict=False)), default=0.0)
+        return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
 
     def lost(self, final_master: redis.Redis) -> list[str]:
         """Acknowledged keys the final master does not have."""

@@ -10,7 +10,6 @@ from managed_redis.domain.cluster_spec import config_spec_of, declared_of
 from managed_redis.domain.timestamps import timestamp
 from managed_redis.store.clusters import ClusterRecord
 
-
 DEFAULT_BACKUP_WINDOW = timeofday_pb2.TimeOfDay(hours=22)
 DEFAULT_BACKUP_RETAIN_DAYS = 7
 
@@ -33,7 +32,7 @@ def cluster_proto(
     if spec.HasField("resources"):
         config.resources.CopyFrom(spec.resources)
     for name in ("access", "disk_size_autoscaling", "modules", "monium_logs", "shard_autoscaling_settings"):
-        if spec.HasField(name):  # type: ignore[arg-type]
+        if spec.HasField(name):
             getattr(config, name).CopyFrom(getattr(spec, name))
     config.backup_window_start.CopyFrom(
         spec.backup_window_start if spec.HasField("backup_window_start") else DEFAULT_BACKUP_WINDOW

@@ -214,6 +214,14 @@ class ClusterService:
 
     # -- changes --------------------------------------------------------------------------------
 
+    def _changeable(
+        self, cluster_id: str, caller: Caller, doing: str, allowed: tuple[str, ...] = ("RUNNING",)
+    ) -> ClusterRecord:
+        """The cluster, if the caller may change it and its status allows ``doing``."""
+        record = self._cluster(cluster_id, caller, Permission.MUTATE)
+        _require_status(record, allowed, doing)
+        return record
+
     def _change(
         self,
         caller: Caller,
@@ -229,8 +237,9 @@ class ClusterService:
         handler_request: Message | None = None,
         check: Callable[[Connection, ClusterRecord], None] | None = None,
     ) -> operation_pb2.Operation:
-        """Submit an operation on one cluster after the state checks every change shares."""
-        record = self._cluster(cluster_id, caller, Permission.MUTATE)
+        """Submit an operation on one cluster, checking its status again inside the transaction.
+
+        Callers check the caller's rights first (``_changeable``)."""
 
         def prepare(conn: Connection) -> Submission:
             current = cluster_store.get(conn, cluster_id)
@@ -251,10 +260,11 @@ class ClusterService:
                 status_before=current.status,
             )
 
-        del record
         return self._submit(caller, kind, handler_request or request, prepare)
 
     def delete(self, request: service_pb.DeleteClusterRequest, caller: Caller) -> operation_pb2.Operation:
+        self._changeable(request.cluster_id, caller, "deleting it", ("RUNNING", "STOPPED", "ERROR"))
+
         def check(conn: Connection, record: ClusterRecord) -> None:
             if declared_of(record).deletion_protection:
                 raise FailedPrecondition("The operation was rejected because cluster has 'deletion_protection' = ON")
@@ -273,6 +283,7 @@ class ClusterService:
         )
 
     def stop(self, request: service_pb.StopClusterRequest, caller: Caller) -> operation_pb2.Operation:
+        self._changeable(request.cluster_id, caller, "stopping it")
         return self._change(
             caller,
             request.cluster_id,
@@ -301,7 +312,7 @@ class ClusterService:
         )
 
     def move(self, request: service_pb.MoveClusterRequest, caller: Caller) -> operation_pb2.Operation:
-        record = self._cluster(request.cluster_id, caller, Permission.MUTATE)
+        record = self._changeable(request.cluster_id, caller, "moving it", ("RUNNING", "STOPPED"))
         caller.authenticated.require(request.destination_folder_id, Permission.MUTATE)
         if request.destination_folder_id == record.folder_id:
             raise FailedPrecondition(f"cluster {record.id} is already in folder {record.folder_id}")
@@ -330,8 +341,7 @@ class ClusterService:
         )
 
     def update(self, request: service_pb.UpdateClusterRequest, caller: Caller) -> operation_pb2.Operation:
-        record = self._cluster(request.cluster_id, caller, Permission.MUTATE)
-        _require_status(record, ("RUNNING",), "changing it")
+        record = self._changeable(request.cluster_id, caller, "changing it")
         update = plan_update(record, request)
         state = update.state
         plan = self._plan(record)
@@ -376,7 +386,7 @@ class ClusterService:
     def start_failover(
         self, request: service_pb.StartClusterFailoverRequest, caller: Caller
     ) -> operation_pb2.Operation:
-        record = self._cluster(request.cluster_id, caller, Permission.MUTATE)
+        record = self._changeable(request.cluster_id, caller, "switching its master")
         plan = self._plan(record)
         known = {host.name for host in plan.hosts}
         unknown = [name for name in request.host_names if name not in known]
@@ -411,7 +421,7 @@ class ClusterService:
     # -- hosts --------------------------------------------------------------------------------
 
     def add_hosts(self, request: service_pb.AddClusterHostsRequest, caller: Caller) -> operation_pb2.Operation:
-        record = self._cluster(request.cluster_id, caller, Permission.MUTATE)
+        record = self._changeable(request.cluster_id, caller, "adding hosts")
         declared = declared_of(record)
         raise_if_any(check_host_specs(request.host_specs, declared.tls_enabled, record.sharded))
         metadata = service_pb.AddClusterHostsMetadata(cluster_id=record.id)
@@ -445,7 +455,7 @@ class ClusterService:
         )
 
     def delete_hosts(self, request: service_pb.DeleteClusterHostsRequest, caller: Caller) -> operation_pb2.Operation:
-        record = self._cluster(request.cluster_id, caller, Permission.MUTATE)
+        record = self._changeable(request.cluster_id, caller, "deleting hosts")
 
         def check(conn: Connection, current: ClusterRecord) -> None:
             hosts = {host.name: host for host in cluster_store.list_hosts(conn, current.id)}
@@ -469,7 +479,7 @@ class ClusterService:
         )
 
     def update_hosts(self, request: service_pb.UpdateClusterHostsRequest, caller: Caller) -> operation_pb2.Operation:
-        record = self._cluster(request.cluster_id, caller, Permission.MUTATE)
+        record = self._changeable(request.cluster_id, caller, "changing hosts")
         plan = self._plan(record)
         known = {host.name for host in plan.hosts}
         problems = []

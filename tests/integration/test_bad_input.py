@@ -1,0 +1,244 @@
+"""Bad requests get a clear error naming the problem, and change nothing."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from tests.support.clusters import FOLDER, create_body, create_cluster, hosts_of, run
+from tests.support.processes import redis_processes
+
+
+def expect(response, status: int, code: int, *fragments: str) -> dict:
+    body = response.json()
+    assert response.status_code == status, body
+    assert body["code"] == code, body
+    for fragment in fragments:
+        assert fragment in body["message"], body["message"]
+    return body
+
+
+def with_changes(name: str, change) -> dict:
+    body = create_body(name)
+    change(body)
+    return body
+
+
+CREATE_CASES = [
+    (
+        "unknown version",
+        lambda b: b["configSpec"].update(version="8.1"),
+        "config_spec.version: version '8.1' not found",
+    ),
+    (
+        "unknown preset",
+        lambda b: b["configSpec"]["resources"].update(resourcePresetId="xl.huge"),
+        "config_spec.resources.resource_preset_id: unknown resource preset",
+    ),
+    ("no preset", lambda b: b["configSpec"].pop("resources"), "config_spec.resources.resource_preset_id: required"),
+    ("no hosts", lambda b: b.update(hostSpecs=[]), "host_specs: number of elements must be >0"),
+    ("eight hosts", lambda b: b.update(hostSpecs=[{"zoneId": "ru-central1-a"}] * 8), "1-7 hosts, not 8"),
+    ("unknown zone", lambda b: b["hostSpecs"][1].update(zoneId="ru-central1-c"), "host_specs[1].zone_id: unknown zone"),
+    ("no zone", lambda b: b["hostSpecs"][0].pop("zoneId"), "host_specs[0].zone_id: required"),
+    ("no password", lambda b: b["configSpec"]["redis"].pop("password"), "config_spec.redis.password: required"),
+    ("short password", lambda b: b["configSpec"]["redis"].update(password="short1"), "must be 8-128 characters"),
+    (
+        "bad password chars",
+        lambda b: b["configSpec"]["redis"].update(password="has space 123"),
+        "config_spec.redis.password: must match",
+    ),
+    ("no environment", lambda b: b.pop("environment"), "environment: required"),
+    ("bad name", lambda b: b.update(name="bad name"), "name: must match"),
+    (
+        "public ip without tls",
+        lambda b: b["hostSpecs"][0].update(assignPublicIp=True),
+        "host_specs[0].assign_public_ip: a public address needs a TLS cluster",
+    ),
+    (
+        "maxmemory percent",
+        lambda b: b["configSpec"]["redis"].update(maxmemoryPercent="90"),
+        "config_spec.redis.maxmemory_percent: must be in 1-75",
+    ),
+    ("listpack on 7.0", lambda b: b["configSpec"]["redis"].update(setMaxListpackEntries="64"), "needs Redis 7.2"),
+    (
+        "cluster option",
+        lambda b: b["configSpec"]["redis"].update(clusterRequireFullCoverage=True),
+        "applies to sharded clusters only",
+    ),
+    ("valkey feature", lambda b: b["configSpec"]["redis"].update(useLuajit=True), "is a Valkey feature"),
+    (
+        "valkey module",
+        lambda b: b["configSpec"].update(modules={"valkeyJson": {"enabled": True}}),
+        "config_spec.modules.valkey_json",
+    ),
+    ("unknown disk type", lambda b: b["configSpec"]["resources"].update(diskTypeId="floppy"), "unknown disk type"),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "message"), CREATE_CASES, ids=[c[0] for c in CREATE_CASES])
+def test_bad_create_is_refused_and_creates_nothing(server, network, case, change, message):
+    before = redis_processes(network)
+    name = "bad-" + case.replace(" ", "-").replace(".", "")
+    response = server.rest("POST", "/managed-redis/v1/clusters", json=with_changes(name, change))
+    expect(response, 400, 3, message)
+    listed = server.rest("GET", f"/managed-redis/v1/clusters?folderId={FOLDER}").json().get("clusters", [])
+    assert name not in {c["name"] for c in listed}
+    assert redis_processes(network) == before
+
+
+def test_sharded_create_is_not_available_yet(server):
+    response = server.rest("POST", "/managed-redis/v1/clusters", json=create_body("bad-sharded", sharded=True))
+    expect(response, 501, 12, "sharded")
+
+
+@pytest.fixture(scope="module")
+def target(server):
+    return create_cluster(server, "bad-input-target", hosts=2)
+
+
+def snapshot(server, cluster_id):
+    cluster = server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json()
+    cluster.pop("health", None)
+    return cluster, sorted(h["name"] for h in hosts_of(server, cluster_id))
+
+
+def test_duplicate_name_is_already_exists(server, target):
+    expect(
+        server.rest("POST", "/managed-redis/v1/clusters", json=create_body("bad-input-target")),
+        409,
+        6,
+        "already exists",
+    )
+
+
+UPDATE_CASES = [
+    ("unknown mask path", {"updateMask": "nosuch", "description": "x"}, 400, 3, "update_mask: unknown paths: nosuch"),
+    ("nothing changes", {"updateMask": "description", "description": ""}, 400, 9, "no changes detected"),
+    (
+        "password mixed",
+        {
+            "updateMask": "configSpec.redis.password,description",
+            "description": "x",
+            "configSpec": {"redis": {"password": "New-Password-9"}},
+        },
+        400,
+        3,
+        "config_spec.redis.password",
+    ),
+    (
+        "same password",
+        {"updateMask": "configSpec.redis.password", "configSpec": {"redis": {"password": "Test-Password-1"}}},
+        400,
+        9,
+        "no changes detected",
+    ),
+    (
+        "unavailable version",
+        {"updateMask": "configSpec.version", "configSpec": {"version": "6.2"}},
+        400,
+        3,
+        "version '6.2' not found",
+    ),
+    (
+        "bad timeout",
+        {"updateMask": "configSpec.redis.lfuLogFactor", "configSpec": {"redis": {"lfuLogFactor": "5000"}}},
+        400,
+        3,
+        "must be in 0-1000",
+    ),
+    (
+        "unknown preset",
+        {"updateMask": "configSpec.resources", "configSpec": {"resources": {"resourcePresetId": "x"}}},
+        400,
+        3,
+        "unknown resource preset",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "body", "status", "code", "message"), UPDATE_CASES, ids=[c[0] for c in UPDATE_CASES])
+def test_bad_update_changes_nothing(server, target, case, body, status, code, message):
+    before = snapshot(server, target["id"])
+    response = server.rest("PATCH", f"/managed-redis/v1/clusters/{target['id']}", json=copy.deepcopy(body))
+    expect(response, status, code, message)
+    assert snapshot(server, target["id"]) == before
+
+
+def test_bad_host_requests_change_nothing(server, target):
+    cluster_id = target["id"]
+    before = snapshot(server, cluster_id)
+    expect(
+        server.rest(
+            "POST",
+            f"/managed-redis/v1/clusters/{cluster_id}/hosts:batchCreate",
+            json={"hostSpecs": [{"zoneId": "ru-central1-a"}] * 6},
+        ),
+        400,
+        9,
+        "at most 7",
+    )
+    expect(
+        server.rest(
+            "POST", f"/managed-redis/v1/clusters/{cluster_id}/hosts:batchDelete", json={"hostNames": ["127.0.0.99"]}
+        ),
+        404,
+        5,
+        "no hosts 127.0.0.99",
+    )
+    expect(
+        server.rest(
+            "POST",
+            f"/managed-redis/v1/clusters/{cluster_id}/hosts:batchUpdate",
+            json={"updateHostSpecs": [{"hostName": "nope", "replicaPriority": "5"}]},
+        ),
+        400,
+        3,
+        "update_host_specs[0].host_name",
+    )
+    expect(
+        server.rest("POST", f"/managed-redis/v1/clusters/{cluster_id}:startFailover", json={"hostNames": ["nope"]}),
+        400,
+        3,
+        "host_names: not hosts",
+    )
+    expect(
+        server.rest(
+            "POST", f"/managed-redis/v1/clusters/{cluster_id}:startFailover", json={"failoverType": "SWITCH_FROM_ZONE"}
+        ),
+        400,
+        3,
+        "zone_id: required",
+    )
+    expect(server.rest("POST", f"/managed-redis/v1/clusters/{cluster_id}:start"), 400, 9, "only a STOPPED cluster")
+    expect(
+        server.rest("POST", f"/managed-redis/v1/clusters/{cluster_id}:move", json={"destinationFolderId": FOLDER}),
+        400,
+        9,
+        "already in folder",
+    )
+    assert snapshot(server, cluster_id) == before
+
+
+def test_state_rules(server):
+    cluster = create_cluster(server, "bad-input-stopped", hosts=1)
+    cluster_id = cluster["id"]
+    run(server, "POST", f"/managed-redis/v1/clusters/{cluster_id}:stop")
+    before = snapshot(server, cluster_id)
+    expect(server.rest("POST", f"/managed-redis/v1/clusters/{cluster_id}:stop"), 400, 9, "STOPPED; start it")
+    expect(
+        server.rest(
+            "PATCH", f"/managed-redis/v1/clusters/{cluster_id}", json={"updateMask": "description", "description": "x"}
+        ),
+        400,
+        9,
+        "STOPPED; start it",
+    )
+    expect(
+        server.rest("POST", f"/managed-redis/v1/clusters/{cluster_id}:startFailover", json={}),
+        400,
+        9,
+        "STOPPED; start it",
+    )
+    assert snapshot(server, cluster_id) == before
+    expect(server.rest("GET", "/managed-redis/v1/clusters/c9qnosuchcluster0001"), 404, 5, "does not exist")
