@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.message import Message
+from yandex.cloud.access import access_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
 from managed_redis.errors import ApiError
 from managed_redis.operations.context import OperationContext
-from managed_redis.operations.handlers import clusters, failover, hosts, update
+from managed_redis.operations.handlers import access, clusters, failover, hosts, update
 
 Handler = Callable[[OperationContext[Any]], Message]
 ErrorHook = Callable[[OperationContext[Any], ApiError], None]
@@ -42,4 +43,8 @@ def default_handlers() -> Mapping[str, HandlerSpec]:
         "cluster.add_hosts": HandlerSpec(service_pb.AddClusterHostsRequest, hosts.add_hosts, hosts.add_hosts_failed),
         "cluster.delete_hosts": HandlerSpec(service_pb.DeleteClusterHostsRequest, hosts.delete_hosts),
         "cluster.update_hosts": HandlerSpec(service_pb.UpdateClusterHostsRequest, hosts.update_hosts),
+        "cluster.set_access_bindings": HandlerSpec(access_pb2.SetAccessBindingsRequest, access.set_access_bindings),
+        "cluster.update_access_bindings": HandlerSpec(
+            access_pb2.UpdateAccessBindingsRequest, access.update_access_bindings
+        ),
     }

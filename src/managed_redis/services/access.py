@@ -55,21 +55,23 @@ class Principal:
     folder_roles: Mapping[str, frozenset[str]] = field(default_factory=dict)
     admin_everywhere: bool = False
 
-    def permissions_in(self, folder_id: str) -> frozenset[Permission]:
+    def permissions_in(self, folder_id: str, resource_roles: frozenset[str] = frozenset()) -> frozenset[Permission]:
+        """What this principal may do in a folder, plus what roles bound on one resource add."""
         if self.admin_everywhere:
             return frozenset(Permission)
         granted: set[Permission] = set()
         roles = self.folder_roles.get(folder_id, frozenset()) | self.folder_roles.get(ALL_FOLDERS, frozenset())
-        for role in roles:
+        for role in roles | resource_roles:
             granted |= ROLE_PERMISSIONS.get(role, frozenset())
         return frozenset(granted)
 
-    def can(self, folder_id: str, permission: Permission) -> bool:
-        return permission in self.permissions_in(folder_id)
+    def can(self, folder_id: str, permission: Permission, resource_roles: frozenset[str] = frozenset()) -> bool:
+        return permission in self.permissions_in(folder_id, resource_roles)
 
-    def require(self, folder_id: str, permission: Permission) -> None:
-        """Raise PermissionDenied unless this principal may ``permission`` in the folder."""
-        if not self.can(folder_id, permission):
+    def require(self, folder_id: str, permission: Permission, resource_roles: frozenset[str] = frozenset()) -> None:
+        """Raise PermissionDenied unless this principal may ``permission`` in the folder
+        (or on the resource whose bindings gave it ``resource_roles``)."""
+        if not self.can(folder_id, permission, resource_roles):
             raise PermissionDenied(
                 f"permission denied: {self.subject_id} may not {permission.value} in folder "
                 f"{folder_id}; this needs role {_WEAKEST_ROLE[permission]} or stronger on it"

@@ -7,11 +7,12 @@ are checked here (rights, request, state) and submitted as operations; the handl
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from google.protobuf.message import Message
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
+from yandex.cloud.access import access_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_pb2, maintenance_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 from yandex.cloud.operation import operation_pb2
@@ -34,7 +35,7 @@ from managed_redis.operations.deps import Deps
 from managed_redis.operations.health import cluster_health, probe_cluster
 from managed_redis.operations.plans import ClusterPlan
 from managed_redis.operations.submit import OperationQueue, Submission, Submitter
-from managed_redis.services.access import Permission
+from managed_redis.services.access import ROLE_PERMISSIONS, Permission
 from managed_redis.services.cluster_checks import (
     check_config_spec,
     check_host_specs,
@@ -49,6 +50,7 @@ from managed_redis.services.host_view import host_protos
 from managed_redis.services.list_filter import parse_name_filter
 from managed_redis.services.operation_view import operation_proto
 from managed_redis.services.pagination import decode_time_key, encode_time_key, page_of, page_size
+from managed_redis.store import access as access_store
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store import operations as op_store
 from managed_redis.store.clusters import ClusterRecord, HostRecord, ShardRecord
@@ -66,11 +68,14 @@ class ClusterService:
     # -- helpers ------------------------------------------------------------------------------
 
     def _cluster(self, cluster_id: str, caller: Caller, permission: Permission) -> ClusterRecord:
+        """The cluster, if the caller may ``permission`` in its folder or by its access bindings."""
+        principal = caller.authenticated
         with self.db.read() as conn:
             record = cluster_store.get(conn, cluster_id)
+            bound = access_store.roles_of(conn, cluster_id, principal.subject_id) if record else frozenset()
         if record is None:
             raise NotFound(f"cluster {cluster_id} does not exist")
-        caller.authenticated.require(record.folder_id, permission)
+        principal.require(record.folder_id, permission, bound)
         return record
 
     def _plan(self, record: ClusterRecord) -> ClusterPlan:
@@ -507,6 +512,86 @@ class ClusterService:
                 cluster_id=record.id, host_names=[spec.host_name for spec in request.update_host_specs]
             ),
             doing="changing hosts",
+        )
+
+    # -- access bindings ------------------------------------------------------------------------
+
+    def list_access_bindings(
+        self, request: access_pb2.ListAccessBindingsRequest, caller: Caller
+    ) -> access_pb2.ListAccessBindingsResponse:
+        record = self._cluster(request.resource_id, caller, Permission.READ)
+        with self.db.read() as conn:
+            bindings = access_store.list_bindings(conn, record.id)
+        page, token = page_of(bindings, request.page_size, request.page_token)
+        return access_pb2.ListAccessBindingsResponse(
+            access_bindings=[
+                access_pb2.AccessBinding(
+                    role_id=b.role_id, subject=access_pb2.Subject(id=b.subject_id, type=b.subject_type)
+                )
+                for b in page
+            ],
+            next_page_token=token,
+        )
+
+    def _change_access(
+        self,
+        caller: Caller,
+        resource_id: str,
+        kind: str,
+        request: Message,
+        bindings: Sequence[access_pb2.AccessBinding],
+        path: str,
+    ) -> operation_pb2.Operation:
+        record = self._cluster(resource_id, caller, Permission.MANAGE_ACCESS)
+        known = ", ".join(ROLE_PERMISSIONS)
+        problems: list[FieldViolation] = []
+        for index, binding in enumerate(bindings):
+            if binding.role_id not in ROLE_PERMISSIONS:
+                problems.append(FieldViolation(f"{path}[{index}].role_id", f"unknown role; known: {known}"))
+            if not binding.subject.id:
+                problems.append(FieldViolation(f"{path}[{index}].subject.id", "required"))
+        raise_if_any(problems)
+        metadata_type = (
+            access_pb2.SetAccessBindingsMetadata
+            if kind.endswith("set_access_bindings")
+            else (access_pb2.UpdateAccessBindingsMetadata)
+        )
+
+        def prepare(conn: Connection) -> Submission:
+            return Submission(
+                kind=kind,
+                description="Change access bindings of Redis cluster",
+                folder_id=record.folder_id,
+                cluster_id=record.id,
+                request=request,
+                metadata=metadata_type(resource_id=record.id),
+                locks_cluster=False,
+            )
+
+        return self._submit(caller, kind, request, prepare)
+
+    def set_access_bindings(
+        self, request: access_pb2.SetAccessBindingsRequest, caller: Caller
+    ) -> operation_pb2.Operation:
+        return self._change_access(
+            caller,
+            request.resource_id,
+            "cluster.set_access_bindings",
+            request,
+            list(request.access_bindings),
+            "access_bindings",
+        )
+
+    def update_access_bindings(
+        self, request: access_pb2.UpdateAccessBindingsRequest, caller: Caller
+    ) -> operation_pb2.Operation:
+        return self._change_access(
+            caller,
+            request.resource_id,
+            "cluster.update_access_bindings",
+            request,
+            [delta.access_binding for delta in request.access_binding_deltas],
+            "access_binding_deltas",
         )
 
 

@@ -11,6 +11,7 @@ from managed_redis.operations.submit import cancel_unstarted
 from managed_redis.services.access import Permission
 from managed_redis.services.context import Caller
 from managed_redis.services.operation_view import operation_proto
+from managed_redis.store import access as access_store
 from managed_redis.store import operations as op_store
 from managed_redis.store.database import Database
 from managed_redis.store.operations import OperationRecord
@@ -22,11 +23,17 @@ class OperationService:
         self.clock = clock
 
     def _load(self, operation_id: str, caller: Caller, permission: Permission) -> OperationRecord:
+        principal = caller.authenticated
         with self.db.read() as conn:
             record = op_store.get(conn, operation_id)
+            bound = (
+                access_store.roles_of(conn, record.cluster_id, principal.subject_id)
+                if record is not None and record.cluster_id
+                else frozenset()
+            )
         if record is None:
             raise NotFound(f"operation {operation_id} does not exist")
-        caller.authenticated.require(record.folder_id, permission)
+        principal.require(record.folder_id, permission, bound)
         return record
 
     def get(self, request: service_pb.GetOperationRequest, caller: Caller) -> operation_pb2.Operation:

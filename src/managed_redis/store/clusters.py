@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from managed_redis.store.schema import clusters, hosts, shards
+from managed_redis.store.schema import access_bindings, clusters, hosts, shards
 
 
 @dataclass
@@ -102,6 +102,7 @@ def lock_for_operation(conn: Connection, cluster_id: str, operation_id: str) -> 
 
 
 def delete(conn: Connection, cluster_id: str) -> None:
+    conn.execute(access_bindings.delete().where(access_bindings.c.cluster_id == cluster_id))
     conn.execute(hosts.delete().where(hosts.c.cluster_id == cluster_id))
     conn.execute(shards.delete().where(shards.c.cluster_id == cluster_id))
     conn.execute(clusters.delete().where(clusters.c.id == cluster_id))

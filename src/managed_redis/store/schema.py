@@ -94,6 +94,15 @@ hosts = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
 )
 
+access_bindings = sa.Table(
+    "access_bindings",
+    metadata,
+    sa.Column("cluster_id", sa.String(50), sa.ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("subject_id", sa.String(100), primary_key=True),
+    sa.Column("role_id", sa.String(64), primary_key=True),
+    sa.Column("subject_type", sa.String(100), nullable=False),
+)
+
 operations = sa.Table(
     "operations",
     metadata,

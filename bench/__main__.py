@@ -1,0 +1,26 @@
+"""``python -m bench [name ...]``: run the named benchmarks (all by default) and print figures."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import cluster_create, failover
+
+BENCHMARKS = {
+    "create": cluster_create.main,
+    "failover": failover.main,
+}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(BENCHMARKS)
+    unknown = [name for name in names if name not in BENCHMARKS]
+    if unknown:
+        print(f"unknown benchmarks {unknown}; known: {', '.join(BENCHMARKS)}", file=sys.stderr)
+        return 2
+    for name in names:
+        BENCHMARKS[name]()
+    return 0
+
+
+raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,218 @@
+"""Who may do what, on both transports: viewer, editor, admin of the cluster's folder, the
+admin of another folder, and a caller with no token."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from yandex.cloud.access import access_pb2
+from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as cs
+from yandex.cloud.mdb.redis.v1.cluster_service_pb2_grpc import ClusterServiceStub
+from yandex.cloud.operation import operation_service_pb2 as ops
+from yandex.cloud.operation.operation_service_pb2_grpc import OperationServiceStub
+
+from tests.support.clusters import FOLDER, create_body, create_cluster, wait_operation
+from tests.support.processes import kill_all
+from tests.support.server import host_network, running_server, write_tokens
+
+OTHER_FOLDER = "b1gotherfolder000001"
+TOKENS = {
+    "viewer": "viewer-token-0123456789",
+    "editor": "editor-token-0123456789",
+    "admin": "folder-admin-token-0123",
+    "outsider": "other-admin-token-0123",
+}
+# principal -> (may read, may change, may manage access) in FOLDER
+RIGHTS = {
+    "viewer": (True, False, False),
+    "editor": (True, True, False),
+    "admin": (True, True, True),
+    "outsider": (False, False, False),
+    "nobody": (False, False, False),
+}
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("auth")
+    write_tokens(
+        data_dir,
+        [
+            {"subject": "viewer", "token": TOKENS["viewer"], "roles": {FOLDER: ["managed-redis.viewer"]}},
+            {"subject": "editor", "token": TOKENS["editor"], "roles": {FOLDER: ["managed-redis.editor"]}},
+            {"subject": "admin", "token": TOKENS["admin"], "roles": {FOLDER: ["managed-redis.admin"]}},
+            {"subject": "outsider", "token": TOKENS["outsider"], "roles": {OTHER_FOLDER: ["managed-redis.admin"]}},
+        ],
+    )
+    network = host_network()
+    try:
+        with running_server(data_dir, env={"MREDIS_HOST_NETWORK": network}) as server:
+            cluster = create_cluster(server, "auth-matrix", hosts=1)
+            operation_id = server.rest("GET", f"/managed-redis/v1/clusters/{cluster['id']}/operations").json()[
+                "operations"
+            ][0]["id"]
+            yield server, cluster["id"], operation_id
+    finally:
+        kill_all(network)
+
+
+class Rest:
+    def __init__(self, server, who):
+        self.server, self.token = server, TOKENS.get(who)
+
+    def read(self, cluster_id, operation_id):
+        return [
+            self.server.rest("GET", f"/managed-redis/v1/clusters?folderId={FOLDER}", token=self.token),
+            self.server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}", token=self.token),
+            self.server.rest("GET", f"/operations/{operation_id}", token=self.token),
+            self.server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}:listAccessBindings", token=self.token),
+        ]
+
+    def change(self, cluster_id, description):
+        return self.server.rest(
+            "PATCH",
+            f"/managed-redis/v1/clusters/{cluster_id}",
+            token=self.token,
+            json={"updateMask": "description", "description": description},
+        )
+
+    def create_invalid(self):
+        body = create_body("auth-never")
+        body["configSpec"]["resources"]["resourcePresetId"] = "no-such-preset"
+        return self.server.rest("POST", "/managed-redis/v1/clusters", token=self.token, json=body)
+
+    def bind(self, cluster_id):
+        return self.server.rest(
+            "POST",
+            f"/managed-redis/v1/clusters/{cluster_id}:setAccessBindings",
+            token=self.token,
+            json={"accessBindings": []},
+        )
+
+    @staticmethod
+    def outcome(response):
+        return {200: "ok", 400: "invalid", 401: "unauthenticated", 403: "denied"}[response.status_code]
+
+    @staticmethod
+    def operation(response):
+        return response.json()
+
+
+class Grpc:
+    def __init__(self, server, who):
+        self.server = server
+        channel = grpc.secure_channel(server.grpc_addr, grpc.ssl_channel_credentials(server.ca_pem))
+        self.clusters, self.operations = ClusterServiceStub(channel), OperationServiceStub(channel)
+        token = TOKENS.get(who)
+        self.metadata = [("authorization", f"Bearer {token}")] if token else []
+
+    def _call(self, method, request):
+        try:
+            return method(request, metadata=self.metadata)
+        except grpc.RpcError as error:
+            return error
+
+    def read(self, cluster_id, operation_id):
+        return [
+            self._call(self.clusters.List, cs.ListClustersRequest(folder_id=FOLDER)),
+            self._call(self.clusters.Get, cs.GetClusterRequest(cluster_id=cluster_id)),
+            self._call(self.operations.Get, ops.GetOperationRequest(operation_id=operation_id)),
+            self._call(self.clusters.ListAccessBindings, access_pb2.ListAccessBindingsRequest(resource_id=cluster_id)),
+        ]
+
+    def change(self, cluster_id, description):
+        request = cs.UpdateClusterRequest(cluster_id=cluster_id, description=description)
+        request.update_mask.paths.append("description")
+        return self._call(self.clusters.Update, request)
+
+    def create_invalid(self):
+        from google.protobuf import json_format
+
+        request = json_format.ParseDict(create_body("auth-never"), cs.CreateClusterRequest())
+        request.config_spec.resources.resource_preset_id = "no-such-preset"
+        return self._call(self.clusters.Create, request)
+
+    def bind(self, cluster_id):
+        return self._call(self.clusters.SetAccessBindings, access_pb2.SetAccessBindingsRequest(resource_id=cluster_id))
+
+    @staticmethod
+    def outcome(result):
+        if not isinstance(result, grpc.RpcError):
+            return "ok"
+        return {
+            grpc.StatusCode.INVALID_ARGUMENT: "invalid",
+            grpc.StatusCode.UNAUTHENTICATED: "unauthenticated",
+            grpc.StatusCode.PERMISSION_DENIED: "denied",
+        }[result.code()]
+
+    @staticmethod
+    def operation(result):
+        return {"id": result.id}
+
+
+def refusal(who: str) -> str:
+    return "unauthenticated" if who == "nobody" else "denied"
+
+
+@pytest.mark.parametrize("transport", [Rest, Grpc], ids=["rest", "grpc"])
+@pytest.mark.parametrize("who", list(RIGHTS))
+def test_rights(setup, transport, who):
+    server, cluster_id, operation_id = setup
+    may_read, may_change, may_manage = RIGHTS[who]
+    client = transport(server, who)
+
+    expected_read = "ok" if may_read else refusal(who)
+    assert [client.outcome(r) for r in client.read(cluster_id, operation_id)] == [expected_read] * 4
+
+    changed = client.change(cluster_id, f"changed by {who} over {transport.__name__}")
+    assert client.outcome(changed) == ("ok" if may_change else refusal(who))
+    if may_change:
+        done = wait_operation(server, client.operation(changed))
+        assert "error" not in done
+
+    # Permission is checked before the request's meaning: the allowed get its real error.
+    assert client.outcome(client.create_invalid()) == ("invalid" if may_change else refusal(who))
+
+    bound = client.bind(cluster_id)
+    assert client.outcome(bound) == ("ok" if may_manage else refusal(who))
+    if may_manage:
+        wait_operation(server, client.operation(bound))
+
+
+def test_list_shows_only_readable_folders(setup):
+    server, _, _ = setup
+    denied = server.rest("GET", f"/managed-redis/v1/clusters?folderId={FOLDER}", token=TOKENS["outsider"])
+    assert denied.status_code == 403
+    own = server.rest("GET", f"/managed-redis/v1/clusters?folderId={OTHER_FOLDER}", token=TOKENS["outsider"])
+    assert own.status_code == 200 and own.json().get("clusters", []) == []
+
+
+def test_a_cluster_binding_grants_that_cluster_only(setup):
+    server, cluster_id, _ = setup
+    binding = {"roleId": "managed-redis.viewer", "subject": {"id": "outsider", "type": "userAccount"}}
+    response = server.rest(
+        "POST", f"/managed-redis/v1/clusters/{cluster_id}:setAccessBindings", token=TOKENS["admin"],
+        json={"accessBindings": [binding]},
+    )
+    done = wait_operation(server, response.json())
+    assert done["response"]["effectiveDeltas"] == [{"action": "ADD", "accessBinding": binding}]
+    listed = server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}:listAccessBindings", token=TOKENS["viewer"])
+    assert listed.json()["accessBindings"] == [binding]
+    assert server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}", token=TOKENS["outsider"]).status_code == 200
+    assert server.rest("GET", f"/managed-redis/v1/clusters?folderId={FOLDER}", token=TOKENS["outsider"]).status_code == 403
+    refused = server.rest(
+        "PATCH", f"/managed-redis/v1/clusters/{cluster_id}", token=TOKENS["outsider"],
+        json={"updateMask": "description", "description": "outsider was here"},
+    )
+    assert refused.status_code == 403
+    unknown_role = server.rest(
+        "POST", f"/managed-redis/v1/clusters/{cluster_id}:setAccessBindings", token=TOKENS["admin"],
+        json={"accessBindings": [{"roleId": "root", "subject": {"id": "x", "type": "userAccount"}}]},
+    )
+    assert unknown_role.status_code == 400 and "access_bindings[0].role_id" in unknown_role.json()["message"]
+    cleared = server.rest(
+        "POST", f"/managed-redis/v1/clusters/{cluster_id}:setAccessBindings", token=TOKENS["admin"],
+        json={"accessBindings": []},
+    )
+    wait_operation(server, cleared.json())
+    assert server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}", token=TOKENS["outsider"]).status_code == 403
