@@ -50,6 +50,8 @@ def bare_redis_start_s(address: str = "127.28.0.1") -> float:
 
 
 def summary(values: list[float]) -> str:
+    if not values:
+        return "not measured"
     ordered = sorted(values)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return (

@@ -12,8 +12,8 @@ from tests.support.processes import pid_of
 from tests.support.server import wait_until
 from tests.support.writer import Writer
 
-SWITCHOVER_ROUNDS = 5
-FAILOVER_ROUNDS = 2
+SWITCHOVER_ROUNDS = int(os.environ.get("BENCH_SWITCHOVER_ROUNDS", "5"))
+FAILOVER_ROUNDS = int(os.environ.get("BENCH_FAILOVER_ROUNDS", "2"))
 DOWN_AFTER_S = 5
 
 

@@ -191,7 +191,9 @@ def test_a_cluster_binding_grants_that_cluster_only(setup):
     server, cluster_id, _ = setup
     binding = {"roleId": "managed-redis.viewer", "subject": {"id": "outsider", "type": "userAccount"}}
     response = server.rest(
-        "POST", f"/managed-redis/v1/clusters/{cluster_id}:setAccessBindings", token=TOKENS["admin"],
+        "POST",
+        f"/managed-redis/v1/clusters/{cluster_id}:setAccessBindings",
+        token=TOKENS["admin"],
         json={"accessBindings": [binding]},
     )
     done = wait_operation(server, response.json())
@@ -199,19 +201,27 @@ def test_a_cluster_binding_grants_that_cluster_only(setup):
     listed = server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}:listAccessBindings", token=TOKENS["viewer"])
     assert listed.json()["accessBindings"] == [binding]
     assert server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}", token=TOKENS["outsider"]).status_code == 200
-    assert server.rest("GET", f"/managed-redis/v1/clusters?folderId={FOLDER}", token=TOKENS["outsider"]).status_code == 403
+    assert (
+        server.rest("GET", f"/managed-redis/v1/clusters?folderId={FOLDER}", token=TOKENS["outsider"]).status_code == 403
+    )
     refused = server.rest(
-        "PATCH", f"/managed-redis/v1/clusters/{cluster_id}", token=TOKENS["outsider"],
+        "PATCH",
+        f"/managed-redis/v1/clusters/{cluster_id}",
+        token=TOKENS["outsider"],
         json={"updateMask": "description", "description": "outsider was here"},
     )
     assert refused.status_code == 403
     unknown_role = server.rest(
-        "POST", f"/managed-redis/v1/clusters/{cluster_id}:setAccessBindings", token=TOKENS["admin"],
+        "POST",
+        f"/managed-redis/v1/clusters/{cluster_id}:setAccessBindings",
+        token=TOKENS["admin"],
         json={"accessBindings": [{"roleId": "root", "subject": {"id": "x", "type": "userAccount"}}]},
     )
     assert unknown_role.status_code == 400 and "access_bindings[0].role_id" in unknown_role.json()["message"]
     cleared = server.rest(
-        "POST", f"/managed-redis/v1/clusters/{cluster_id}:setAccessBindings", token=TOKENS["admin"],
+        "POST",
+        f"/managed-redis/v1/clusters/{cluster_id}:setAccessBindings",
+        token=TOKENS["admin"],
         json={"accessBindings": []},
     )
     wait_operation(server, cleared.json())

@@ -27,8 +27,11 @@ log = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 60.0
 SYNC_TIMEOUT_S = 300.0
-# Sentinel refreshes what it knows of replicas every 10 s by default; a switchover waits on it.
-SENTINEL_INFO_PERIOD_MS = 1000
+# Sentinel's own timers (SENTINEL DEBUG; not kept in its config, so set at every start).
+# It refreshes what it knows of each instance every 10 s by default; a switchover waits on
+# that. During a failover it polls replicas every 1 s whatever this says, so 1 s it is, and
+# the switchover aligns itself to that rhythm (see switchover.py).
+SENTINEL_TIMERS_MS = {"info-period": 1000}
 
 
 def _write(path: Path, text: str, mode: int = 0o600) -> None:
@@ -74,7 +77,7 @@ class LocalEngine:
         if not self.node_running(node):
             self.write_node_files(node)
             self.connections.forget(node.address)
-            process.start_daemon([node.binary, str(node.conf_file)], node.pidfile, node.marker)
+            process.start_daemon([node.binary, str(node.conf_file)], node.pidfile, node.marker, node.log_file)
         self.wait_ready(node, timeout_s)
 
     def wait_ready(self, node: Node, timeout_s: float = READY_TIMEOUT_S) -> None:
@@ -170,14 +173,16 @@ class LocalEngine:
                 _write(sentinel.conf_file, conf.sentinel_conf(sentinel))
             self.connections.forget(sentinel.address)
             process.start_daemon(
-                [sentinel.binary, str(sentinel.conf_file), "--sentinel"], sentinel.pidfile, sentinel.marker
+                [sentinel.binary, str(sentinel.conf_file), "--sentinel"],
+                sentinel.pidfile,
+                sentinel.marker,
+                sentinel.log_file,
             )
         deadline = time.monotonic() + READY_TIMEOUT_S
         while True:
             try:
-                self.sentinel_admin(sentinel).execute_command(
-                    "SENTINEL", "DEBUG", "info-period", SENTINEL_INFO_PERIOD_MS
-                )
+                timers = [str(part) for pair in SENTINEL_TIMERS_MS.items() for part in pair]
+                self.sentinel_admin(sentinel).execute_command("SENTINEL", "DEBUG", *timers)
                 return
             except redis.RedisError as exc:
                 if time.monotonic() > deadline:

@@ -5,8 +5,10 @@ writable for ~11 s and lost 2144 acknowledged writes; Redis's own ``FAILOVER`` b
 Sentinel's back made Sentinel fight it for 28 s. What lost nothing:
 
 1. steer Sentinel: ``replica-priority 0`` on every replica but the target, and wait until
-   Sentinel has seen it (it polls replicas every second here, see ``SENTINEL_INFO_PERIOD_MS``);
-2. ``CLIENT PAUSE <ms> WRITE`` on the master;
+   Sentinel has seen it (it polls replicas every second here, see ``SENTINEL_TIMERS_MS``);
+2. ``CLIENT PAUSE <ms> WRITE`` on the master, timed so that the leading Sentinel's next
+   once-a-second look at the target falls just after the promotion: Sentinel notices the
+   new master at that look, and only then tells its peers and, through them, the clients;
 3. wait until the target's replication offset equals the master's;
 4. ``SENTINEL FAILOVER``; wait until the target says it is master;
 5. ``REPLICAOF <target>`` on the old master (allowed while paused), then ``CLIENT UNPAUSE``;
@@ -32,6 +34,11 @@ from managed_redis.engine.model import Node, Sentinel
 log = logging.getLogger(__name__)
 
 PAUSE_MS = 5000
+INFO_PERIOD_MS = 1000
+# Start the pause when the leader last looked at the target this long ago: the promotion
+# (~0.15-0.35 s here) then ends shortly before its next look.
+ALIGN_AGE_MS = 550
+ALIGN_TIMEOUT_S = 2.5
 CATCH_UP_TIMEOUT_S = 3.0
 PROMOTION_TIMEOUT_S = 4.0
 STEER_TIMEOUT_S = 15.0
@@ -45,13 +52,28 @@ class SwitchoverReport:
     writes_paused_s: float
 
 
-def _replica_priorities(engine: LocalEngine, sentinel: Sentinel) -> dict[str, int]:
+def _replicas(engine: LocalEngine, sentinel: Sentinel) -> dict[str, dict[str, str]]:
+    """What Sentinel knows of each replica, by address."""
     replies = engine.sentinel_admin(sentinel).execute_command("SENTINEL", "REPLICAS", sentinel.master_name)
     result = {}
     for reply in replies:
         fields = reply if isinstance(reply, dict) else dict(zip(reply[::2], reply[1::2], strict=False))
-        result[str(fields["ip"])] = int(fields["slave-priority"])
+        result[str(fields["ip"])] = {str(k): str(v) for k, v in fields.items()}
     return result
+
+
+def _priority(engine: LocalEngine, sentinel: Sentinel, address: str) -> int:
+    return int(_replicas(engine, sentinel).get(address, {}).get("slave-priority", -1))
+
+
+def _align(engine: LocalEngine, sentinel: Sentinel, target: Node) -> None:
+    """Wait (at most ~one INFO period) until the leader looked at the target ALIGN_AGE_MS ago."""
+    deadline = time.monotonic() + ALIGN_TIMEOUT_S
+    while time.monotonic() < deadline:
+        age = int(_replicas(engine, sentinel).get(target.address, {}).get("info-refresh", -1))
+        if ALIGN_AGE_MS <= age <= ALIGN_AGE_MS + 40:
+            return
+        time.sleep(0.005)
 
 
 def _wait(condition_s: float, check: object, failure: str) -> None:
@@ -76,9 +98,10 @@ def switchover(
     try:
         _wait(
             STEER_TIMEOUT_S,
-            lambda: all(_replica_priorities(engine, sentinel).get(n.address) == 0 for n in others),
+            lambda: all(_priority(engine, sentinel, n.address) == 0 for n in others),
             f"sentinel on {sentinel.name} did not see the replica priorities change",
         )
+        _align(engine, sentinel, target)
         paused_at = _pause_and_promote(engine, master, target, sentinel)
     finally:
         for node in others:

@@ -127,13 +127,18 @@ def rewrite_node_files(plan: ClusterPlan, master: HostRecord) -> None:
 
 
 def switch_master(plan: ClusterPlan, master: HostRecord, target: HostRecord) -> None:
-    """A planned switchover from ``master`` to ``target`` (see engine/switchover.py)."""
+    """A planned switchover from ``master`` to ``target`` (see engine/switchover.py).
+
+    The Sentinel that leads it is the one on the last host: until the failover ends, the
+    leader still names the old master, and clients tend to ask the first Sentinel listed.
+    """
     replicas = [h for h in plan.shard_hosts(master.shard_name) if h.name not in (master.name, target.name)]
+    sentinels = [plan.sentinel(host, master) for host in plan.hosts]
     switchover(
         plan.deps.engine,
         plan.node(master, None),
         plan.node(target, master),
         [plan.node(host, master) for host in replicas],
-        plan.sentinel(target, master),
-        [plan.sentinel(host, master) for host in plan.hosts],
+        sentinels[-1],
+        sentinels,
     )

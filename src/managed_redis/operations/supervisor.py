@@ -3,15 +3,18 @@
 For a cluster with no operation running on it:
 
 - a dead replica is restarted as a replica of today's master (its config says so first);
-- a dead master is left to Sentinel, which promotes a replica; once it has, the old master
-  is restarted as a replica. Restarting it as a master instead would bring it back empty
-  (persistence OFF) or stale, and its replicas would copy that. Only a cluster with no live
-  replica restarts its master in place; if Sentinel has not acted after a grace period, the
-  supervisor asks it to (``SENTINEL FAILOVER``);
+- a dead master is replaced by Sentinel, which promotes a replica; once it has, the old
+  master is restarted as a replica. Restarting it as a master instead would bring it back
+  empty (persistence OFF) or stale, and its replicas would copy that. Sentinel alone waits
+  ``down-after`` before it believes a master is gone, since it cannot tell a dead process
+  from a slow network; the supervisor can (the pid is gone), so it asks Sentinel to fail
+  over at once (``SENTINEL FAILOVER``) and asks again if nothing happened after a while.
+  Only a cluster with no live replica restarts its master in place;
 - a dead Sentinel is restarted from its own config (it keeps its memory of epochs);
 - when every process is gone (the machine rebooted), the master the Sentinels last wrote
   down starts first, then its replicas, then the Sentinels;
-- the master Sentinel names is recorded, so the next cold start begins with it.
+- the master Sentinel names is recorded, so the next cold start begins with it;
+- with persistence ON_REPLICAS, each host's AOF follows its role after a failover.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from managed_redis.engine.conf import master_in_sentinel_conf
 from managed_redis.operations import steps
 from managed_redis.operations.deps import Deps
 from managed_redis.operations.health import HostState, probe_cluster
-from managed_redis.operations.plans import ClusterPlan
+from managed_redis.operations.plans import ClusterPlan, PersistenceMode
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store.clusters import HostRecord
 from managed_redis.store.database import Database
@@ -42,12 +45,12 @@ class Supervisor:
         self.period_s = period_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        # cluster id -> monotonic time its master was first seen dead
-        self._master_down_since: dict[str, float] = {}
+        # cluster id -> monotonic time a failover was last asked for
+        self._failover_asked: dict[str, float] = {}
 
     @property
-    def failover_grace_s(self) -> float:
-        return self.deps.settings.sentinel_down_after_s * 3 + 5
+    def failover_retry_s(self) -> float:
+        return self.deps.settings.sentinel_down_after_s * 2 + 5
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="supervisor", daemon=True)
@@ -93,7 +96,21 @@ class Supervisor:
                 log.info("supervisor: restarting the sentinel on %s", host.name)
                 engine.ensure_sentinel(plan.sentinel(host, master))
         if states[master.name].redis_alive:
-            self._master_down_since.pop(plan.record.id, None)
+            self._failover_asked.pop(plan.record.id, None)
+        if plan.declared.persistence_mode == PersistenceMode.ON_REPLICAS:
+            self._persistence_follows_role(plan, states)
+
+    def _persistence_follows_role(self, plan: ClusterPlan, states: dict[str, HostState]) -> None:
+        engine = plan.deps.engine
+        for host in plan.hosts:
+            state = states[host.name]
+            if not state.redis_alive or state.role is None:
+                continue
+            wanted = "yes" if state.role == "replica" else "no"
+            node = plan.node(host, None)
+            if engine.admin(node).config_get("appendonly").get("appendonly") != wanted:
+                log.info("supervisor: %s is a %s now; appendonly %s", host.name, state.role, wanted)
+                engine.admin(node).config_set("appendonly", wanted)
 
     def _master(self, plan: ClusterPlan, states: dict[str, HostState]) -> HostRecord:
         """Who the Sentinels name, else the live host that says it is master, else the record."""
@@ -117,18 +134,19 @@ class Supervisor:
             log.info("supervisor: restarting %s, the only master there can be", host.name)
             engine.ensure_node(plan.node(host, None))
             return
-        down_since = self._master_down_since.setdefault(plan.record.id, time.monotonic())
-        if time.monotonic() - down_since > self.failover_grace_s:
-            log.warning("supervisor: sentinel has not replaced master %s; forcing a failover", host.name)
-            self._master_down_since[plan.record.id] = time.monotonic()
-            for candidate in plan.hosts:
-                try:
-                    engine.sentinel_admin(plan.sentinel(candidate, master)).execute_command(
-                        "SENTINEL", "FAILOVER", plan.record.name
-                    )
-                    return
-                except redis.RedisError:
-                    continue
+        asked = self._failover_asked.get(plan.record.id)
+        if asked is not None and time.monotonic() - asked < self.failover_retry_s:
+            return
+        log.warning("supervisor: master %s is dead; asking Sentinel to fail over now", host.name)
+        self._failover_asked[plan.record.id] = time.monotonic()
+        for candidate in plan.hosts:
+            try:
+                engine.sentinel_admin(plan.sentinel(candidate, master)).execute_command(
+                    "SENTINEL", "FAILOVER", plan.record.name
+                )
+                return
+            except redis.RedisError as exc:
+                log.info("supervisor: sentinel on %s did not take the failover: %s", candidate.name, exc)
 
     def _cold_start(self, plan: ClusterPlan) -> None:
         by_address = {host.address: host for host in plan.hosts}
