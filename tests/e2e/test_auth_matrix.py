@@ -226,3 +226,15 @@ def test_a_cluster_binding_grants_that_cluster_only(setup):
     )
     wait_operation(server, cleared.json())
     assert server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}", token=TOKENS["outsider"]).status_code == 403
+
+
+def test_move_needs_rights_on_both_folders(setup):
+    server, cluster_id, _ = setup
+    response = server.rest(
+        "POST",
+        f"/managed-redis/v1/clusters/{cluster_id}:move",
+        token=TOKENS["editor"],
+        json={"destinationFolderId": OTHER_FOLDER},
+    )
+    assert response.status_code == 403 and OTHER_FOLDER in response.json()["message"]
+    assert server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json()["folderId"] == FOLDER
