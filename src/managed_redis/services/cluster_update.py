@@ -55,9 +55,18 @@ def _masked(
             if not field_mask_pb2.FieldMask(paths=[p]).IsValidForDescriptor(service_pb.UpdateClusterRequest.DESCRIPTOR)
         ]
         raise InvalidArgument.field("update_mask", f"unknown paths: {', '.join(unknown)}")
+    # A masked field the request leaves out is reset, even when its parent is left out too
+    # (protobuf's merge would skip the whole absent parent).
+    source = service_pb.UpdateClusterRequest()
+    source.CopyFrom(request)
+    for path in mask.paths:
+        message = source
+        for part in path.split(".")[:-1]:
+            message = getattr(message, part)
+        message.SetInParent()
     state = service_pb.UpdateClusterRequest()
     state.CopyFrom(current)
-    mask.MergeMessage(request, state, replace_message_field=True, replace_repeated_field=True)
+    mask.MergeMessage(source, state, replace_message_field=True, replace_repeated_field=True)
     touches_password = any(PASSWORD_PATH.startswith(path) for path in mask.paths)
     return state, touches_password
 

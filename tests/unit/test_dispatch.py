@@ -1,0 +1,50 @@
+"""The dispatcher turns every unexpected failure into INTERNAL with a request id, no trace."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from managed_redis.api.auth import Authenticator
+from managed_redis.api.dispatch import Dispatcher
+from managed_redis.api.methods import build_method_table
+from managed_redis.errors import Internal, Unauthenticated, Unimplemented
+from yandex.cloud.mdb.redis.v1 import resource_preset_service_pb2 as rps
+
+
+def method(name: str, implementation):
+    table = build_method_table({})
+    found = next(m for m in table if m.name == name)
+    return replace(found, implementation=implementation)
+
+
+def call(dispatcher, m, request, headers):
+    return asyncio.run(dispatcher.call(m, request, headers, "req-42"))
+
+
+@pytest.fixture
+def dispatcher(tmp_path: Path):
+    return Dispatcher(Authenticator("admin-token", tmp_path / "tokens.json"), ThreadPoolExecutor(2))
+
+
+def test_unexpected_exception_is_internal_with_request_id(dispatcher, caplog):
+    def broken(request, caller):
+        raise RuntimeError("secret detail /etc/passwd")
+
+    m = method("ResourcePresetService.List", broken)
+    with pytest.raises(Internal) as caught:
+        call(dispatcher, m, rps.ListResourcePresetsRequest(), {"authorization": "Bearer admin-token"})
+    assert "req-42" in caught.value.message and "secret detail" not in caught.value.message
+    assert "secret detail" in caplog.text  # the trace went to the log
+
+
+def test_authentication_comes_before_everything(dispatcher):
+    m = method("ResourcePresetService.List", None)
+    with pytest.raises(Unauthenticated):
+        call(dispatcher, m, rps.ListResourcePresetsRequest(), {})
+    with pytest.raises(Unimplemented, match="ResourcePresetService.List is not implemented"):
+        call(dispatcher, m, rps.ListResourcePresetsRequest(), {"authorization": "Bearer admin-token"})
