@@ -50,7 +50,7 @@ def main() -> None:
             master = master_of(server, cluster_id)
             killed = time.monotonic()
             os.kill(pid_of(BENCH_NETWORK, f"{master}:6379"), signal.SIGKILL)
-            wait_until(lambda: writer.acked[-1][1] > killed + 1, timeout_s=60)
+            wait_until(lambda w=writer, k=killed: w.acked[-1][1] > k + 1, timeout_s=60)
             writer.stop()
             gaps.append(writer.max_gap_s(since=killed - 0.1))
             lost += len(writer.lost(client(writer.masters_seen[-1])))

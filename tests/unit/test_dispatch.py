@@ -8,12 +8,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from yandex.cloud.mdb.redis.v1 import resource_preset_service_pb2 as rps
 
 from managed_redis.api.auth import Authenticator
 from managed_redis.api.dispatch import Dispatcher
 from managed_redis.api.methods import build_method_table
 from managed_redis.errors import Internal, Unauthenticated, Unimplemented
-from yandex.cloud.mdb.redis.v1 import resource_preset_service_pb2 as rps
 
 
 def method(name: str, implementation):
