@@ -21,20 +21,24 @@ from managed_redis.api.dispatch import Dispatcher
 from managed_redis.api.grpc_server import start_grpc_server
 from managed_redis.api.methods import build_method_table
 from managed_redis.api.rest import RestGateway, start_rest_server
+from managed_redis.backup_store import open_backup_store
 from managed_redis.catalog import versions as version_catalog
 from managed_redis.clock import SYSTEM_CLOCK, Clock
 from managed_redis.engine.local import LocalEngine
 from managed_redis.operations.deps import Deps
 from managed_redis.operations.registry import HandlerSpec, default_handlers
+from managed_redis.operations.scheduler import BackupScheduler
 from managed_redis.operations.submit import OperationQueue
 from managed_redis.operations.supervisor import Supervisor
 from managed_redis.operations.worker import Worker
 from managed_redis.pki import CertificateAuthority
+from managed_redis.services.backups import BackupService
 from managed_redis.services.clusters import ClusterService
 from managed_redis.services.endpoints import ApiEndpointService
 from managed_redis.services.iam_tokens import IamTokenService
 from managed_redis.services.operations import OperationService
 from managed_redis.services.resource_presets import ResourcePresetService
+from managed_redis.services.retention_policies import BackupRetentionPolicyService
 from managed_redis.services.versions import VersionsService
 from managed_redis.settings import Settings
 from managed_redis.store.database import Database
@@ -86,6 +90,7 @@ def build_components(
         vault=Vault.open(settings.data_dir, settings.secret_key),
         ca=CertificateAuthority(settings.tls_dir),
         versions=tuple(version_catalog.discover(settings.redis_binaries)),
+        backups=open_backup_store(settings.effective_backup_store),
     )
     return Components(
         settings=settings,
@@ -124,6 +129,9 @@ class ApiServer:
         self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="api")
         self.worker: Worker | None = None
         self.supervisor = Supervisor(components.db, components.deps, settings.supervisor_period_s)
+        self.scheduler = BackupScheduler(
+            components.db, components.deps, components.queue, components.clock, settings.scheduler_period_s
+        )
         self.implementations = self._services()
         self.methods = build_method_table(self.implementations)
         self.dispatcher = Dispatcher(self.authenticator, self.executor)
@@ -132,6 +140,8 @@ class ApiServer:
         c = self.components
         return {
             "yandex.cloud.mdb.redis.v1.ClusterService": ClusterService(c.db, c.queue, c.deps),
+            "yandex.cloud.mdb.redis.v1.BackupService": BackupService(c.db, c.queue),
+            "yandex.cloud.mdb.redis.v1.BackupRetentionPolicyService": BackupRetentionPolicyService(c.db, c.queue),
             "yandex.cloud.mdb.redis.v1.ResourcePresetService": ResourcePresetService(),
             "yandex.cloud.mdb.redis.v1.VersionsService": VersionsService(c.deps.versions),
             "yandex.cloud.operation.OperationService": OperationService(c.db, c.clock),
@@ -146,6 +156,7 @@ class ApiServer:
             self.components.queue.notify = self.worker.notify
             self.worker.start()
         self.supervisor.start()
+        self.scheduler.start()
         grpc_host, _ = _split_host_port(settings.grpc_addr)
         names = ["localhost", "127.0.0.1", "::1"]
         if grpc_host not in ("", "0.0.0.0", "::"):
@@ -177,6 +188,7 @@ class ApiServer:
             log.info("shutting down")
             await rest_runner.cleanup()
             await grpc_server.stop(grace=2)
+            self.scheduler.stop()
             self.supervisor.stop()
             if self.worker is not None:
                 self.worker.stop()

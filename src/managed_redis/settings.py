@@ -37,6 +37,10 @@ class Settings:
     admin_token: str | None = None
     # Extra redis-server (or valkey-server) binaries besides the one on PATH.
     redis_binaries: tuple[str, ...] = ()
+    # Where backups go: file://DIR or s3://bucket/prefix; None means file://<data_dir>/backups.
+    backup_store: str | None = None
+    # How often the scheduler looks for due backup windows and expired backups.
+    scheduler_period_s: float = 30.0
     # The key sealing stored passwords; None means "read or create <data_dir>/secret.key".
     secret_key: str | None = None
     # Sentinel's down-after-milliseconds and Redis Cluster's cluster-node-timeout, in seconds.
@@ -66,6 +70,10 @@ class Settings:
     @property
     def tokens_path(self) -> Path:
         return self.data_dir / "tokens.json"
+
+    @property
+    def effective_backup_store(self) -> str:
+        return self.backup_store or f"file://{self.data_dir / 'backups'}"
 
     @property
     def hosts_dir(self) -> Path:
@@ -122,6 +130,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "--redis-binaries",
         _parse_paths,
         "extra redis-server binaries, separated by ':'",
+    ),
+    SettingSpec("backup_store", "MREDIS_BACKUP_STORE", "--backup-store", str, "file://DIR or s3://bucket/prefix"),
+    SettingSpec(
+        "scheduler_period_s",
+        "MREDIS_SCHEDULER_PERIOD_S",
+        "--scheduler-period-s",
+        float,
+        "seconds between looks for due backups and expired ones",
     ),
     SettingSpec("secret_key", "MREDIS_SECRET_KEY", None, str, "key sealing stored passwords (Fernet)"),
     SettingSpec(

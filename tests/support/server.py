@@ -43,6 +43,7 @@ class RunningServer:
     grpc_addr: str
     ca_pem: bytes
     admin_token: str
+    network: str = ""
     output: list[str] = field(default_factory=list)
 
     def rest(self, method: str, path: str, token: str | None = "admin", **kwargs: Any) -> requests.Response:
@@ -115,6 +116,7 @@ def running_server(data_dir: Path, *extra_args: str, env: dict[str, str] | None 
             grpc_addr=found["grpc"],
             ca_pem=Path(found["ca"]).read_bytes(),
             admin_token=token,
+            network=environment["MREDIS_HOST_NETWORK"],
             output=output,
         )
     finally:

@@ -6,12 +6,12 @@ from google.type import timeofday_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_pb2
 
 from managed_redis.domain import redis_config
+from managed_redis.domain.backup_schedule import DEFAULT_RETAIN_DAYS, DEFAULT_WINDOW_HOUR
 from managed_redis.domain.cluster_spec import config_spec_of, declared_of
 from managed_redis.domain.timestamps import timestamp
 from managed_redis.store.clusters import ClusterRecord
 
-DEFAULT_BACKUP_WINDOW = timeofday_pb2.TimeOfDay(hours=22)
-DEFAULT_BACKUP_RETAIN_DAYS = 7
+DEFAULT_BACKUP_WINDOW = timeofday_pb2.TimeOfDay(hours=DEFAULT_WINDOW_HOUR)
 
 
 def cluster_proto(
@@ -38,9 +38,7 @@ def cluster_proto(
         spec.backup_window_start if spec.HasField("backup_window_start") else DEFAULT_BACKUP_WINDOW
     )
     config.backup_retain_period_days.value = (
-        spec.backup_retain_period_days.value
-        if spec.HasField("backup_retain_period_days")
-        else DEFAULT_BACKUP_RETAIN_DAYS
+        spec.backup_retain_period_days.value if spec.HasField("backup_retain_period_days") else DEFAULT_RETAIN_DAYS
     )
     user = redis_config.user_values(spec.redis)
     config.redis.user_config.CopyFrom(redis_config.to_message(user))

@@ -144,6 +144,29 @@ class LocalEngine:
             time.sleep(0.01)
         raise EngineError(f"replica {replica.name} did not catch up with {master.name} within {timeout_s:.0f} s")
 
+    # -- snapshots ----------------------------------------------------------------------------
+
+    def rdb_path(self, node: Node) -> Path:
+        return node.directory / "dump.rdb"
+
+    def bgsave(self, node: Node, timeout_s: float = 3600.0) -> Path:
+        """Have ``node`` write a fresh RDB snapshot; return the file once it is complete."""
+        with connect(self.endpoint(node), timeout_s=30) as client:
+            before = int(client.info("persistence")["rdb_saves"])
+            client.execute_command("BGSAVE", "SCHEDULE")
+            deadline = time.monotonic() + timeout_s
+            ours_started = False
+            while time.monotonic() < deadline:
+                info = client.info("persistence")
+                running = bool(info["rdb_bgsave_in_progress"])
+                if not running and int(info["rdb_saves"]) > before:
+                    return self.rdb_path(node)
+                if not running and ours_started and info["rdb_last_bgsave_status"] != "ok":
+                    raise EngineError(f"BGSAVE on {node.name} failed; see {node.log_file}")
+                ours_started = ours_started or running
+                time.sleep(0.02)
+        raise EngineError(f"BGSAVE on {node.name} did not finish within {timeout_s:.0f} s")
+
     # -- configuration ------------------------------------------------------------------------
 
     def config_set(self, node: Node, pairs: Sequence[tuple[str, str]]) -> None:

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
 from managed_redis.clock import Clock
@@ -21,6 +22,7 @@ from managed_redis.store.operations import OperationRecord
 
 T = TypeVar("T")
 RequestT = TypeVar("RequestT", bound=Message)
+MessageT = TypeVar("MessageT", bound=Message)
 log = logging.getLogger(__name__)
 
 
@@ -64,6 +66,13 @@ class OperationContext(Generic[RequestT]):
         if self.record.cluster_id is None:
             raise RuntimeError(f"operation {self.record.id} has no cluster")
         return self.record.cluster_id
+
+    def metadata(self, message_type: type[MessageT]) -> MessageT:
+        """The operation's metadata, unpacked (it may carry ids chosen at submission)."""
+        packed = any_pb2.Any.FromString(self.record.metadata)
+        message = message_type()
+        packed.Unpack(message)
+        return message
 
     @property
     def resumed(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from managed_redis.backup_store import BackupStore
 from managed_redis.catalog.versions import RedisVersion
 from managed_redis.engine.local import LocalEngine
 from managed_redis.pki import CertificateAuthority
@@ -18,6 +19,7 @@ class Deps:
     vault: Vault
     ca: CertificateAuthority
     versions: tuple[RedisVersion, ...]
+    backups: BackupStore
 
     def version(self, version_id: str) -> RedisVersion:
         for version in self.versions:

@@ -13,11 +13,13 @@ from typing import Any
 
 from google.protobuf.message import Message
 from yandex.cloud.access import access_pb2
+from yandex.cloud.mdb.redis.v1 import backup_retention_policy_service_pb2 as retention_service_pb
+from yandex.cloud.mdb.redis.v1 import backup_service_pb2 as backup_service_pb
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
 from managed_redis.errors import ApiError
 from managed_redis.operations.context import OperationContext
-from managed_redis.operations.handlers import access, clusters, failover, hosts, update
+from managed_redis.operations.handlers import access, backups, clusters, failover, hosts, restore, retention, update
 
 Handler = Callable[[OperationContext[Any]], Message]
 ErrorHook = Callable[[OperationContext[Any], ApiError], None]
@@ -43,6 +45,20 @@ def default_handlers() -> Mapping[str, HandlerSpec]:
         "cluster.add_hosts": HandlerSpec(service_pb.AddClusterHostsRequest, hosts.add_hosts, hosts.add_hosts_failed),
         "cluster.delete_hosts": HandlerSpec(service_pb.DeleteClusterHostsRequest, hosts.delete_hosts),
         "cluster.update_hosts": HandlerSpec(service_pb.UpdateClusterHostsRequest, hosts.update_hosts),
+        "cluster.backup": HandlerSpec(service_pb.BackupClusterRequest, backups.backup_cluster, backups.backup_failed),
+        "cluster.backup.automated": HandlerSpec(
+            service_pb.BackupClusterRequest, backups.backup_automated, backups.backup_failed
+        ),
+        "cluster.restore": HandlerSpec(
+            service_pb.RestoreClusterRequest, restore.restore_cluster, clusters.create_failed
+        ),
+        "backup.delete": HandlerSpec(backup_service_pb.DeleteBackupRequest, backups.delete_backup),
+        "retention_policy.create": HandlerSpec(
+            retention_service_pb.CreateBackupRetentionPolicyRequest, retention.create_policy
+        ),
+        "retention_policy.delete": HandlerSpec(
+            retention_service_pb.DeleteBackupRetentionPolicyRequest, retention.delete_policy
+        ),
         "cluster.set_access_bindings": HandlerSpec(access_pb2.SetAccessBindingsRequest, access.set_access_bindings),
         "cluster.update_access_bindings": HandlerSpec(
             access_pb2.UpdateAccessBindingsRequest, access.update_access_bindings

@@ -24,6 +24,7 @@ import threading
 import time
 
 import redis
+from sqlalchemy.engine import Connection
 
 from managed_redis.domain.topology import DEFAULT_SHARD
 from managed_redis.engine.conf import master_in_sentinel_conf
@@ -32,10 +33,14 @@ from managed_redis.operations.deps import Deps
 from managed_redis.operations.health import HostState, probe_cluster
 from managed_redis.operations.plans import ClusterPlan, PersistenceMode
 from managed_redis.store import clusters as cluster_store
-from managed_redis.store.clusters import HostRecord
+from managed_redis.store import operations as op_store
+from managed_redis.store.clusters import ClusterRecord, HostRecord
 from managed_redis.store.database import Database
 
 log = logging.getLogger(__name__)
+
+# Operations that leave processes alone, so the supervisor keeps healing while they run.
+HEAL_DURING = frozenset({"cluster.backup", "cluster.backup.automated", "cluster.set_access_bindings"})
 
 
 class Supervisor:
@@ -68,7 +73,7 @@ class Supervisor:
 
     def run_once(self) -> None:
         with self.db.read() as conn:
-            records = [c for c in cluster_store.list_all(conn) if c.status == "RUNNING" and not c.active_operation_id]
+            records = [c for c in cluster_store.list_all(conn) if c.status == "RUNNING" and self._may_heal(conn, c)]
         for record in records:
             try:
                 plan = ClusterPlan.load(self.db, self.deps, record.id)
@@ -78,6 +83,14 @@ class Supervisor:
                 continue  # deleted meanwhile
             except Exception:
                 log.exception("supervisor: cannot check cluster %s", record.id)
+
+    @staticmethod
+    def _may_heal(conn: Connection, record: ClusterRecord) -> bool:
+        """Operations that change the topology handle their own processes; a backup does not."""
+        if not record.active_operation_id:
+            return True
+        running = op_store.get(conn, record.active_operation_id)
+        return running is None or running.kind in HEAL_DURING
 
     def heal(self, plan: ClusterPlan) -> None:
         states = probe_cluster(plan)

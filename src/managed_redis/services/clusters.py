@@ -13,13 +13,12 @@ from google.protobuf.message import Message
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from yandex.cloud.access import access_pb2
-from yandex.cloud.mdb.redis.v1 import cluster_pb2, maintenance_pb2
+from yandex.cloud.mdb.redis.v1 import cluster_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 from yandex.cloud.operation import operation_pb2
 
-from managed_redis import ids
 from managed_redis.catalog.versions import updatable_to
-from managed_redis.domain.cluster_spec import declared_of, spec_json
+from managed_redis.domain.cluster_spec import declared_of
 from managed_redis.domain.cluster_view import cluster_proto
 from managed_redis.domain.topology import DEFAULT_SHARD, MAX_HOSTS_NON_SHARDED
 from managed_redis.engine.addresses import allocate
@@ -29,13 +28,15 @@ from managed_redis.errors import (
     FieldViolation,
     InvalidArgument,
     NotFound,
-    Unimplemented,
 )
 from managed_redis.operations.deps import Deps
 from managed_redis.operations.health import cluster_health, probe_cluster
 from managed_redis.operations.plans import ClusterPlan
 from managed_redis.operations.submit import OperationQueue, Submission, Submitter
+from managed_redis.services import new_clusters
 from managed_redis.services.access import ROLE_PERMISSIONS, Permission
+from managed_redis.services.backups import list_page
+from managed_redis.services.cluster_access import load_cluster
 from managed_redis.services.cluster_checks import (
     check_config_spec,
     check_host_specs,
@@ -51,9 +52,10 @@ from managed_redis.services.list_filter import parse_name_filter
 from managed_redis.services.operation_view import operation_proto
 from managed_redis.services.pagination import decode_time_key, encode_time_key, page_of, page_size
 from managed_redis.store import access as access_store
+from managed_redis.store import backups as backup_store
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store import operations as op_store
-from managed_redis.store.clusters import ClusterRecord, HostRecord, ShardRecord
+from managed_redis.store.clusters import ClusterRecord
 from managed_redis.store.database import Database
 
 Status = cluster_pb2.Cluster.Status
@@ -68,15 +70,7 @@ class ClusterService:
     # -- helpers ------------------------------------------------------------------------------
 
     def _cluster(self, cluster_id: str, caller: Caller, permission: Permission) -> ClusterRecord:
-        """The cluster, if the caller may ``permission`` in its folder or by its access bindings."""
-        principal = caller.authenticated
-        with self.db.read() as conn:
-            record = cluster_store.get(conn, cluster_id)
-            bound = access_store.roles_of(conn, cluster_id, principal.subject_id) if record else frozenset()
-        if record is None:
-            raise NotFound(f"cluster {cluster_id} does not exist")
-        principal.require(record.folder_id, permission, bound)
-        return record
+        return load_cluster(self.db, cluster_id, caller, permission)
 
     def _plan(self, record: ClusterRecord) -> ClusterPlan:
         return ClusterPlan.load(self.db, self.deps, record.id)
@@ -140,6 +134,26 @@ class ClusterService:
             raise NotFound(f"cluster {record.id} has no shard {request.shard_name!r}")
         return cluster_pb2.Shard(name=request.shard_name, cluster_id=record.id)
 
+    def list_backups(
+        self, request: service_pb.ListClusterBackupsRequest, caller: Caller
+    ) -> service_pb.ListClusterBackupsResponse:
+        record = self._cluster(request.cluster_id, caller, Permission.READ)
+        backups, token = list_page(self.db, request.page_size, request.page_token, cluster_id=record.id)
+        return service_pb.ListClusterBackupsResponse(backups=backups, next_page_token=token)
+
+    def backup(self, request: service_pb.BackupClusterRequest, caller: Caller) -> operation_pb2.Operation:
+        self._changeable(request.cluster_id, caller, "backing it up")
+        return self._change(
+            caller,
+            request.cluster_id,
+            "cluster.backup",
+            "Create backup for Redis cluster",
+            request,
+            service_pb.BackupClusterMetadata(cluster_id=request.cluster_id),
+            doing="backing it up",
+            new_status=None,
+        )
+
     def list_operations(
         self, request: service_pb.ListClusterOperationsRequest, caller: Caller
     ) -> service_pb.ListClusterOperationsResponse:
@@ -158,64 +172,77 @@ class ClusterService:
 
     def create(self, request: service_pb.CreateClusterRequest, caller: Caller) -> operation_pb2.Operation:
         caller.authenticated.require(request.folder_id, Permission.MUTATE)
-        if request.sharded:
-            raise Unimplemented("sharded clusters (Redis Cluster) are not available on this server yet")
-        if request.user_specs:
-            raise Unimplemented("user_specs: Redis users are not available on this server yet")
         spec = normalized_config_spec(request.config_spec)
-        version, problems = resolve_version(spec.version, self.deps.versions, "config_spec.version")
-        problems += check_config_spec(spec, version, request.sharded)
-        problems += check_password(spec.redis.password, "config_spec.redis.password", required=True)
-        problems += check_host_specs(request.host_specs, request.tls_enabled.value, request.sharded)
-        raise_if_any(problems)
-        assert version is not None
-        spec.version = version.id
-        password = spec.redis.password
-        declared = _declared_cluster(request)
-        cluster_id = ids.new_id()
-        secrets = self.deps.vault.seal({"password": password, "admin_password": ids.new_token()})
+        new = new_clusters.check(request, request.folder_id, spec, self.deps.versions)
         stripped = service_pb.CreateClusterRequest()
         stripped.CopyFrom(request)
-        stripped.config_spec.CopyFrom(spec)
+        stripped.config_spec.CopyFrom(new.spec)
         stripped.config_spec.redis.password = ""
+        return self._submit_new_cluster(
+            caller,
+            new,
+            "cluster.create",
+            "Create Redis cluster",
+            stripped,
+            service_pb.CreateClusterMetadata(cluster_id=new.cluster_id),
+        )
 
+    def restore(self, request: service_pb.RestoreClusterRequest, caller: Caller) -> operation_pb2.Operation:
+        principal = caller.authenticated
+        with self.db.read() as conn:
+            backup = backup_store.get(conn, request.backup_id)
+        if backup is None or backup.status != backup_store.DONE:
+            raise NotFound(f"backup {request.backup_id} does not exist")
+        principal.require(backup.folder_id, Permission.RESTORE)
+        folder_id = request.folder_id or backup.folder_id
+        principal.require(folder_id, Permission.RESTORE)
+        if backup.source.get("sharded") != request.sharded:
+            raise InvalidArgument.field(
+                "sharded",
+                f"backup {backup.id} is of a {'sharded' if backup.source.get('sharded') else 'non-sharded'} "
+                "cluster; restore it as one",
+            )
+        spec = restore_config_spec(request.config_spec, backup.source.get("config_spec", {}))
+        new = new_clusters.check(request, folder_id, spec, self.deps.versions)
+        stripped = service_pb.RestoreClusterRequest()
+        stripped.CopyFrom(request)
+        stripped.folder_id = folder_id
+        stripped.config_spec.CopyFrom(new.spec)
+        stripped.config_spec.redis.password = ""
+        return self._submit_new_cluster(
+            caller,
+            new,
+            "cluster.restore",
+            "Restore Redis cluster",
+            stripped,
+            service_pb.RestoreClusterMetadata(cluster_id=new.cluster_id, backup_id=backup.id),
+        )
+
+    def _submit_new_cluster(
+        self,
+        caller: Caller,
+        new: new_clusters.NewCluster,
+        kind: str,
+        description: str,
+        stripped: Message,
+        metadata: Message,
+    ) -> operation_pb2.Operation:
         def prepare(conn: Connection) -> Submission:
-            now = self.queue.clock.now()
-            if cluster_store.list_in_folder(conn, request.folder_id, 1, None, request.name):
-                raise AlreadyExists(f"a cluster named {request.name!r} already exists in folder {request.folder_id}")
-            record = ClusterRecord(
-                id=cluster_id,
-                folder_id=request.folder_id,
-                name=request.name,
-                status="CREATING",
-                created_at=now,
-                sharded=False,
-                spec=spec_json(declared, spec),
-                secrets=secrets,
-            )
-            cluster_store.insert(conn, record)
-            cluster_store.insert_shard(conn, ShardRecord(cluster_id, DEFAULT_SHARD, now))
-            addresses = allocate(
-                self.deps.settings.host_network, cluster_store.used_addresses(conn), len(request.host_specs)
-            )
-            for host_spec, address in zip(request.host_specs, addresses, strict=True):
-                cluster_store.insert_host(conn, _host_record(cluster_id, DEFAULT_SHARD, host_spec, address, now))
+            new_clusters.insert(conn, self.deps, new, self.queue.clock.now())
             return Submission(
-                kind="cluster.create",
-                description="Create Redis cluster",
-                folder_id=request.folder_id,
-                cluster_id=cluster_id,
+                kind=kind,
+                description=description,
+                folder_id=new.folder_id,
+                cluster_id=new.cluster_id,
                 request=stripped,
-                metadata=service_pb.CreateClusterMetadata(cluster_id=cluster_id),
+                metadata=metadata,
                 created_cluster=True,
             )
 
         try:
-            return self._submit(caller, "cluster.create", stripped, prepare)
+            return self._submit(caller, kind, stripped, prepare)
         except IntegrityError:
-            raise AlreadyExists(
-                f"a cluster named {request.name!r} already exists in folder {request.folder_id}"
-            ) from None
+            raise AlreadyExists(f"a cluster named {new.name!r} already exists in folder {new.folder_id}") from None
 
     # -- changes --------------------------------------------------------------------------------
 
@@ -443,7 +470,7 @@ class ClusterService:
                 self.deps.settings.host_network, cluster_store.used_addresses(conn), len(request.host_specs)
             )
             for spec, address in zip(request.host_specs, addresses, strict=True):
-                host = _host_record(current.id, DEFAULT_SHARD, spec, address, now)
+                host = new_clusters.host_record(current.id, DEFAULT_SHARD, spec, address, now)
                 host.state = "ADDING"
                 cluster_store.insert_host(conn, host)
                 metadata.host_names.append(host.name)
@@ -595,52 +622,22 @@ class ClusterService:
         )
 
 
-def _declared_cluster(
-    request: service_pb.CreateClusterRequest | service_pb.RestoreClusterRequest,
-) -> cluster_pb2.Cluster:
-    declared = cluster_pb2.Cluster(
-        description=request.description,
-        labels=dict(request.labels),
-        environment=request.environment,
-        network_id=request.network_id,
-        security_group_ids=list(request.security_group_ids),
-        tls_enabled=request.tls_enabled.value,
-        deletion_protection=request.deletion_protection,
-        persistence_mode=request.persistence_mode,
-        announce_hostnames=request.announce_hostnames,
-        auth_sentinel=request.auth_sentinel,
-    )
-    if request.HasField("maintenance_window"):
-        declared.maintenance_window.CopyFrom(request.maintenance_window)
-    else:
-        declared.maintenance_window.CopyFrom(
-            maintenance_pb2.MaintenanceWindow(anytime=maintenance_pb2.AnytimeMaintenanceWindow())
-        )
-    if request.HasField("maintenance_windows"):
-        declared.maintenance_windows.CopyFrom(request.maintenance_windows)
-    if request.HasField("disk_encryption_key_id"):
-        declared.disk_encryption_key_id.CopyFrom(request.disk_encryption_key_id)
-    return declared
-
-
-def _host_record(cluster_id: str, shard_name: str, spec: service_pb.HostSpec, address: str, now: object) -> HostRecord:
-    return HostRecord(
-        name=address,
-        cluster_id=cluster_id,
-        shard_name=shard_name,
-        zone_id=spec.zone_id,
-        address=address,
-        state="ACTIVE",
-        created_at=now,  # type: ignore[arg-type]
-        subnet_id=spec.subnet_id,
-        replica_priority=spec.replica_priority.value if spec.HasField("replica_priority") else None,
-        assign_public_ip=spec.assign_public_ip,
-    )
-
-
 def _require_status(record: ClusterRecord, allowed: tuple[str, ...], doing: str) -> None:
     if record.status in allowed:
         return
     if record.status == "STOPPED":
         raise FailedPrecondition(f"cluster {record.id} is STOPPED; start it before {doing}")
     raise FailedPrecondition(f"cluster {record.id} is {record.status}; {doing} needs it {' or '.join(allowed)}")
+
+
+def restore_config_spec(requested: service_pb.ConfigSpec, source: dict[str, object]) -> service_pb.ConfigSpec:
+    """The request's config, falling back on the backup's version and resources when left out."""
+    from google.protobuf import json_format
+
+    spec = normalized_config_spec(requested)
+    fallback = json_format.ParseDict(source, service_pb.ConfigSpec())
+    if not spec.version:
+        spec.version = fallback.version
+    if not spec.resources.resource_preset_id:
+        spec.resources.CopyFrom(fallback.resources)
+    return spec

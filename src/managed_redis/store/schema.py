@@ -133,3 +133,46 @@ operations = sa.Table(
     sa.UniqueConstraint("created_by", "idempotency_key", name="uq_operations_idempotency"),
 )
 sa.Index("ix_operations_cluster_created", operations.c.cluster_id, operations.c.created_at)
+
+backups = sa.Table(
+    "backups",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("folder_id", sa.String(50), nullable=False, index=True),
+    # No foreign key: a backup outlives its cluster (for 7 days, or as a policy says).
+    sa.Column("source_cluster_id", sa.String(50), nullable=False, index=True),
+    sa.Column("type", sa.String(20), nullable=False),  # AUTOMATED or MANUAL
+    sa.Column("status", sa.String(20), nullable=False),  # CREATING, DONE
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=True),
+    # [{shard, key, sha256, stored_bytes, raw_bytes}] and what a restore starts from.
+    sa.Column("files", sa.JSON, nullable=False),
+    sa.Column("source", sa.JSON, nullable=False),
+    sa.Column("cluster_deleted_at", UtcDateTime, nullable=True),
+)
+
+# Automatic backup windows already taken, so that none is ever taken twice.
+backup_windows = sa.Table(
+    "backup_windows",
+    metadata,
+    sa.Column("cluster_id", sa.String(50), primary_key=True),
+    sa.Column("window_start", UtcDateTime, primary_key=True),
+    sa.Column("operation_id", sa.String(50), nullable=False),
+)
+
+retention_policies = sa.Table(
+    "retention_policies",
+    metadata,
+    sa.Column("id", sa.String(50), primary_key=True),
+    sa.Column("cluster_id", sa.String(50), nullable=False, index=True),
+    sa.Column("folder_id", sa.String(50), nullable=False, index=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("description", sa.String(1024), nullable=False, default=""),
+    sa.Column("minute", sa.String(100), nullable=False, default="*"),
+    sa.Column("hour", sa.String(100), nullable=False, default="*"),
+    sa.Column("day_of_month", sa.String(100), nullable=False, default="*"),
+    sa.Column("month", sa.String(100), nullable=False, default="*"),
+    sa.Column("day_of_week", sa.String(100), nullable=False, default="*"),
+    sa.Column("retain_for_days", sa.Integer, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)

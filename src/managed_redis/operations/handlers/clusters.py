@@ -12,6 +12,7 @@ from managed_redis.errors import ApiError
 from managed_redis.operations import steps
 from managed_redis.operations.context import OperationContext
 from managed_redis.operations.plans import ClusterPlan
+from managed_redis.store import backups as backup_store
 from managed_redis.store import clusters as cluster_store
 
 
@@ -47,6 +48,8 @@ def delete_cluster(ctx: OperationContext[Any]) -> empty_pb2.Empty:
     plan = _plan(ctx)
     ctx.once("remove hosts", lambda: steps.remove_hosts(plan, plan.hosts))
     with ctx.db.write() as conn:
+        # Its backups stay, for 7 days from now (see the scheduler).
+        backup_store.mark_cluster_deleted(conn, plan.record.id, ctx.clock.now())
         cluster_store.delete(conn, plan.record.id)
     return empty_pb2.Empty()
 

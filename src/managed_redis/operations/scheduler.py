@@ -1,0 +1,147 @@
+"""The backup scheduler: starts each RUNNING cluster's automatic backup in its daily window
+and removes backups whose time is up (rules in domain/backup_schedule.py).
+
+Taking a window is recorded in ``backup_windows`` in the same transaction that submits the
+backup, so across restarts and several schedulers a window is taken at most once. A window
+whose cluster is busy is tried again on the next pass, as long as the window is open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
+
+from managed_redis import ids
+from managed_redis.clock import Clock
+from managed_redis.domain.backup_schedule import DEFAULT_WINDOW_HOUR, expires_at, last_window_start, window_open
+from managed_redis.domain.cluster_spec import config_spec_of
+from managed_redis.errors import FailedPrecondition
+from managed_redis.operations.deps import Deps
+from managed_redis.operations.handlers.backups import remove_backup
+from managed_redis.operations.submit import OperationQueue, Submission, Submitter
+from managed_redis.store import backups as backup_store
+from managed_redis.store import clusters as cluster_store
+from managed_redis.store.clusters import ClusterRecord
+from managed_redis.store.database import Database
+
+log = logging.getLogger(__name__)
+
+SCHEDULER = Submitter("mredis-scheduler", None)
+AUTOMATED_KIND = "cluster.backup.automated"
+
+
+class BackupScheduler:
+    def __init__(self, db: Database, deps: Deps, queue: OperationQueue, clock: Clock, period_s: float = 30.0) -> None:
+        self.db = db
+        self.deps = deps
+        self.queue = queue
+        self.clock = clock
+        self.period_s = period_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="backup-scheduler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("backup scheduler: pass failed")
+            self._stop.wait(self.period_s)
+
+    def run_once(self) -> list[str]:
+        """One pass; returns the ids of the backup operations it started."""
+        started = self.start_due_backups()
+        self.remove_expired()
+        return started
+
+    def start_due_backups(self) -> list[str]:
+        now = self.clock.now()
+        with self.db.read() as conn:
+            clusters = [c for c in cluster_store.list_all(conn) if c.status == "RUNNING"]
+        started = []
+        for cluster in clusters:
+            spec = config_spec_of(cluster)
+            configured = spec.HasField("backup_window_start")
+            window = last_window_start(
+                now,
+                spec.backup_window_start.hours if configured else DEFAULT_WINDOW_HOUR,
+                spec.backup_window_start.minutes if configured else 0,
+            )
+            if not window_open(now, window) or cluster.created_at > window:
+                continue
+            operation_id = self._submit(cluster, window)
+            if operation_id:
+                started.append(operation_id)
+        return started
+
+    def _submit(self, cluster: ClusterRecord, window: dt.datetime) -> str | None:
+        operation_id = ids.new_id()
+        request = service_pb.BackupClusterRequest(cluster_id=cluster.id)
+
+        def prepare(conn: Connection) -> Submission:
+            if backup_store.window_taken(conn, cluster.id, window):
+                raise _WindowTaken
+            backup_store.take_window(conn, cluster.id, window, operation_id)
+            return Submission(
+                kind=AUTOMATED_KIND,
+                description="Create automatic backup for Redis cluster",
+                folder_id=cluster.folder_id,
+                cluster_id=cluster.id,
+                request=request,
+                metadata=service_pb.BackupClusterMetadata(cluster_id=cluster.id),
+                operation_id=operation_id,
+            )
+
+        try:
+            self.queue.submit(SCHEDULER, AUTOMATED_KIND, request, prepare)
+        except (_WindowTaken, IntegrityError):
+            return None
+        except FailedPrecondition as busy:
+            log.info("backup scheduler: cluster %s is busy (%s); will try again", cluster.id, busy.message)
+            return None
+        log.info("backup scheduler: automatic backup of %s started (window %s)", cluster.id, window)
+        return operation_id
+
+    def remove_expired(self) -> list[str]:
+        """Remove every backup whose time is up; returns their ids."""
+        now = self.clock.now()
+        with self.db.read() as conn:
+            backups = [b for b in backup_store.all_backups(conn) if b.status == backup_store.DONE]
+            clusters = {c.id: c for c in cluster_store.list_all(conn)}
+            policies = backup_store.list_policies(conn)
+        removed = []
+        for backup in backups:
+            cluster = clusters.get(backup.source_cluster_id)
+            if cluster is None and backup.cluster_deleted_at is None:
+                with self.db.write() as conn:
+                    backup_store.mark_cluster_deleted(conn, backup.source_cluster_id, now)
+                continue
+            retain = None
+            if cluster is not None:
+                spec = config_spec_of(cluster)
+                retain = spec.backup_retain_period_days.value if spec.HasField("backup_retain_period_days") else None
+            mine = [p for p in policies if p.cluster_id == backup.source_cluster_id]
+            expiry = expires_at(backup, retain, mine)
+            if expiry is not None and now >= expiry:
+                log.info("backup scheduler: backup %s expired at %s; removing it", backup.id, expiry)
+                remove_backup(self.db, self.deps.backups, backup)
+                removed.append(backup.id)
+        return removed
+
+
+class _WindowTaken(Exception):
+    """Another pass (or scheduler) already took this window."""

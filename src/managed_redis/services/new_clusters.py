@@ -1,0 +1,151 @@
+"""What Create and Restore share: checking a new cluster's request and writing its rows.
+
+Both requests carry the same declared fields (name, labels, environment, flags, config,
+hosts); Restore adds where its data comes from. ``NewCluster`` is the checked result, and
+``insert`` writes the cluster, its shards and its hosts (addresses allocated in the same
+transaction) with status CREATING.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Connection
+from yandex.cloud.mdb.redis.v1 import cluster_pb2, maintenance_pb2
+from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
+
+from managed_redis import ids
+from managed_redis.catalog.versions import RedisVersion
+from managed_redis.domain.cluster_spec import spec_json
+from managed_redis.domain.topology import DEFAULT_SHARD
+from managed_redis.engine.addresses import allocate
+from managed_redis.errors import AlreadyExists, FieldViolation, Unimplemented
+from managed_redis.operations.deps import Deps
+from managed_redis.services.cluster_checks import (
+    check_config_spec,
+    check_host_specs,
+    check_password,
+    raise_if_any,
+    resolve_version,
+)
+from managed_redis.store import clusters as cluster_store
+from managed_redis.store.clusters import ClusterRecord, HostRecord, ShardRecord
+
+NewClusterRequest = service_pb.CreateClusterRequest | service_pb.RestoreClusterRequest
+
+
+@dataclass(frozen=True)
+class NewCluster:
+    cluster_id: str
+    folder_id: str
+    name: str
+    declared: cluster_pb2.Cluster
+    spec: service_pb.ConfigSpec  # version resolved; the password still in it
+    sharded: bool
+    hosts: tuple[tuple[str, service_pb.HostSpec], ...]  # (shard name, spec)
+    version: RedisVersion
+
+    @property
+    def shard_names(self) -> list[str]:
+        return list(dict.fromkeys(shard for shard, _ in self.hosts))
+
+
+def check(
+    request: NewClusterRequest, folder_id: str, spec: service_pb.ConfigSpec, versions: Sequence[RedisVersion]
+) -> NewCluster:
+    """Every problem of the request at once (INVALID_ARGUMENT), or the new cluster it asks for."""
+    if request.sharded:
+        raise Unimplemented("sharded clusters (Redis Cluster) are not available on this server yet")
+    if request.user_specs:
+        raise Unimplemented("user_specs: Redis users are not available on this server yet")
+    version, problems = resolve_version(spec.version, versions, "config_spec.version")
+    problems += check_config_spec(spec, version, request.sharded)
+    problems += check_password(spec.redis.password, "config_spec.redis.password", required=True)
+    problems += check_host_specs(request.host_specs, request.tls_enabled.value, request.sharded)
+    if not request.host_specs:
+        problems.append(FieldViolation("host_specs", "number of elements must be >0"))
+    raise_if_any(problems)
+    assert version is not None
+    resolved = service_pb.ConfigSpec()
+    resolved.CopyFrom(spec)
+    resolved.version = version.id
+    return NewCluster(
+        cluster_id=ids.new_id(),
+        folder_id=folder_id,
+        name=request.name,
+        declared=declared_cluster(request),
+        spec=resolved,
+        sharded=request.sharded,
+        hosts=tuple((DEFAULT_SHARD, host) for host in request.host_specs),
+        version=version,
+    )
+
+
+def declared_cluster(request: NewClusterRequest) -> cluster_pb2.Cluster:
+    declared = cluster_pb2.Cluster(
+        description=request.description,
+        labels=dict(request.labels),
+        environment=request.environment,
+        network_id=request.network_id,
+        security_group_ids=list(request.security_group_ids),
+        tls_enabled=request.tls_enabled.value,
+        deletion_protection=request.deletion_protection,
+        persistence_mode=request.persistence_mode,
+        announce_hostnames=request.announce_hostnames,
+        auth_sentinel=request.auth_sentinel,
+    )
+    if request.HasField("maintenance_window"):
+        declared.maintenance_window.CopyFrom(request.maintenance_window)
+    else:
+        declared.maintenance_window.CopyFrom(
+            maintenance_pb2.MaintenanceWindow(anytime=maintenance_pb2.AnytimeMaintenanceWindow())
+        )
+    if request.HasField("maintenance_windows"):
+        declared.maintenance_windows.CopyFrom(request.maintenance_windows)
+    if request.HasField("disk_encryption_key_id"):
+        declared.disk_encryption_key_id.CopyFrom(request.disk_encryption_key_id)
+    return declared
+
+
+def host_record(
+    cluster_id: str, shard_name: str, spec: service_pb.HostSpec, address: str, now: dt.datetime
+) -> HostRecord:
+    return HostRecord(
+        name=address,
+        cluster_id=cluster_id,
+        shard_name=shard_name,
+        zone_id=spec.zone_id,
+        address=address,
+        state="ACTIVE",
+        created_at=now,
+        subnet_id=spec.subnet_id,
+        replica_priority=spec.replica_priority.value if spec.HasField("replica_priority") else None,
+        assign_public_ip=spec.assign_public_ip,
+    )
+
+
+def insert(conn: Connection, deps: Deps, new: NewCluster, now: dt.datetime) -> None:
+    """Write the cluster (CREATING), its shards and hosts; the name must be free in the folder."""
+    if cluster_store.list_in_folder(conn, new.folder_id, 1, None, new.name):
+        raise AlreadyExists(f"a cluster named {new.name!r} already exists in folder {new.folder_id}")
+    secrets = deps.vault.seal({"password": new.spec.redis.password, "admin_password": ids.new_token()})
+    cluster_store.insert(
+        conn,
+        ClusterRecord(
+            id=new.cluster_id,
+            folder_id=new.folder_id,
+            name=new.name,
+            status="CREATING",
+            created_at=now,
+            sharded=new.sharded,
+            spec=spec_json(new.declared, new.spec),
+            secrets=secrets,
+        ),
+    )
+    for shard_name in new.shard_names:
+        cluster_store.insert_shard(conn, ShardRecord(new.cluster_id, shard_name, now))
+    addresses = allocate(deps.settings.host_network, cluster_store.used_addresses(conn), len(new.hosts))
+    for (shard_name, spec), address in zip(new.hosts, addresses, strict=True):
+        cluster_store.insert_host(conn, host_record(new.cluster_id, shard_name, spec, address, now))

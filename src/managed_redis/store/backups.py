@@ -1,0 +1,147 @@
+"""Rows of the backups, backup_windows and retention_policies tables, and their queries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from managed_redis.store.schema import backup_windows, backups, retention_policies
+
+CREATING = "CREATING"
+DONE = "DONE"
+
+
+@dataclass
+class BackupRecord:
+    id: str
+    folder_id: str
+    source_cluster_id: str
+    type: str
+    status: str
+    started_at: dt.datetime
+    created_at: dt.datetime | None = None
+    files: list[dict[str, Any]] = field(default_factory=list)
+    source: dict[str, Any] = field(default_factory=dict)
+    cluster_deleted_at: dt.datetime | None = None
+
+    @property
+    def shard_names(self) -> list[str]:
+        return [entry["shard"] for entry in self.files]
+
+
+def _record(row: RowMapping) -> BackupRecord:
+    return BackupRecord(**dict(row))
+
+
+def insert(conn: Connection, record: BackupRecord) -> None:
+    conn.execute(backups.insert().values(**record.__dict__))
+
+
+def get(conn: Connection, backup_id: str) -> BackupRecord | None:
+    row = conn.execute(sa.select(backups).where(backups.c.id == backup_id)).mappings().first()
+    return _record(row) if row else None
+
+
+def update(conn: Connection, backup_id: str, **values: Any) -> None:
+    conn.execute(backups.update().where(backups.c.id == backup_id).values(**values))
+
+
+def delete(conn: Connection, backup_id: str) -> None:
+    conn.execute(backups.delete().where(backups.c.id == backup_id))
+
+
+def list_done(
+    conn: Connection,
+    limit: int,
+    after: tuple[dt.datetime, str] | None,
+    *,
+    folder_id: str | None = None,
+    cluster_id: str | None = None,
+) -> list[BackupRecord]:
+    """Finished backups, newest first; ``after`` is the last (created_at, id) already seen."""
+    query = sa.select(backups).where(backups.c.status == DONE)
+    if folder_id is not None:
+        query = query.where(backups.c.folder_id == folder_id)
+    if cluster_id is not None:
+        query = query.where(backups.c.source_cluster_id == cluster_id)
+    if after is not None:
+        created_at, last_id = after
+        query = query.where(
+            sa.or_(
+                backups.c.created_at < created_at,
+                sa.and_(backups.c.created_at == created_at, backups.c.id < last_id),
+            )
+        )
+    query = query.order_by(backups.c.created_at.desc(), backups.c.id.desc()).limit(limit)
+    return [_record(row) for row in conn.execute(query).mappings()]
+
+
+def all_backups(conn: Connection) -> list[BackupRecord]:
+    return [_record(row) for row in conn.execute(sa.select(backups).order_by(backups.c.started_at)).mappings()]
+
+
+def mark_cluster_deleted(conn: Connection, cluster_id: str, when: dt.datetime) -> None:
+    conn.execute(
+        backups.update()
+        .where(backups.c.source_cluster_id == cluster_id, backups.c.cluster_deleted_at.is_(None))
+        .values(cluster_deleted_at=when)
+    )
+
+
+def window_taken(conn: Connection, cluster_id: str, window_start: dt.datetime) -> bool:
+    query = sa.select(backup_windows.c.operation_id).where(
+        backup_windows.c.cluster_id == cluster_id, backup_windows.c.window_start == window_start
+    )
+    return conn.execute(query).first() is not None
+
+
+def take_window(conn: Connection, cluster_id: str, window_start: dt.datetime, operation_id: str) -> None:
+    """Record the window as used; a second taker fails on the primary key."""
+    conn.execute(
+        backup_windows.insert().values(cluster_id=cluster_id, window_start=window_start, operation_id=operation_id)
+    )
+
+
+@dataclass
+class RetentionPolicyRecord:
+    id: str
+    cluster_id: str
+    folder_id: str
+    name: str
+    retain_for_days: int
+    created_at: dt.datetime
+    description: str = ""
+    minute: str = "*"
+    hour: str = "*"
+    day_of_month: str = "*"
+    month: str = "*"
+    day_of_week: str = "*"
+
+
+def insert_policy(conn: Connection, record: RetentionPolicyRecord) -> None:
+    conn.execute(retention_policies.insert().values(**record.__dict__))
+
+
+def get_policy(conn: Connection, policy_id: str) -> RetentionPolicyRecord | None:
+    row = conn.execute(sa.select(retention_policies).where(retention_policies.c.id == policy_id)).mappings().first()
+    return RetentionPolicyRecord(**dict(row)) if row else None
+
+
+def list_policies(
+    conn: Connection, *, cluster_id: str | None = None, folder_id: str | None = None
+) -> list[RetentionPolicyRecord]:
+    query = sa.select(retention_policies)
+    if cluster_id is not None:
+        query = query.where(retention_policies.c.cluster_id == cluster_id)
+    if folder_id is not None:
+        query = query.where(retention_policies.c.folder_id == folder_id)
+    query = query.order_by(retention_policies.c.created_at, retention_policies.c.id)
+    return [RetentionPolicyRecord(**dict(row)) for row in conn.execute(query).mappings()]
+
+
+def delete_policy(conn: Connection, policy_id: str) -> None:
+    conn.execute(retention_policies.delete().where(retention_policies.c.id == policy_id))

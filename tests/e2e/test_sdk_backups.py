@@ -1,0 +1,67 @@
+"""Backup and restore with the official SDK."""
+
+from __future__ import annotations
+
+from yandex.cloud.mdb.redis.v1 import backup_pb2, cluster_pb2
+from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as cs
+from yandex.cloud.mdb.redis.v1.backup_service_pb2 import GetBackupRequest
+from yandex.cloud.mdb.redis.v1.backup_service_pb2_grpc import BackupServiceStub
+from yandex.cloud.mdb.redis.v1.cluster_service_pb2_grpc import ClusterServiceStub
+from yandex.cloud.mdb.redis.v1.config import redis_pb2
+
+from tests.support.clusters import FOLDER, PASSWORD, client
+from tests.support.dataset import fill, picture
+
+
+def config() -> cs.ConfigSpec:
+    return cs.ConfigSpec(
+        resources=cluster_pb2.Resources(resource_preset_id="hm1.nano"), redis=redis_pb2.RedisConfig(password=PASSWORD)
+    )
+
+
+def master(clusters, cluster_id: str) -> str:
+    hosts = clusters.ListHosts(cs.ListClusterHostsRequest(cluster_id=cluster_id)).hosts
+    return next(h.name for h in hosts if h.role == cluster_pb2.Host.MASTER)
+
+
+def test_backup_list_restore(cluster_server):
+    sdk = cluster_server.sdk()
+    clusters = sdk.client(ClusterServiceStub)
+    created = sdk.wait_operation_and_get_result(
+        clusters.Create(
+            cs.CreateClusterRequest(
+                folder_id=FOLDER, name="sdk-backup-source", environment=cluster_pb2.Cluster.PRESTABLE,
+                config_spec=config(), host_specs=[cs.HostSpec(zone_id="ru-central1-a"), cs.HostSpec(zone_id="ru-central1-b")],
+            )
+        ),
+        response_type=cluster_pb2.Cluster,
+        meta_type=cs.CreateClusterMetadata,
+    ).response
+    source = client(master(clusters, created.id))
+    fill(source, 3000)
+    expected = picture(source)
+
+    backed_up = sdk.wait_operation_and_get_result(
+        clusters.Backup(cs.BackupClusterRequest(cluster_id=created.id)),
+        response_type=cluster_pb2.Cluster,
+        meta_type=cs.BackupClusterMetadata,
+    )
+    assert backed_up.meta.cluster_id == created.id and backed_up.response.status == cluster_pb2.Cluster.RUNNING
+    backups = clusters.ListBackups(cs.ListClusterBackupsRequest(cluster_id=created.id)).backups
+    assert len(backups) == 1 and backups[0].type == backup_pb2.Backup.MANUAL
+    fetched = sdk.client(BackupServiceStub).Get(GetBackupRequest(backup_id=backups[0].id))
+    assert fetched.source_cluster_id == created.id and list(fetched.source_shard_names) == ["shard1"]
+
+    restored = sdk.wait_operation_and_get_result(
+        clusters.Restore(
+            cs.RestoreClusterRequest(
+                backup_id=backups[0].id, name="sdk-restored", environment=cluster_pb2.Cluster.PRESTABLE,
+                config_spec=config(), host_specs=[cs.HostSpec(zone_id="ru-central1-d")],
+            )
+        ),
+        response_type=cluster_pb2.Cluster,
+        meta_type=cs.RestoreClusterMetadata,
+    )
+    assert restored.meta.backup_id == backups[0].id
+    assert restored.response.folder_id == FOLDER and restored.response.status == cluster_pb2.Cluster.RUNNING
+    assert picture(client(master(clusters, restored.response.id))) == expected
