@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 
-from bench import cluster_create, failover
+from bench import backup, cluster_create, failover
 
 BENCHMARKS = {
     "create": cluster_create.main,
     "failover": failover.main,
+    "backup": backup.main,
 }
 
 

@@ -82,7 +82,7 @@ def test_round_trip_keeps_exactly_the_snapshot(store, tmp_path):
 def test_corrupt_or_missing_backup_fails_cleanly(tmp_path):
     with server_with_store("file", tmp_path) as (server, _):
         cluster = create_cluster(server, "backup-corrupt-src", hosts=1)
-        client(master_of(server, cluster["id"])).set("k", "v")
+        fill(client(master_of(server, cluster["id"])), 20_000)  # big enough to be damaged mid-stream
         run(server, "POST", f"/managed-redis/v1/clusters/{cluster['id']}:backup")
         backup_id = server.rest("GET", f"/managed-redis/v1/clusters/{cluster['id']}/backups").json()["backups"][0]["id"]
         stored = server.data_dir / "backups" / backup_id.replace(":", "/") / "shard1.rdb.zst"

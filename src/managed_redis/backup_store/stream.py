@@ -1,17 +1,17 @@
 """Backup bytes on the way in and out: zstd compression with a SHA-256 of what is stored.
 
 ``compress`` reads an RDB file and yields compressed chunks while hashing them;
-``restore_verified`` writes a stored object back out as an RDB file and refuses it (leaving
-nothing behind) unless its hash and size are the ones recorded.
+``write_verified`` writes a stored object back out and refuses it, once read, unless its
+hash and size are the ones recorded.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import zstandard
 
@@ -49,31 +49,29 @@ def compress(path: Path, digest: Digest) -> Iterator[bytes]:
     digest.sha256 = hasher.hexdigest()
 
 
-def restore_verified(chunks: Iterable[bytes], target: Path, sha256: str, stored_bytes: int) -> int:
-    """Decompress into ``target`` (atomically) if the chunks hash to ``sha256``; returns RDB bytes."""
-    tmp = target.with_name(target.name + ".restoring")
+def write_verified(chunks: Iterable[bytes], out: BinaryIO, sha256: str, stored_bytes: int) -> int:
+    """Decompress ``chunks`` into ``out``; raise ChecksumMismatch at the end unless they hashed to
+    ``sha256`` and came to ``stored_bytes``. Returns the bytes written.
+
+    The verdict comes after the last byte: whoever reads ``out`` must not trust what it read
+    until this returns.
+    """
     hasher = hashlib.sha256()
     received = 0
     written = 0
     decompressor = zstandard.ZstdDecompressor().decompressobj()
     try:
-        with tmp.open("wb") as out:
-            for chunk in chunks:
-                hasher.update(chunk)
-                received += len(chunk)
-                data = decompressor.decompress(chunk)
-                out.write(data)
-                written += len(data)
-            out.flush()
-            os.fsync(out.fileno())
-        if received != stored_bytes or hasher.hexdigest() != sha256:
-            raise ChecksumMismatch(
-                f"read {received} bytes with SHA-256 {hasher.hexdigest()}, "
-                f"but {stored_bytes} bytes with SHA-256 {sha256} were stored"
-            )
-        os.replace(tmp, target)
-        return written
+        for chunk in chunks:
+            hasher.update(chunk)
+            received += len(chunk)
+            data = decompressor.decompress(chunk)
+            out.write(data)
+            written += len(data)
     except zstandard.ZstdError as exc:
         raise ChecksumMismatch(f"the stored object is not valid zstd data ({exc})") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+    if received != stored_bytes or hasher.hexdigest() != sha256:
+        raise ChecksumMismatch(
+            f"read {received} bytes with SHA-256 {hasher.hexdigest()}, "
+            f"but {stored_bytes} bytes with SHA-256 {sha256} were stored"
+        )
+    return written

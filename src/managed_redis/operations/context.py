@@ -9,6 +9,7 @@ recording it. ``ctx.checkpoint()`` saves what the handler chose to remember.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -91,7 +92,9 @@ class OperationContext(Generic[RequestT]):
         if step in steps:
             log.debug("operation %s: step %r already done", self.record.id, step)
             return steps[step]  # type: ignore[no-any-return]
+        started = time.monotonic()
         result = fn()
+        log.info("operation %s: step %r took %.3f s", self.record.id, step, time.monotonic() - started)
         steps[step] = result
         self.checkpoint()
         return result

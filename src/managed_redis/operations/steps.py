@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 
 from yandex.cloud.mdb.redis.v1 import cluster_pb2
@@ -19,26 +18,15 @@ from managed_redis.store.database import Database
 
 log = logging.getLogger(__name__)
 
-# Loading a large snapshot takes a while (~6.5 s per GB of dataset here).
-RESTORE_LOAD_TIMEOUT_S = 3600.0
 
-
-def start_shard(
-    plan: ClusterPlan, shard_name: str, master: HostRecord | None = None, from_snapshot: bool = False
-) -> str:
+def start_shard(plan: ClusterPlan, shard_name: str, master: HostRecord | None = None) -> str:
     """Start the shard's master, then its replicas (replicating from it) and wait for sync.
 
-    ``from_snapshot``: the master's data is a ``dump.rdb`` just placed in its directory (a
-    restore). Redis loads an RDB only with the AOF off, so the master starts that way and
-    turns its AOF on (if it wants one) once loaded. Returns the master's host name.
+    Returns the master's host name.
     """
     engine = plan.deps.engine
     master = master or plan.shard_master(shard_name)
     master_node = plan.node(master, None)
-    if from_snapshot and not engine.node_running(master_node):
-        engine.ensure_node(dataclasses.replace(master_node, appendonly=False), timeout_s=RESTORE_LOAD_TIMEOUT_S)
-        if master_node.appendonly:
-            engine.config_set(master_node, [("appendonly", "yes")])
     engine.ensure_node(master_node)
     replicas = [plan.node(host, master) for host in plan.shard_hosts(shard_name) if host.name != master.name]
     for_each(engine.ensure_node, replicas)
