@@ -7,16 +7,14 @@ operation step can run twice. Files per host live in its directory:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import os
 import shutil
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import redis
 
@@ -29,21 +27,12 @@ from managed_redis.engine.model import Node, Sentinel
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 60.0
-# How long Redis may take to answer once the whole snapshot has been fed to it.
-FED_GRACE_S = 30.0
 SYNC_TIMEOUT_S = 300.0
 # Sentinel's own timers (SENTINEL DEBUG; not kept in its config, so set at every start).
 # It refreshes what it knows of each instance every 10 s by default; a switchover waits on
 # that. During a failover it polls replicas every 1 s whatever this says, so 1 s it is, and
 # the switchover aligns itself to that rhythm (see switchover.py).
 SENTINEL_TIMERS_MS = {"info-period": 1000}
-
-
-def _release_writer(pipe_path: Path) -> None:
-    """Open and close a named pipe for reading, so a writer blocked on opening it goes on
-    (and fails to write: nobody reads)."""
-    with contextlib.suppress(OSError):
-        os.close(os.open(pipe_path, os.O_RDONLY | os.O_NONBLOCK))
 
 
 def _write(path: Path, text: str, mode: int = 0o600) -> None:
@@ -179,78 +168,18 @@ class LocalEngine:
                 time.sleep(0.02)
         raise EngineError(f"BGSAVE on {node.name} did not finish within {timeout_s:.0f} s")
 
-    def load_streamed(self, node: Node, feed: Callable[[BinaryIO], object], timeout_s: float = 3600.0) -> None:
-        """Start ``node`` (which must not run) loading the RDB that ``feed`` writes.
+    def load_snapshot(self, node: Node, timeout_s: float = 3600.0) -> None:
+        """Start ``node`` (which must not run) from the ``dump.rdb`` placed in its directory.
 
-        ``dump.rdb`` is a named pipe while Redis starts, so Redis parses the snapshot while
-        ``feed`` produces it, each on its own core. Whatever ``feed`` raises is raised here,
-        after the process has been killed and the pipe removed: a node that loaded data it
-        must not trust never stays up. The node starts with its AOF off (Redis would
-        otherwise ignore the RDB); turning it on is the caller's next step.
+        Redis loads an RDB only while its AOF is off (with it on, it reads the AOF alone), so
+        the node starts that way; turning the AOF on is the caller's next step.
         """
         if self.node_running(node):
             raise EngineError(f"redis on {node.name} already runs; it cannot load a snapshot")
-        node.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        pipe_path = self.rdb_path(node)
-        pipe_path.unlink(missing_ok=True)
         shutil.rmtree(node.directory / "appendonlydir", ignore_errors=True)
-        os.mkfifo(pipe_path, 0o600)
-        failure: list[BaseException] = []
-
-        def produce() -> None:
-            try:
-                with open(pipe_path, "wb") as out:  # blocks until Redis opens it for reading
-                    feed(out)
-            except BaseException as exc:  # handed to the caller below
-                failure.append(exc)
-
-        producer = threading.Thread(target=produce, name=f"feed-{node.name}", daemon=True)
-        loading = dataclasses.replace(node, appendonly=False)
-        producer.start()  # it waits on the pipe until Redis opens it
-        try:
-            self.write_node_files(loading)
-            self.connections.forget(node.address)
-            process.start_daemon([node.binary, str(node.conf_file)], node.pidfile, node.marker, node.log_file)
-            self._wait_loaded(loading, producer, failure, timeout_s)
-        except BaseException as exc:
-            process.kill(node.pidfile, node.marker)
-            _release_writer(pipe_path)
-            producer.join(30)
-            if failure and failure[0] is not exc:
-                raise failure[0] from None  # the feed's own failure says more than Redis's exit
-            raise
-        finally:
-            pipe_path.unlink(missing_ok=True)
-
-    def _wait_loaded(
-        self, node: Node, producer: threading.Thread, failure: list[BaseException], timeout_s: float
-    ) -> None:
-        """Until Redis answers, the feed has succeeded, and nothing failed on either side.
-
-        Once the feed is done, Redis has at most a pipe's buffer left to parse; if it still
-        does not answer, it is stuck (a Redis that finds a snapshot corrupt opens the file
-        again to report on it, and would wait forever for a writer).
-        """
-        deadline = time.monotonic() + timeout_s
-        fed_at: float | None = None
-        with connect(self.endpoint(node), timeout_s=0.5) as client:
-            while True:
-                if failure:
-                    raise failure[0]
-                if fed_at is None and not producer.is_alive():
-                    fed_at = time.monotonic()
-                try:
-                    client.ping()
-                    if fed_at is not None:
-                        return
-                except redis.RedisError:
-                    pass
-                if not self.node_running(node):
-                    raise EngineError(f"redis on {node.name} exited while loading; see {node.log_file}")
-                now = time.monotonic()
-                if now > deadline or (fed_at is not None and now > fed_at + FED_GRACE_S):
-                    raise EngineError(f"redis on {node.name} did not finish loading; see {node.log_file}")
-                time.sleep(0.05)
+        started = time.monotonic()
+        self.ensure_node(dataclasses.replace(node, appendonly=False), timeout_s)
+        log.info("redis on %s loaded its snapshot in %.2f s", node.name, time.monotonic() - started)
 
     # -- configuration ------------------------------------------------------------------------
 

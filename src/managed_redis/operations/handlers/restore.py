@@ -1,21 +1,20 @@
 """Restore: a new cluster whose shards start from a backup's snapshots.
 
-Each shard's master loads its snapshot as it streams out of the backup store (see
-``LocalEngine.load_streamed``): decompressing and hashing on one core, Redis parsing on
-another. The SHA-256 and size recorded when the backup was stored are checked when the last
-byte has passed, before anything else happens: a mismatch, a missing object or a damaged
-stream kills the loading master, fails the operation, and the failure handler removes every
-process and file of the new cluster. Only then do replicas and Sentinels start.
+For each shard, in one step: the object is read from the backup store, its SHA-256 and size
+checked against what was recorded when it was stored, and only then written as
+``dump.rdb`` into the shard master's directory, which starts from it. A missing or damaged
+object fails the operation before any Redis sees it, and the failure handler removes every
+process and file of the new cluster. Replicas and Sentinels start afterwards.
 """
 
 from __future__ import annotations
 
-from typing import Any, BinaryIO
+from typing import Any
 
 from yandex.cloud.mdb.redis.v1 import cluster_pb2
 
 from managed_redis.backup_store import BackupObjectMissing
-from managed_redis.backup_store.stream import ChecksumMismatch, write_verified
+from managed_redis.backup_store.stream import ChecksumMismatch, restore_verified
 from managed_redis.errors import DataLoss, FailedPrecondition
 from managed_redis.operations import steps
 from managed_redis.operations.context import OperationContext
@@ -35,19 +34,18 @@ def _backup(ctx: OperationContext[Any]) -> BackupRecord:
 
 
 def load_shard(plan: ClusterPlan, backup: BackupRecord, source_shard: str, target_shard: str) -> str:
-    """Load ``source_shard``'s snapshot into ``target_shard``'s master; returns the master's name."""
+    """Start ``target_shard``'s master from ``source_shard``'s verified snapshot; returns its name."""
     entry = next(e for e in backup.files if e["shard"] == source_shard)
     master = plan.shard_master(target_shard)
     node = plan.node(master, None)
     engine = plan.deps.engine
-    engine.stop_node(node, save=False)  # what an interrupted attempt may have left half-loaded
-
-    def feed(out: BinaryIO) -> None:
-        write_verified(plan.deps.backups.get(entry["key"]), out, entry["sha256"], entry["stored_bytes"])
-
+    engine.stop_node(node, save=False)  # whatever an interrupted attempt left running
+    node.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     where = f"backup {backup.id}, shard {source_shard}"
     try:
-        engine.load_streamed(node, feed, LOAD_TIMEOUT_S)
+        restore_verified(
+            plan.deps.backups.get(entry["key"]), engine.rdb_path(node), entry["sha256"], entry["stored_bytes"]
+        )
     except BackupObjectMissing:
         raise DataLoss(
             f"{where}: the file is missing from the backup store "
@@ -55,11 +53,8 @@ def load_shard(plan: ClusterPlan, backup: BackupRecord, source_shard: str, targe
         ) from None
     except ChecksumMismatch as exc:
         raise DataLoss(f"{where}: the file is corrupt: {exc}; nothing was restored") from None
-    except BrokenPipeError:
-        raise DataLoss(
-            f"{where}: Redis found the snapshot damaged and stopped reading it; nothing was restored"
-        ) from None
-    # Loaded with its AOF off; now the settings it really runs with (the AOF rewrite persists the data).
+    engine.load_snapshot(node, LOAD_TIMEOUT_S)
+    # Now the settings it really runs with; an AOF rewrite then persists the loaded data.
     engine.config_set(node, [("appendonly", "yes" if node.appendonly else "no")])
     return master.name
 
