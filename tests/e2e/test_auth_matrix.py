@@ -238,3 +238,21 @@ def test_move_needs_rights_on_both_folders(setup):
     )
     assert response.status_code == 403 and OTHER_FOLDER in response.json()["message"]
     assert server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json()["folderId"] == FOLDER
+
+
+def test_restore_into_another_folder_needs_rights_on_both(setup):
+    server, cluster_id, _ = setup
+    backup = server.rest("POST", f"/managed-redis/v1/clusters/{cluster_id}:backup")
+    wait_operation(server, backup.json())
+    backup_id = server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}/backups").json()["backups"][0]["id"]
+    body = create_body("auth-restored")
+    body.pop("folderId")
+    body.update(backupId=backup_id, folderId=OTHER_FOLDER)
+    # The editor may restore in FOLDER, not into OTHER_FOLDER; the outsider may not read the backup at all.
+    refused = server.rest("POST", "/managed-redis/v1/clusters:restore", token=TOKENS["editor"], json=body)
+    assert refused.status_code == 403 and OTHER_FOLDER in refused.json()["message"]
+    refused = server.rest("POST", "/managed-redis/v1/clusters:restore", token=TOKENS["outsider"], json=body)
+    assert refused.status_code == 403 and FOLDER in refused.json()["message"]
+    allowed = server.rest("POST", "/managed-redis/v1/clusters:restore", token="admin", json=body)
+    done = wait_operation(server, allowed.json())
+    assert done["response"]["folderId"] == OTHER_FOLDER

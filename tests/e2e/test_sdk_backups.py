@@ -30,8 +30,11 @@ def test_backup_list_restore(cluster_server):
     created = sdk.wait_operation_and_get_result(
         clusters.Create(
             cs.CreateClusterRequest(
-                folder_id=FOLDER, name="sdk-backup-source", environment=cluster_pb2.Cluster.PRESTABLE,
-                config_spec=config(), host_specs=[cs.HostSpec(zone_id="ru-central1-a"), cs.HostSpec(zone_id="ru-central1-b")],
+                folder_id=FOLDER,
+                name="sdk-backup-source",
+                environment=cluster_pb2.Cluster.PRESTABLE,
+                config_spec=config(),
+                host_specs=[cs.HostSpec(zone_id="ru-central1-a"), cs.HostSpec(zone_id="ru-central1-b")],
             )
         ),
         response_type=cluster_pb2.Cluster,
@@ -55,8 +58,11 @@ def test_backup_list_restore(cluster_server):
     restored = sdk.wait_operation_and_get_result(
         clusters.Restore(
             cs.RestoreClusterRequest(
-                backup_id=backups[0].id, name="sdk-restored", environment=cluster_pb2.Cluster.PRESTABLE,
-                config_spec=config(), host_specs=[cs.HostSpec(zone_id="ru-central1-d")],
+                backup_id=backups[0].id,
+                name="sdk-restored",
+                environment=cluster_pb2.Cluster.PRESTABLE,
+                config_spec=config(),
+                host_specs=[cs.HostSpec(zone_id="ru-central1-d")],
             )
         ),
         response_type=cluster_pb2.Cluster,

@@ -56,10 +56,16 @@ def next_window(minutes_ahead: int = 5) -> tuple[dict, dt.datetime]:
 def test_window_starts_one_automated_backup(world):
     server, scheduler, clock = world
     window, inside = next_window()
-    cluster = create_cluster(server, "auto-window", hosts=2, configSpec={
-        "resources": {"resourcePresetId": "hm1.nano"}, "redis": {"password": "Test-Password-1"},
-        "backupWindowStart": window,
-    })
+    cluster = create_cluster(
+        server,
+        "auto-window",
+        hosts=2,
+        configSpec={
+            "resources": {"resourcePresetId": "hm1.nano"},
+            "redis": {"password": "Test-Password-1"},
+            "backupWindowStart": window,
+        },
+    )
     cluster_id = cluster["id"]
     client(master_of(server, cluster_id)).set("k", "v")
 
@@ -88,10 +94,16 @@ def test_window_starts_one_automated_backup(world):
 def test_no_automatic_backup_while_stopped(world):
     server, scheduler, clock = world
     window, inside = next_window()
-    cluster = create_cluster(server, "auto-stopped", hosts=1, configSpec={
-        "resources": {"resourcePresetId": "hm1.nano"}, "redis": {"password": "Test-Password-1"},
-        "backupWindowStart": window,
-    })
+    cluster = create_cluster(
+        server,
+        "auto-stopped",
+        hosts=1,
+        configSpec={
+            "resources": {"resourcePresetId": "hm1.nano"},
+            "redis": {"password": "Test-Password-1"},
+            "backupWindowStart": window,
+        },
+    )
     run(server, "POST", f"/managed-redis/v1/clusters/{cluster['id']}:stop")
     clock.current = inside
     scheduler.run_once()
@@ -101,16 +113,27 @@ def test_no_automatic_backup_while_stopped(world):
 def test_retention_removes_expired_and_keeps_the_rest(world):
     server, scheduler, clock = world
     window, inside = next_window()
-    config = {"resources": {"resourcePresetId": "hm1.nano"}, "redis": {"password": "Test-Password-1"},
-              "backupWindowStart": window}
+    config = {
+        "resources": {"resourcePresetId": "hm1.nano"},
+        "redis": {"password": "Test-Password-1"},
+        "backupWindowStart": window,
+    }
     short = create_cluster(server, "auto-keep-7", hosts=1, configSpec={**config, "backupRetainPeriodDays": "7"})
     long = create_cluster(server, "auto-keep-30", hosts=1, configSpec={**config, "backupRetainPeriodDays": "30"})
-    kept_by_policy = create_cluster(server, "auto-policy", hosts=1, configSpec={**config, "backupRetainPeriodDays": "7"})
+    kept_by_policy = create_cluster(
+        server, "auto-policy", hosts=1, configSpec={**config, "backupRetainPeriodDays": "7"}
+    )
     doomed = create_cluster(server, "auto-deleted", hosts=1)
-    policy = run(server, "POST", f"/managed-redis/v1/clusters/{kept_by_policy['id']}/retention_policies", {
-        "policyName": "keep-everything-longer", "retainForDays": "60",
-        "cron": {"dayOfMonth": "*", "month": "*", "dayOfWeek": "*"},
-    })
+    policy = run(
+        server,
+        "POST",
+        f"/managed-redis/v1/clusters/{kept_by_policy['id']}/retention_policies",
+        {
+            "policyName": "keep-everything-longer",
+            "retainForDays": "60",
+            "cron": {"dayOfMonth": "*", "month": "*", "dayOfWeek": "*"},
+        },
+    )
     assert policy["response"]["retainForDays"] == "60"
 
     clock.current = inside
@@ -139,3 +162,30 @@ def test_retention_removes_expired_and_keeps_the_rest(world):
     scheduler.remove_expired()
     assert backups_of(server, kept_by_policy["id"]) == []
     assert [b["type"] for b in backups_of(server, short["id"])] == ["MANUAL"]
+
+
+def test_retention_policy_crud_and_checks(world):
+    server, _, _ = world
+    cluster = create_cluster(server, "auto-policies", hosts=1)
+    base = f"/managed-redis/v1/clusters/{cluster['id']}/retention_policies"
+    bad = server.rest("POST", base, json={"policyName": "p", "retainForDays": "3", "cron": {"dayOfMonth": "40"}})
+    assert bad.status_code == 400
+    assert (
+        "retain_for_days: must be in 7-1095" in bad.json()["message"] and "cron.day_of_month" in bad.json()["message"]
+    )
+    created = run(
+        server,
+        "POST",
+        base,
+        {"policyName": "monthly", "retainForDays": "365", "description": "first of month", "cron": {"dayOfMonth": "1"}},
+    )
+    policy_id = created["metadata"]["policyId"]
+    assert created["response"]["policyId"] == policy_id and created["response"]["cron"]["dayOfMonth"] == "1"
+    got = server.rest("GET", f"{base}/{policy_id}").json()
+    assert got["policyName"] == "monthly" and got["retainForDays"] == "365" and got["cron"]["month"] == "*"
+    assert [p["policyId"] for p in server.rest("GET", base).json()["policies"]] == [policy_id]
+    by_folder = server.rest("GET", f"/managed-redis/v1/folders/{FOLDER}/retention_policies").json()["policies"]
+    assert policy_id in {p["policyId"] for p in by_folder}
+    run(server, "DELETE", f"{base}/{policy_id}")
+    assert server.rest("GET", f"{base}/{policy_id}").status_code == 404
+    assert server.rest("GET", base).json().get("policies", []) == []

@@ -67,7 +67,9 @@ def test_round_trip_keeps_exactly_the_snapshot(store, tmp_path):
                 f"test-prefix/{backup_id.replace(':', '/')}/shard1.rdb.zst"
             ]
 
-        restored = run(server, "POST", "/managed-redis/v1/clusters:restore", restore_body(backup_id, f"restored-{store}"))
+        restored = run(
+            server, "POST", "/managed-redis/v1/clusters:restore", restore_body(backup_id, f"restored-{store}")
+        )
         assert restored["metadata"]["backupId"] == backup_id
         new_id = restored["response"]["id"]
         assert new_id != cluster_id and restored["response"]["status"] == "RUNNING"
@@ -91,7 +93,9 @@ def test_corrupt_or_missing_backup_fails_cleanly(tmp_path):
         stored.write_bytes(bytes(data))
         before = set(redis_processes(server.network))
 
-        response = server.rest("POST", "/managed-redis/v1/clusters:restore", json=restore_body(backup_id, "from-corrupt"))
+        response = server.rest(
+            "POST", "/managed-redis/v1/clusters:restore", json=restore_body(backup_id, "from-corrupt")
+        )
         done = wait_operation(server, response.json())
         assert done["error"]["code"] == 15
         assert "corrupt" in done["error"]["message"] and backup_id in done["error"]["message"]
@@ -101,12 +105,16 @@ def test_corrupt_or_missing_backup_fails_cleanly(tmp_path):
         assert not any((server.data_dir / "hosts").glob("*/dump.rdb.restoring"))
 
         stored.unlink()
-        response = server.rest("POST", "/managed-redis/v1/clusters:restore", json=restore_body(backup_id, "from-missing"))
+        response = server.rest(
+            "POST", "/managed-redis/v1/clusters:restore", json=restore_body(backup_id, "from-missing")
+        )
         done = wait_operation(server, response.json())
         assert done["error"]["code"] == 15 and "missing" in done["error"]["message"]
         assert set(redis_processes(server.network)) == before
 
-        unknown = server.rest("POST", "/managed-redis/v1/clusters:restore", json=restore_body("c9qnone:20200101T000000", "x"))
+        unknown = server.rest(
+            "POST", "/managed-redis/v1/clusters:restore", json=restore_body("c9qnone:20200101T000000", "x")
+        )
         assert unknown.status_code == 404
 
 
@@ -128,4 +136,3 @@ def test_backup_refused_on_a_stopped_cluster_and_backups_outlive_their_cluster(t
         assert deleted["metadata"]["backupId"] == backup_id
         assert server.rest("GET", f"/managed-redis/v1/backups/{backup_id}").status_code == 404
         assert not (server.data_dir / "backups" / backup_id.replace(":", "/")).joinpath("shard1.rdb.zst").exists()
-

@@ -13,7 +13,11 @@ from pathlib import Path
 
 import boto3
 
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "mredis-test", "AWS_SECRET_ACCESS_KEY": "mredis-test-secret", "AWS_REGION": "us-east-1"}
+CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "mredis-test",
+    "AWS_SECRET_ACCESS_KEY": "mredis-test-secret",
+    "AWS_REGION": "us-east-1",
+}
 
 
 def _free_port() -> int:

@@ -42,8 +42,14 @@ def test_cron_fields():
 
 def backup(kind: str, created: str, deleted: str | None = None) -> BackupRecord:
     return BackupRecord(
-        id="c:1", folder_id="f", source_cluster_id="c", type=kind, status="DONE",
-        started_at=at(created), created_at=at(created), cluster_deleted_at=at(deleted) if deleted else None,
+        id="c:1",
+        folder_id="f",
+        source_cluster_id="c",
+        type=kind,
+        status="DONE",
+        started_at=at(created),
+        created_at=at(created),
+        cluster_deleted_at=at(deleted) if deleted else None,
     )
 
 
