@@ -87,9 +87,40 @@ def test_bad_create_is_refused_and_creates_nothing(server, network, case, change
     assert redis_processes(network) == before
 
 
-def test_sharded_create_is_not_available_yet(server):
-    response = server.rest("POST", "/managed-redis/v1/clusters", json=create_body("bad-sharded", sharded=True))
-    expect(response, 501, 12, "sharded")
+def sharded_body(name: str, shards: list[str]) -> dict:
+    body = create_body(name, hosts=len(shards), sharded=True)
+    for host, shard in zip(body["hostSpecs"], shards, strict=True):
+        if shard:
+            host["shardName"] = shard
+    return body
+
+
+@pytest.mark.parametrize(
+    ("shards", "message"),
+    [
+        (["a", "a", "b", "b"], "1 or 3-10 shards, not 2"),
+        (["a", "", "b"], "host_specs[1].shard_name: required for a sharded cluster (host in ru-central1-b)"),
+        (["a"] * 8, "shard a has 8 hosts; a shard has 1-7"),
+    ],
+    ids=["two shards", "no shard name", "eight hosts in a shard"],
+)
+def test_bad_sharded_create(server, network, shards, message):
+    before = redis_processes(network)
+    response = server.rest("POST", "/managed-redis/v1/clusters", json=sharded_body("bad-sharded", shards))
+    expect(response, 400, 3, message)
+    assert redis_processes(network) == before
+
+
+def test_shard_methods_need_a_sharded_cluster(server, target):
+    base = f"/managed-redis/v1/clusters/{target['id']}"
+    for method, path, body in [
+        ("POST", "/shards", {"shardName": "s2", "hostSpecs": [{"zoneId": "ru-central1-a"}]}),
+        ("DELETE", "/shards/shard1", None),
+        ("POST", ":rebalance", None),
+    ]:
+        expect(server.rest(method, base + path, json=body), 400, 9, "not sharded")
+    shards = server.rest("GET", f"{base}/shards").json()["shards"]
+    assert [s["name"] for s in shards] == ["shard1"]
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,17 @@ from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
 from managed_redis.errors import ApiError
 from managed_redis.operations.context import OperationContext
-from managed_redis.operations.handlers import access, backups, clusters, failover, hosts, restore, retention, update
+from managed_redis.operations.handlers import (
+    access,
+    backups,
+    clusters,
+    failover,
+    hosts,
+    restore,
+    retention,
+    shards,
+    update,
+)
 
 Handler = Callable[[OperationContext[Any]], Message]
 ErrorHook = Callable[[OperationContext[Any], ApiError], None]
@@ -45,6 +55,10 @@ def default_handlers() -> Mapping[str, HandlerSpec]:
         "cluster.add_hosts": HandlerSpec(service_pb.AddClusterHostsRequest, hosts.add_hosts, hosts.add_hosts_failed),
         "cluster.delete_hosts": HandlerSpec(service_pb.DeleteClusterHostsRequest, hosts.delete_hosts),
         "cluster.update_hosts": HandlerSpec(service_pb.UpdateClusterHostsRequest, hosts.update_hosts),
+        "cluster.add_shard": HandlerSpec(service_pb.AddClusterShardRequest, shards.add_shard, shards.add_shard_failed),
+        "cluster.delete_shard": HandlerSpec(service_pb.DeleteClusterShardRequest, shards.delete_shard),
+        "cluster.rebalance": HandlerSpec(service_pb.RebalanceClusterRequest, shards.rebalance),
+        "cluster.enable_sharding": HandlerSpec(service_pb.EnableShardingClusterRequest, shards.enable_sharding),
         "cluster.backup": HandlerSpec(service_pb.BackupClusterRequest, backups.backup_cluster, backups.backup_failed),
         "cluster.backup.automated": HandlerSpec(
             service_pb.BackupClusterRequest, backups.backup_automated, backups.backup_failed

@@ -9,6 +9,7 @@ from yandex.cloud.mdb.redis.v1 import cluster_pb2
 from managed_redis.domain.cluster_view import cluster_proto
 from managed_redis.engine.model import Node
 from managed_redis.engine.switchover import switchover
+from managed_redis.operations import sharding
 from managed_redis.operations.health import cluster_health, probe_cluster
 from managed_redis.operations.parallel import for_each
 from managed_redis.operations.plans import ClusterPlan
@@ -93,8 +94,11 @@ def cluster_now(db: Database, plan: ClusterPlan) -> cluster_pb2.Cluster:
 
 
 def current_master(plan: ClusterPlan, shard_name: str | None = None) -> HostRecord:
-    """The master of a (non-sharded) cluster as its Sentinels name it, else as last recorded."""
+    """A shard's master now: as its Sentinels name it (non-sharded) or as the nodes say
+    (sharded), else as last recorded."""
     shard_name = shard_name or plan.shards[0].name
+    if plan.record.sharded:
+        return sharding.live_master(plan, shard_name)
     members = plan.shard_hosts(shard_name)
     by_address = {host.address: host for host in members}
     engine = plan.deps.engine
@@ -127,11 +131,15 @@ def rewrite_node_files(plan: ClusterPlan, master: HostRecord) -> None:
 
 
 def switch_master(plan: ClusterPlan, master: HostRecord, target: HostRecord) -> None:
-    """A planned switchover from ``master`` to ``target`` (see engine/switchover.py).
+    """A planned switchover from ``master`` to ``target``, losing no acknowledged write.
 
-    The Sentinel that leads it is the one on the last host: until the failover ends, the
+    Sharded: ``CLUSTER FAILOVER`` on the target. Non-sharded: the Sentinel procedure of
+    engine/switchover.py, led by the Sentinel on the last host: until the failover ends, the
     leader still names the old master, and clients tend to ask the first Sentinel listed.
     """
+    if plan.record.sharded:
+        sharding.switch_master(plan, master, target)
+        return
     replicas = [h for h in plan.shard_hosts(master.shard_name) if h.name not in (master.name, target.name)]
     sentinels = [plan.sentinel(host, master) for host in plan.hosts]
     switchover(

@@ -14,7 +14,15 @@ from yandex.cloud.mdb.redis.v1.config import redis_pb2
 from managed_redis.catalog.presets import PRESETS_BY_ID
 from managed_redis.catalog.versions import RedisVersion
 from managed_redis.domain import redis_config
-from managed_redis.domain.topology import DISK_TYPES, MAX_HOSTS_NON_SHARDED, known_zone, zones_text
+from managed_redis.domain.topology import (
+    DISK_TYPES,
+    MAX_HOSTS_NON_SHARDED,
+    MAX_HOSTS_PER_SHARD,
+    MAX_HOSTS_SHARDED,
+    MAX_SHARDS,
+    known_zone,
+    zones_text,
+)
 from managed_redis.errors import FieldViolation, InvalidArgument
 
 PASSWORD_LENGTH = (8, 128)
@@ -134,4 +142,30 @@ def check_host_specs(
             )
         if host.HasField("replica_priority") and host.replica_priority.value < 0:
             problems.append(FieldViolation(f"{path}.replica_priority", "must be >=0"))
+    return problems
+
+
+def check_shard_layout(host_specs: Sequence[service_pb.HostSpec], prefix: str = "host_specs") -> list[FieldViolation]:
+    """A sharded cluster's hosts at creation: each names its shard; 1 or 3-10 shards (api.md §7.3)."""
+    problems: list[FieldViolation] = []
+    shards: dict[str, int] = {}
+    for index, host in enumerate(host_specs):
+        if not host.shard_name:
+            zone = host.zone_id or "no zone"
+            problems.append(
+                FieldViolation(f"{prefix}[{index}].shard_name", f"required for a sharded cluster (host in {zone})")
+            )
+        else:
+            shards[host.shard_name] = shards.get(host.shard_name, 0) + 1
+    if shards and (len(shards) == 2 or len(shards) > MAX_SHARDS):
+        problems.append(
+            FieldViolation(prefix, f"a sharded cluster starts with 1 or 3-{MAX_SHARDS} shards, not {len(shards)}")
+        )
+    for name, count in shards.items():
+        if count > MAX_HOSTS_PER_SHARD:
+            problems.append(
+                FieldViolation(prefix, f"shard {name} has {count} hosts; a shard has 1-{MAX_HOSTS_PER_SHARD}")
+            )
+    if len(host_specs) > MAX_HOSTS_SHARDED:
+        problems.append(FieldViolation(prefix, f"a sharded cluster has at most {MAX_HOSTS_SHARDED} hosts"))
     return problems

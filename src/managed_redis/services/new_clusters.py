@@ -27,11 +27,12 @@ from managed_redis.services.cluster_checks import (
     check_config_spec,
     check_host_specs,
     check_password,
+    check_shard_layout,
     raise_if_any,
     resolve_version,
 )
 from managed_redis.store import clusters as cluster_store
-from managed_redis.store.clusters import ClusterRecord, HostRecord, ShardRecord
+from managed_redis.store.clusters import ACTIVE, ClusterRecord, HostRecord, ShardRecord
 
 NewClusterRequest = service_pb.CreateClusterRequest | service_pb.RestoreClusterRequest
 
@@ -56,14 +57,14 @@ def check(
     request: NewClusterRequest, folder_id: str, spec: service_pb.ConfigSpec, versions: Sequence[RedisVersion]
 ) -> NewCluster:
     """Every problem of the request at once (INVALID_ARGUMENT), or the new cluster it asks for."""
-    if request.sharded:
-        raise Unimplemented("sharded clusters (Redis Cluster) are not available on this server yet")
     if request.user_specs:
         raise Unimplemented("user_specs: Redis users are not available on this server yet")
     version, problems = resolve_version(spec.version, versions, "config_spec.version")
     problems += check_config_spec(spec, version, request.sharded)
     problems += check_password(spec.redis.password, "config_spec.redis.password", required=True)
     problems += check_host_specs(request.host_specs, request.tls_enabled.value, request.sharded)
+    if request.sharded:
+        problems += check_shard_layout(request.host_specs)
     if not request.host_specs:
         problems.append(FieldViolation("host_specs", "number of elements must be >0"))
     raise_if_any(problems)
@@ -78,7 +79,7 @@ def check(
         declared=declared_cluster(request),
         spec=resolved,
         sharded=request.sharded,
-        hosts=tuple((DEFAULT_SHARD, host) for host in request.host_specs),
+        hosts=tuple((host.shard_name if request.sharded else DEFAULT_SHARD, host) for host in request.host_specs),
         version=version,
     )
 
@@ -118,7 +119,7 @@ def host_record(
         shard_name=shard_name,
         zone_id=spec.zone_id,
         address=address,
-        state="ACTIVE",
+        state=ACTIVE,
         created_at=now,
         subnet_id=spec.subnet_id,
         replica_priority=spec.replica_priority.value if spec.HasField("replica_priority") else None,

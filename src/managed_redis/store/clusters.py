@@ -11,6 +11,11 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from managed_redis.store.schema import access_bindings, clusters, hosts, shards
 
+# A host's state: serving, joining (its operation is adding it), or leaving.
+ACTIVE = "ACTIVE"
+ADDING = "ADDING"
+REMOVING = "REMOVING"
+
 
 @dataclass
 class ClusterRecord:

@@ -9,7 +9,7 @@ from yandex.cloud.mdb.redis.v1 import cluster_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
 from managed_redis.errors import ApiError
-from managed_redis.operations import steps
+from managed_redis.operations import sharding, steps
 from managed_redis.operations.context import OperationContext
 from managed_redis.operations.plans import ClusterPlan
 from managed_redis.store import backups as backup_store
@@ -22,16 +22,14 @@ def _plan(ctx: OperationContext[Any]) -> ClusterPlan:
 
 def create_cluster(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
     plan = _plan(ctx)
-    masters: dict[str, str] = {}
-    for shard in plan.shards:
-
-        def start(name: str = shard.name) -> str:
-            return steps.start_shard(plan, name)
-
-        masters[shard.name] = ctx.once(f"start shard {shard.name}", start)
-        steps.record_master(ctx.db, plan, shard.name, masters[shard.name])
-    if not plan.record.sharded:
-        master_host = plan.host(masters[plan.shards[0].name])
+    if plan.record.sharded:
+        for shard_name, master_name in ctx.once("form cluster", lambda: sharding.form(plan)).items():
+            steps.record_master(ctx.db, plan, shard_name, master_name)
+    else:
+        shard_name = plan.shards[0].name
+        master_name = ctx.once(f"start shard {shard_name}", lambda: steps.start_shard(plan, shard_name))
+        steps.record_master(ctx.db, plan, shard_name, master_name)
+        master_host = plan.host(master_name)
         ctx.once("start sentinels", lambda: steps.start_sentinels(plan, master_host, fresh_config=True))
     steps.set_status(ctx.db, plan.record.id, "RUNNING")
     return steps.cluster_now(ctx.db, plan)
@@ -57,11 +55,11 @@ def delete_cluster(ctx: OperationContext[Any]) -> empty_pb2.Empty:
 def stop_cluster(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
     plan = _plan(ctx)
 
-    def remember_master() -> str:
-        return steps.current_master(plan).name
+    def remember_masters() -> dict[str, str]:
+        return {shard.name: steps.current_master(plan, shard.name).name for shard in plan.shards}
 
-    master = ctx.once("find master", remember_master)
-    steps.record_master(ctx.db, plan, plan.shards[0].name, master)
+    for shard, master in ctx.once("find masters", remember_masters).items():
+        steps.record_master(ctx.db, plan, shard, master)
     # Saved on the way down (SHUTDOWN SAVE), whatever the persistence mode.
     ctx.once("stop hosts", lambda: steps.stop_hosts(plan, plan.hosts, save=True))
     steps.set_status(ctx.db, plan.record.id, "STOPPED")
@@ -70,6 +68,17 @@ def stop_cluster(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
 
 def start_cluster(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
     plan = _plan(ctx)
+    if plan.record.sharded:
+        # Each node's nodes.conf remembers the cluster: starting them all is enough.
+        masters = {shard.name: plan.shard_master(shard.name) for shard in plan.shards}
+
+        def start_all() -> None:
+            sharding.start_nodes(plan, plan.hosts, masters)
+            sharding.ops(plan).wait_healthy(sharding.nodes_of(plan, masters, plan.hosts))
+
+        ctx.once("start hosts", start_all)
+        steps.set_status(ctx.db, plan.record.id, "RUNNING")
+        return steps.cluster_now(ctx.db, plan)
     shard = plan.shards[0].name
     master = plan.shard_master(shard)
     ctx.once("start hosts", lambda: steps.start_shard(plan, shard, master))

@@ -59,20 +59,30 @@ def choose_target(
     return min(candidates, key=lambda host: host.replica_priority or DEFAULT_REPLICA_PRIORITY)
 
 
+def shards_involved(plan: ClusterPlan, request: service_pb.StartClusterFailoverRequest) -> list[str]:
+    """Every shard of a non-sharded cluster (its one); the named hosts' shards, or all
+    shards for SWITCH_FROM_ZONE, of a sharded one."""
+    if not plan.record.sharded or request.failover_type == FailoverType.SWITCH_FROM_ZONE:
+        return [shard.name for shard in plan.shards]
+    return sorted({plan.host(name).shard_name for name in request.host_names})
+
+
 def start_failover(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
     plan = ClusterPlan.load(ctx.db, ctx.deps, ctx.cluster_id)
     request: service_pb.StartClusterFailoverRequest = ctx.request
+    for shard_name in shards_involved(plan, request):
 
-    def run() -> str:
-        master = steps.current_master(plan)
-        target = choose_target(plan, master, request)
-        if target is None:
-            return master.name
-        steps.switch_master(plan, master, target)
-        return target.name
+        def run(shard: str = shard_name) -> str:
+            master = steps.current_master(plan, shard)
+            target = choose_target(plan, master, request)
+            if target is None:
+                return master.name
+            steps.switch_master(plan, master, target)
+            return target.name
 
-    new_master = plan.host(ctx.once("switch master", run))
-    steps.record_master(ctx.db, plan, new_master.shard_name, new_master.name)
-    steps.rewrite_node_files(plan, new_master)
+        new_master = plan.host(ctx.once(f"switch the master of {shard_name}", run))
+        steps.record_master(ctx.db, plan, shard_name, new_master.name)
+        if not plan.record.sharded:
+            steps.rewrite_node_files(plan, new_master)
     steps.set_status(ctx.db, plan.record.id, "RUNNING")
     return steps.cluster_now(ctx.db, plan)

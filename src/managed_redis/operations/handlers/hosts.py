@@ -7,17 +7,16 @@ from typing import Any
 from google.protobuf import empty_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
+from managed_redis.domain.topology import DEFAULT_SHARD
 from managed_redis.errors import ApiError
 from managed_redis.operations import steps
 from managed_redis.operations.context import OperationContext
 from managed_redis.operations.handlers.failover import choose_target
+from managed_redis.operations.handlers.shards import join_hosts, leave
 from managed_redis.operations.parallel import for_each
 from managed_redis.operations.plans import ClusterPlan
 from managed_redis.store import clusters as cluster_store
-from managed_redis.store.clusters import HostRecord
-
-ADDING = "ADDING"
-REMOVING = "REMOVING"
+from managed_redis.store.clusters import ACTIVE, ADDING, REMOVING, HostRecord
 
 
 def _plan(ctx: OperationContext[Any]) -> ClusterPlan:
@@ -34,6 +33,17 @@ def add_hosts(ctx: OperationContext[Any]) -> empty_pb2.Empty:
     plan = _plan(ctx)
     engine = plan.deps.engine
     new_hosts = [host for host in plan.hosts if host.state == ADDING]
+    if plan.record.sharded:
+        for shard_name in sorted({host.shard_name for host in new_hosts}):
+
+            def join(shard: str = shard_name) -> None:
+                joining = [host for host in new_hosts if host.shard_name == shard]
+                join_hosts(plan, joining, steps.current_master(plan, shard))
+
+            ctx.once(f"join shard {shard_name}", join)
+        _set_state(ctx, new_hosts, ACTIVE)
+        steps.set_status(ctx.db, plan.record.id, "RUNNING")
+        return empty_pb2.Empty()
     master = steps.current_master(plan)
     master_node = plan.node(master, None)
 
@@ -44,7 +54,7 @@ def add_hosts(ctx: OperationContext[Any]) -> empty_pb2.Empty:
 
     ctx.once("start new replicas", start_replicas)
     ctx.once("refresh sentinels", lambda: steps.refresh_sentinels(plan, master))
-    _set_state(ctx, new_hosts, "ACTIVE")
+    _set_state(ctx, new_hosts, ACTIVE)
     steps.set_status(ctx.db, plan.record.id, "RUNNING")
     return empty_pb2.Empty()
 
@@ -53,12 +63,16 @@ def add_hosts_failed(ctx: OperationContext[Any], error: ApiError) -> None:
     """Hosts that could not join are removed again; the rest of the cluster runs on."""
     plan = _plan(ctx)
     new_hosts = [host for host in plan.hosts if host.state == ADDING]
-    steps.remove_hosts(plan, new_hosts)
+    if plan.record.sharded:
+        leave(plan, new_hosts)
+    else:
+        steps.remove_hosts(plan, new_hosts)
     with ctx.db.write() as conn:
         for host in new_hosts:
             cluster_store.delete_host(conn, host.name)
     remaining = _plan(ctx)
-    steps.refresh_sentinels(remaining, steps.current_master(remaining))
+    if not remaining.record.sharded:
+        steps.refresh_sentinels(remaining, steps.current_master(remaining))
     steps.set_status(ctx.db, plan.record.id, "RUNNING")
 
 
@@ -66,8 +80,8 @@ def delete_hosts(ctx: OperationContext[Any]) -> empty_pb2.Empty:
     plan = _plan(ctx)
     leaving = [host for host in plan.hosts if host.state == REMOVING]
 
-    def move_master_away() -> str:
-        master = steps.current_master(plan)
+    def move_master_away(shard_name: str) -> str:
+        master = steps.current_master(plan, shard_name)
         if master.state != REMOVING:
             return master.name
         request = service_pb.StartClusterFailoverRequest(
@@ -79,15 +93,27 @@ def delete_hosts(ctx: OperationContext[Any]) -> empty_pb2.Empty:
         steps.switch_master(plan, master, target)
         return target.name
 
-    master = plan.host(ctx.once("move master off leaving hosts", move_master_away))
-    steps.record_master(ctx.db, plan, master.shard_name, master.name)
-    ctx.once("stop leaving hosts", lambda: steps.remove_hosts(plan, leaving))
+    masters = {}
+    for shard_name in sorted({host.shard_name for host in leaving}):
+
+        def move(shard: str = shard_name) -> str:
+            return move_master_away(shard)
+
+        name = ctx.once(f"move master off leaving hosts of {shard_name}", move)
+        masters[shard_name] = plan.host(name)
+        steps.record_master(ctx.db, plan, shard_name, name)
+    if plan.record.sharded:
+        ctx.once("stop leaving hosts", lambda: leave(plan, leaving))
+    else:
+        ctx.once("stop leaving hosts", lambda: steps.remove_hosts(plan, leaving))
     with ctx.db.write() as conn:
         for host in leaving:
             cluster_store.delete_host(conn, host.name)
     remaining = _plan(ctx)
-    ctx.once("refresh sentinels", lambda: steps.refresh_sentinels(remaining, master))
-    steps.rewrite_node_files(remaining, master)
+    if not remaining.record.sharded:
+        master = masters[DEFAULT_SHARD]
+        ctx.once("refresh sentinels", lambda: steps.refresh_sentinels(remaining, master))
+        steps.rewrite_node_files(remaining, master)
     steps.set_status(ctx.db, plan.record.id, "RUNNING")
     return empty_pb2.Empty()
 

@@ -1,0 +1,249 @@
+"""Redis Cluster: forming a cluster, reading its view, moving slots, failing over.
+
+Everything goes through the control user on the nodes themselves (``CLUSTER ...``
+commands); no ``redis-cli --cluster``. A slot moves with the documented protocol:
+IMPORTING on the target, MIGRATING on the source, ``MIGRATE`` of its keys in batches, then
+``SETSLOT NODE`` on the target, the source and every other master. Clients keep working
+throughout, following ASK and MOVED redirections.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import redis
+
+from managed_redis.engine.addresses import CLUSTER_BUS_OFFSET
+from managed_redis.engine.errors import EngineError
+from managed_redis.engine.local import LocalEngine
+from managed_redis.engine.model import Node
+
+log = logging.getLogger(__name__)
+
+MIGRATE_BATCH = 1000
+MIGRATE_TIMEOUT_MS = 60_000
+FORM_TIMEOUT_S = 60.0
+
+
+@dataclass
+class ClusterNode:
+    """One line of ``CLUSTER NODES``."""
+
+    id: str
+    address: str
+    port: int
+    flags: set[str]
+    master_id: str | None
+    config_epoch: int
+    connected: bool
+    slots: set[int] = field(default_factory=set)
+
+    @property
+    def is_master(self) -> bool:
+        return "master" in self.flags
+
+    @property
+    def failing(self) -> bool:
+        return bool(self.flags & {"fail", "fail?", "pfail", "noaddr", "handshake"})
+
+
+def parse_nodes(text: str) -> list[ClusterNode]:
+    nodes = []
+    for line in text.strip().splitlines():
+        parts = line.split()
+        endpoint = parts[1].split(",")[0]  # ip:port@cport[,hostname]
+        address, _, rest = endpoint.rpartition(":")
+        port = int(rest.split("@")[0]) if rest.split("@")[0].isdigit() else 0
+        slots: set[int] = set()
+        for item in parts[8:]:
+            if item.startswith("["):
+                continue  # a slot being imported or migrated: still its old owner's
+            first, _, last = item.partition("-")
+            slots.update(range(int(first), int(last or first) + 1))
+        nodes.append(
+            ClusterNode(
+                id=parts[0],
+                address=address,
+                port=port,
+                flags=set(parts[2].split(",")),
+                master_id=None if parts[3] == "-" else parts[3],
+                config_epoch=int(parts[6]),
+                connected=parts[7] == "connected",
+                slots=slots,
+            )
+        )
+    return nodes
+
+
+class RedisClusterOps:
+    def __init__(self, engine: LocalEngine) -> None:
+        self.engine = engine
+
+    def _admin(self, node: Node) -> redis.Redis:
+        return self.engine.admin(node)
+
+    def node_id(self, node: Node) -> str:
+        return str(self._admin(node).execute_command("CLUSTER", "MYID"))
+
+    def view(self, node: Node) -> list[ClusterNode]:
+        return parse_nodes(str(self._admin(node).execute_command("CLUSTER", "NODES")))
+
+    def state(self, node: Node) -> str:
+        info = str(self._admin(node).execute_command("CLUSTER", "INFO"))
+        for line in info.splitlines():
+            if line.startswith("cluster_state:"):
+                return line.split(":", 1)[1].strip()
+        return "unknown"
+
+    # -- forming -----------------------------------------------------------------------------
+
+    def form(self, masters: Sequence[tuple[Node, Sequence[tuple[int, int]]]], replicas: dict[str, list[Node]]) -> None:
+        """Join running, empty nodes into one cluster: slots to masters, replicas to them.
+
+        ``replicas`` maps a master's name to its replicas. Every node must already run.
+        """
+        everyone = [node for node, _ in masters] + [node for group in replicas.values() for node in group]
+        ids = {node.name: self.node_id(node) for node in everyone}
+        for epoch, (node, slot_ranges) in enumerate(masters, start=1):
+            admin = self._admin(node)
+            if not self._has_peers(node):
+                admin.execute_command("CLUSTER", "SET-CONFIG-EPOCH", epoch)
+            self.assign(node, slot_ranges)
+        first = masters[0][0]
+        for node in everyone[1:]:
+            self.meet(first, node)
+        self.wait_known(everyone, set(ids.values()))
+        for master_name, group in replicas.items():
+            for node in group:
+                self.replicate(node, ids[master_name])
+        self.wait_healthy(everyone)
+
+    def _has_peers(self, node: Node) -> bool:
+        return len(self.view(node)) > 1
+
+    def assign(self, node: Node, slot_ranges: Iterable[Sequence[int]]) -> None:
+        """Give ``node`` the slots it does not hold yet (a no-op when it holds them all)."""
+        wanted = {slot for first, last in slot_ranges for slot in range(first, last + 1)}
+        held = set().union(*(n.slots for n in self.view(node) if "myself" in n.flags))
+        missing = sorted(wanted - held)
+        args: list[int] = []
+        for first, last in _ranges(missing):
+            args += [first, last]
+        if args:
+            self._admin(node).execute_command("CLUSTER", "ADDSLOTSRANGE", *args)
+
+    def meet(self, member: Node, newcomer: Node) -> None:
+        self._admin(member).execute_command(
+            "CLUSTER", "MEET", newcomer.address, newcomer.port, newcomer.port + CLUSTER_BUS_OFFSET
+        )
+
+    def replicate(self, replica: Node, master_id: str) -> None:
+        deadline = time.monotonic() + FORM_TIMEOUT_S
+        while True:
+            mine = next(n for n in self.view(replica) if "myself" in n.flags)
+            if mine.master_id == master_id:
+                return
+            try:
+                self._admin(replica).execute_command("CLUSTER", "REPLICATE", master_id)
+                return
+            except redis.ResponseError as exc:  # "Unknown node": gossip has not reached it yet
+                if time.monotonic() > deadline:
+                    raise EngineError(f"{replica.name} cannot replicate {master_id}: {exc}") from exc
+                time.sleep(0.05)
+
+    def wait_known(self, nodes: Sequence[Node], ids: set[str], timeout_s: float = FORM_TIMEOUT_S) -> None:
+        """Until every node knows every id in ``ids`` as a peer it has shaken hands with."""
+        deadline = time.monotonic() + timeout_s
+        for node in nodes:
+            while True:
+                known = {n.id for n in self.view(node) if "handshake" not in n.flags}
+                if ids <= known:
+                    break
+                if time.monotonic() > deadline:
+                    raise EngineError(f"{node.name} did not learn every cluster node in {timeout_s:.0f} s")
+                time.sleep(0.02)
+
+    def wait_healthy(self, nodes: Sequence[Node], timeout_s: float = FORM_TIMEOUT_S) -> None:
+        """Until every node says ``cluster_state:ok`` and every replica is in sync."""
+        deadline = time.monotonic() + timeout_s
+        for node in nodes:
+            while True:
+                ok = self.state(node) == "ok"
+                info = self.engine.replication(node)
+                if ok and (info.get("role") == "master" or info.get("master_link_status") == "up"):
+                    break
+                if time.monotonic() > deadline:
+                    raise EngineError(f"{node.name} is not part of a healthy cluster after {timeout_s:.0f} s")
+                time.sleep(0.02)
+
+    # -- slots ---------------------------------------------------------------------------------
+
+    def owners(self, node: Node) -> dict[str, set[int]]:
+        """Master node id -> the slots it holds, as ``node`` sees it."""
+        return {n.id: set(n.slots) for n in self.view(node) if n.is_master and not n.failing}
+
+    def migrate_slot(self, source: Node, target: Node, others: Sequence[Node], slot: int) -> int:
+        """Move one slot and its keys from ``source`` to ``target``; returns the keys moved."""
+        source_id, target_id = self.node_id(source), self.node_id(target)
+        src, dst = self._admin(source), self._admin(target)
+        dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+        src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+        credentials = target.credentials
+        moved = 0
+        while True:
+            keys = src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, MIGRATE_BATCH)
+            if not keys:
+                break
+            src.execute_command(
+                "MIGRATE",
+                target.address,
+                target.port,
+                "",
+                0,
+                MIGRATE_TIMEOUT_MS,
+                "REPLACE",
+                "AUTH2",
+                credentials.admin_user,
+                credentials.admin_password,
+                "KEYS",
+                *keys,
+            )
+            moved += len(keys)
+        for node in (target, source, *others):
+            self._admin(node).execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
+        return moved
+
+    def forget(self, nodes: Sequence[Node], gone_ids: Iterable[str]) -> None:
+        for node in nodes:
+            for gone in gone_ids:
+                try:
+                    self._admin(node).execute_command("CLUSTER", "FORGET", gone)
+                except redis.ResponseError as exc:
+                    if "Unknown node" not in str(exc):
+                        raise
+
+    # -- failover ------------------------------------------------------------------------------
+
+    def failover(self, replica: Node, force: bool = False, timeout_s: float = 30.0) -> None:
+        """Make ``replica`` its shard's master: coordinated (no acknowledged write lost), or
+        FORCE when the master is certainly gone."""
+        args = ["CLUSTER", "FAILOVER"] + (["FORCE"] if force else [])
+        self._admin(replica).execute_command(*args)
+        deadline = time.monotonic() + timeout_s
+        while self.engine.replication(replica).get("role") != "master":
+            if time.monotonic() > deadline:
+                raise EngineError(f"{replica.name} did not become master in {timeout_s:.0f} s")
+            time.sleep(0.02)
+
+
+def _ranges(slots: Sequence[int]) -> list[tuple[int, int]]:
+    result: list[tuple[int, int]] = []
+    for slot in slots:
+        if result and result[-1][1] == slot - 1:
+            result[-1] = (result[-1][0], slot)
+        else:
+            result.append((slot, slot))
+    return result

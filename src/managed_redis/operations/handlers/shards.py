@@ -1,0 +1,145 @@
+"""Handlers of shard operations on sharded clusters, and of turning sharding on."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from google.protobuf import empty_pb2
+from yandex.cloud.mdb.redis.v1 import cluster_pb2
+
+from managed_redis.domain.topology import DEFAULT_SHARD
+from managed_redis.engine.slots import SLOTS
+from managed_redis.errors import ApiError, FailedPrecondition
+from managed_redis.operations import sharding, steps
+from managed_redis.operations.context import OperationContext
+from managed_redis.operations.parallel import for_each
+from managed_redis.operations.plans import ClusterPlan
+from managed_redis.store import clusters as cluster_store
+from managed_redis.store.clusters import ACTIVE, ADDING, REMOVING, HostRecord
+
+
+def _plan(ctx: OperationContext[Any]) -> ClusterPlan:
+    return ClusterPlan.load(ctx.db, ctx.deps, ctx.cluster_id)
+
+
+def join_hosts(plan: ClusterPlan, hosts: list[HostRecord], master: HostRecord) -> None:
+    """Start ``hosts`` (of one shard whose master is ``master``), meet them into the cluster
+    and make the non-masters replicate it."""
+    cluster = sharding.ops(plan)
+    engine = plan.deps.engine
+    members = [h for h in plan.hosts if h.state != ADDING and h.state != REMOVING]
+    introducer = plan.node(next(h for h in members if engine.node_running(plan.node(h, None))), None)
+    nodes = {host.name: plan.node(host, None if host.name == master.name else master) for host in hosts}
+    for_each(engine.ensure_node, list(nodes.values()))
+    for node in nodes.values():
+        cluster.meet(introducer, node)
+    everyone = [plan.node(h, None) for h in plan.hosts if h.state != REMOVING]
+    cluster.wait_known(everyone, {cluster.node_id(n) for n in everyone})
+    master_id = cluster.node_id(plan.node(master, None))
+    for host in hosts:
+        if host.name != master.name:
+            cluster.replicate(nodes[host.name], master_id)
+    cluster.wait_healthy(list(nodes.values()))
+
+
+def add_shard(ctx: OperationContext[Any]) -> cluster_pb2.Shard:
+    plan = _plan(ctx)
+    shard_name = ctx.request.shard_name
+    new_hosts = plan.shard_hosts(shard_name)
+    master = plan.shard_master(shard_name)
+    ctx.once("start the shard's hosts", lambda: join_hosts(plan, new_hosts, master))
+    steps.record_master(ctx.db, plan, shard_name, master.name)
+    _set_state(ctx, new_hosts, ACTIVE)
+    if sharding.rebalance_enabled(plan):
+        ctx.once("rebalance", lambda: dataclasses.asdict(sharding.rebalance(_plan(ctx))))
+    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    return cluster_pb2.Shard(name=shard_name, cluster_id=plan.record.id)
+
+
+def add_shard_failed(ctx: OperationContext[Any], error: ApiError) -> None:
+    """A shard that could not join leaves again: its processes, its rows, its node ids."""
+    plan = _plan(ctx)
+    shard_name = ctx.request.shard_name
+    leaving = plan.shard_hosts(shard_name)
+    leave(plan, leaving)
+    with ctx.db.write() as conn:
+        for host in leaving:
+            cluster_store.delete_host(conn, host.name)
+        cluster_store.delete_shard(conn, plan.record.id, shard_name)
+    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+
+
+def leave(plan: ClusterPlan, leaving: list[HostRecord]) -> None:
+    """Stop ``leaving`` hosts and make every remaining node forget them."""
+    cluster = sharding.ops(plan)
+    engine = plan.deps.engine
+    ids = []
+    for host in leaving:
+        node = plan.node(host, None)
+        if engine.node_running(node):
+            ids.append(cluster.node_id(node))
+    steps.remove_hosts(plan, leaving)
+    staying = [plan.node(h, None) for h in plan.hosts if h not in leaving]
+    cluster.forget([n for n in staying if engine.node_running(n)], ids)
+
+
+def delete_shard(ctx: OperationContext[Any]) -> empty_pb2.Empty:
+    plan = _plan(ctx)
+    shard_name = ctx.request.shard_name
+    staying = [shard.name for shard in plan.shards if shard.name != shard_name]
+    ctx.once("move the shard's slots away", lambda: dataclasses.asdict(sharding.rebalance(plan, staying)))
+    ctx.once("remove the shard's hosts", lambda: leave(plan, plan.shard_hosts(shard_name)))
+    with ctx.db.write() as conn:
+        for host in plan.shard_hosts(shard_name):
+            cluster_store.delete_host(conn, host.name)
+        cluster_store.delete_shard(conn, plan.record.id, shard_name)
+    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    return empty_pb2.Empty()
+
+
+def rebalance(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
+    plan = _plan(ctx)
+    ctx.once("rebalance", lambda: dataclasses.asdict(sharding.rebalance(plan)))
+    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    return steps.cluster_now(ctx.db, plan)
+
+
+def keys_outside_db0(plan: ClusterPlan, master: HostRecord) -> list[str]:
+    keyspace = plan.deps.engine.admin(plan.node(master, None)).info("keyspace")
+    return sorted(db for db, stats in keyspace.items() if db != "db0" and int(stats.get("keys", 0)) > 0)
+
+
+def enable_sharding(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
+    """Restart every host in cluster mode: the master keeps its data and takes all the
+    slots; the replicas start empty and copy it. Sentinels are gone for good."""
+    plan = _plan(ctx)
+    master = plan.host(ctx.once("find master", lambda: steps.current_master(plan).name))
+    steps.record_master(ctx.db, plan, DEFAULT_SHARD, master.name)
+
+    def stop_everything() -> None:
+        databases = keys_outside_db0(plan, master)
+        if databases:
+            raise FailedPrecondition(
+                f"cluster {plan.record.id} keeps keys in {', '.join(databases)}; Redis Cluster has only db0"
+            )
+        steps.stop_hosts(plan, plan.hosts, save=True)
+        for host in plan.hosts:
+            sentinel = plan.sentinel(host, master)
+            sentinel.conf_file.unlink(missing_ok=True)
+            if host.name != master.name:  # a replica must be empty to replicate in cluster mode
+                plan.deps.engine.remove_directory(plan.directory(host))
+
+    ctx.once("stop the hosts", stop_everything)
+    with ctx.db.write() as conn:
+        cluster_store.update(conn, plan.record.id, sharded=True)
+    sharded = _plan(ctx)
+    ctx.once("form the cluster", lambda: sharding.form(sharded, {DEFAULT_SHARD: [(0, SLOTS - 1)]}))
+    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    return steps.cluster_now(ctx.db, sharded)
+
+
+def _set_state(ctx: OperationContext[Any], hosts: list[HostRecord], state: str) -> None:
+    with ctx.db.write() as conn:
+        for host in hosts:
+            cluster_store.update_host(conn, host.name, state=state)

@@ -1,0 +1,111 @@
+"""Steps for sharded clusters (Redis Cluster): forming one, reading which host is which node,
+moving slots, switching a shard's master. Each step can run again after a crash: forming
+skips what is formed, a slot already moved is not in the plan any more.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from managed_redis.engine.cluster_mode import RedisClusterOps
+from managed_redis.engine.errors import EngineError
+from managed_redis.engine.model import Node
+from managed_redis.engine.slots import even_split, plan_moves
+from managed_redis.operations.parallel import for_each
+from managed_redis.operations.plans import ClusterPlan
+from managed_redis.store.clusters import HostRecord
+
+log = logging.getLogger(__name__)
+
+
+def ops(plan: ClusterPlan) -> RedisClusterOps:
+    return RedisClusterOps(plan.deps.engine)
+
+
+def live_master(plan: ClusterPlan, shard_name: str) -> HostRecord:
+    """The host of the shard that says it is master now; the recorded one if none answers."""
+    engine = plan.deps.engine
+    for host in plan.shard_hosts(shard_name):
+        node = plan.node(host, None)
+        try:
+            if engine.node_running(node) and engine.replication(node).get("role") == "master":
+                return host
+        except Exception:
+            continue
+    return plan.shard_master(shard_name)
+
+
+def nodes_of(plan: ClusterPlan, masters: dict[str, HostRecord], hosts: Sequence[HostRecord]) -> list[Node]:
+    return [
+        plan.node(host, None if host.name == masters[host.shard_name].name else masters[host.shard_name])
+        for host in hosts
+    ]
+
+
+def start_nodes(plan: ClusterPlan, hosts: Sequence[HostRecord], masters: dict[str, HostRecord]) -> None:
+    for_each(plan.deps.engine.ensure_node, nodes_of(plan, masters, hosts))
+
+
+def form(plan: ClusterPlan, slot_ranges: dict[str, list[tuple[int, int]]] | None = None) -> dict[str, str]:
+    """Start every host and join them into one cluster; returns shard -> master host name.
+
+    ``slot_ranges`` (shard -> ranges) keeps a layout, as a restore does; by default the
+    16384 slots are split evenly over the shards in their order.
+    """
+    shards = [shard.name for shard in plan.shards]
+    layout = slot_ranges or {name: [rng] for name, rng in zip(shards, even_split(len(shards)), strict=True)}
+    masters = {name: plan.shard_master(name) for name in shards}
+    start_nodes(plan, plan.hosts, masters)
+    master_nodes = [(plan.node(masters[name], None), layout.get(name, [])) for name in shards]
+    replicas = {
+        masters[name].name: [
+            plan.node(h, masters[name]) for h in plan.shard_hosts(name) if h.name != masters[name].name
+        ]
+        for name in shards
+    }
+    ops(plan).form(master_nodes, replicas)
+    return {name: host.name for name, host in masters.items()}
+
+
+@dataclass(frozen=True)
+class SlotReport:
+    slots: int
+    keys: int
+
+
+def rebalance(plan: ClusterPlan, targets: Sequence[str] | None = None) -> SlotReport:
+    """Move slots until every target shard holds an even share (others end with none)."""
+    targets = list(targets or [shard.name for shard in plan.shards])
+    cluster = ops(plan)
+    masters = {shard.name: live_master(plan, shard.name) for shard in plan.shards}
+    master_nodes = {name: plan.node(host, None) for name, host in masters.items()}
+    shard_of_id = {cluster.node_id(node): name for name, node in master_nodes.items()}
+    any_node = master_nodes[targets[0]]
+    owners: dict[str, set[int]] = {name: set() for name in master_nodes}
+    for node_id, slots in cluster.owners(any_node).items():
+        if node_id not in shard_of_id:
+            raise EngineError(f"cluster node {node_id} holds slots but is no master of this cluster")
+        owners[shard_of_id[node_id]] |= slots
+    moves = plan_moves(owners, targets)
+    keys = 0
+    for move in moves:
+        others = [node for name, node in master_nodes.items() if name not in (move.source, move.target)]
+        keys += cluster.migrate_slot(master_nodes[move.source], master_nodes[move.target], others, move.slot)
+    if moves:
+        log.info("cluster %s: moved %d slots (%d keys)", plan.record.id, len(moves), keys)
+    return SlotReport(len(moves), keys)
+
+
+def switch_master(plan: ClusterPlan, master: HostRecord, target: HostRecord) -> None:
+    """A coordinated ``CLUSTER FAILOVER`` on the target replica: no acknowledged write lost."""
+    cluster = ops(plan)
+    cluster.failover(plan.node(target, master))
+    cluster.wait_healthy([plan.node(host, None) for host in plan.shard_hosts(master.shard_name)])
+
+
+def rebalance_enabled(plan: ClusterPlan) -> bool:
+    """Whether the cluster asked for slots to spread by themselves when shards come and go."""
+    config = plan.config_spec.redis
+    return config.HasField("rebalance_enabled") and config.rebalance_enabled.value

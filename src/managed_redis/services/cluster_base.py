@@ -1,0 +1,110 @@
+"""What every part of ClusterService shares: finding a cluster for a caller, and submitting
+an operation on it after the checks every change makes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from google.protobuf.message import Message
+from sqlalchemy.engine import Connection
+from yandex.cloud.mdb.redis.v1 import cluster_pb2
+from yandex.cloud.operation import operation_pb2
+
+from managed_redis.domain.cluster_view import cluster_proto
+from managed_redis.errors import FailedPrecondition, NotFound
+from managed_redis.operations.deps import Deps
+from managed_redis.operations.health import cluster_health, probe_cluster
+from managed_redis.operations.plans import ClusterPlan
+from managed_redis.operations.submit import OperationQueue, Submission, Submitter
+from managed_redis.services.access import Permission
+from managed_redis.services.cluster_access import load_cluster
+from managed_redis.services.context import Caller
+from managed_redis.services.operation_view import operation_proto
+from managed_redis.store import clusters as cluster_store
+from managed_redis.store.clusters import ClusterRecord
+from managed_redis.store.database import Database
+
+
+class ClusterServiceBase:
+    def __init__(self, db: Database, queue: OperationQueue, deps: Deps) -> None:
+        self.db = db
+        self.queue = queue
+        self.deps = deps
+
+    def _cluster(self, cluster_id: str, caller: Caller, permission: Permission) -> ClusterRecord:
+        return load_cluster(self.db, cluster_id, caller, permission)
+
+    def _plan(self, record: ClusterRecord) -> ClusterPlan:
+        return ClusterPlan.load(self.db, self.deps, record.id)
+
+    def _with_health(self, record: ClusterRecord) -> cluster_pb2.Cluster:
+        plan = self._plan(record)
+        return cluster_proto(plan.record, cluster_health(plan, probe_cluster(plan)))
+
+    def _submit(
+        self,
+        caller: Caller,
+        kind: str,
+        request_for_fingerprint: object,
+        prepare: Callable[[Connection], Submission],
+    ) -> operation_pb2.Operation:
+        submitter = Submitter(caller.authenticated.subject_id, caller.idempotency_key)
+        record = self.queue.submit(submitter, kind, request_for_fingerprint, prepare)  # type: ignore[arg-type]
+        return operation_proto(record)
+
+    def _changeable(
+        self, cluster_id: str, caller: Caller, doing: str, allowed: tuple[str, ...] = ("RUNNING",)
+    ) -> ClusterRecord:
+        """The cluster, if the caller may change it and its status allows ``doing``."""
+        record = self._cluster(cluster_id, caller, Permission.MUTATE)
+        require_status(record, allowed, doing)
+        return record
+
+    def _change(
+        self,
+        caller: Caller,
+        cluster_id: str,
+        kind: str,
+        description: str,
+        request: Message,
+        metadata: Message,
+        *,
+        allowed: tuple[str, ...] = ("RUNNING",),
+        doing: str,
+        new_status: str | None = "UPDATING",
+        handler_request: Message | None = None,
+        check: Callable[[Connection, ClusterRecord], None] | None = None,
+    ) -> operation_pb2.Operation:
+        """Submit an operation on one cluster, checking its status again inside the transaction.
+
+        Callers check the caller's rights first (``_changeable``)."""
+
+        def prepare(conn: Connection) -> Submission:
+            current = cluster_store.get(conn, cluster_id)
+            if current is None:
+                raise NotFound(f"cluster {cluster_id} does not exist")
+            require_status(current, allowed, doing)
+            if check is not None:
+                check(conn, current)
+            if new_status is not None:
+                cluster_store.update(conn, cluster_id, status=new_status)
+            return Submission(
+                kind=kind,
+                description=description,
+                folder_id=current.folder_id,
+                cluster_id=cluster_id,
+                request=handler_request or request,
+                metadata=metadata,
+                status_before=current.status,
+            )
+
+        return self._submit(caller, kind, handler_request or request, prepare)
+
+
+def require_status(record: ClusterRecord, allowed: tuple[str, ...], doing: str) -> None:
+    if record.status in allowed:
+        return
+    if record.status == "STOPPED":
+        raise FailedPrecondition(f"cluster {record.id} is STOPPED; start it before {doing}")
+    raise FailedPrecondition(f"cluster {record.id} is {record.status}; {doing} needs it {' or '.join(allowed)}")

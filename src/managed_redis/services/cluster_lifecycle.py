@@ -1,0 +1,254 @@
+"""ClusterService changes to whole clusters: create, restore, update, stop, start, move,
+backup, delete.
+"""
+
+from __future__ import annotations
+
+from google.protobuf.message import Message
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
+from yandex.cloud.operation import operation_pb2
+
+from managed_redis.catalog.versions import updatable_to
+from managed_redis.domain.cluster_spec import declared_of
+from managed_redis.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from managed_redis.operations.submit import Submission
+from managed_redis.services import new_clusters
+from managed_redis.services.access import Permission
+from managed_redis.services.cluster_base import ClusterServiceBase
+from managed_redis.services.cluster_checks import (
+    check_config_spec,
+    check_password,
+    normalized_config_spec,
+    raise_if_any,
+    resolve_version,
+)
+from managed_redis.services.cluster_update import PASSWORD_PATH, plan_update
+from managed_redis.services.context import Caller
+from managed_redis.store import backups as backup_store
+from managed_redis.store import clusters as cluster_store
+from managed_redis.store.clusters import ClusterRecord
+
+
+class ClusterLifecycle(ClusterServiceBase):
+    def create(self, request: service_pb.CreateClusterRequest, caller: Caller) -> operation_pb2.Operation:
+        caller.authenticated.require(request.folder_id, Permission.MUTATE)
+        spec = normalized_config_spec(request.config_spec)
+        new = new_clusters.check(request, request.folder_id, spec, self.deps.versions)
+        stripped = service_pb.CreateClusterRequest()
+        stripped.CopyFrom(request)
+        stripped.config_spec.CopyFrom(new.spec)
+        stripped.config_spec.redis.password = ""
+        return self._submit_new_cluster(
+            caller,
+            new,
+            "cluster.create",
+            "Create Redis cluster",
+            stripped,
+            service_pb.CreateClusterMetadata(cluster_id=new.cluster_id),
+        )
+
+    def restore(self, request: service_pb.RestoreClusterRequest, caller: Caller) -> operation_pb2.Operation:
+        principal = caller.authenticated
+        with self.db.read() as conn:
+            backup = backup_store.get(conn, request.backup_id)
+        if backup is None or backup.status != backup_store.DONE:
+            raise NotFound(f"backup {request.backup_id} does not exist")
+        principal.require(backup.folder_id, Permission.RESTORE)
+        folder_id = request.folder_id or backup.folder_id
+        principal.require(folder_id, Permission.RESTORE)
+        if backup.source.get("sharded") != request.sharded:
+            raise InvalidArgument.field(
+                "sharded",
+                f"backup {backup.id} is of a {'sharded' if backup.source.get('sharded') else 'non-sharded'} "
+                "cluster; restore it as one",
+            )
+        spec = restore_config_spec(request.config_spec, backup.source.get("config_spec", {}))
+        new = new_clusters.check(request, folder_id, spec, self.deps.versions)
+        stripped = service_pb.RestoreClusterRequest()
+        stripped.CopyFrom(request)
+        stripped.folder_id = folder_id
+        stripped.config_spec.CopyFrom(new.spec)
+        stripped.config_spec.redis.password = ""
+        return self._submit_new_cluster(
+            caller,
+            new,
+            "cluster.restore",
+            "Restore Redis cluster",
+            stripped,
+            service_pb.RestoreClusterMetadata(cluster_id=new.cluster_id, backup_id=backup.id),
+        )
+
+    def _submit_new_cluster(
+        self,
+        caller: Caller,
+        new: new_clusters.NewCluster,
+        kind: str,
+        description: str,
+        stripped: Message,
+        metadata: Message,
+    ) -> operation_pb2.Operation:
+        def prepare(conn: Connection) -> Submission:
+            new_clusters.insert(conn, self.deps, new, self.queue.clock.now())
+            return Submission(
+                kind=kind,
+                description=description,
+                folder_id=new.folder_id,
+                cluster_id=new.cluster_id,
+                request=stripped,
+                metadata=metadata,
+                created_cluster=True,
+            )
+
+        try:
+            return self._submit(caller, kind, stripped, prepare)
+        except IntegrityError:
+            raise AlreadyExists(f"a cluster named {new.name!r} already exists in folder {new.folder_id}") from None
+
+    def delete(self, request: service_pb.DeleteClusterRequest, caller: Caller) -> operation_pb2.Operation:
+        self._changeable(request.cluster_id, caller, "deleting it", ("RUNNING", "STOPPED", "ERROR"))
+
+        def check(conn: Connection, record: ClusterRecord) -> None:
+            if declared_of(record).deletion_protection:
+                raise FailedPrecondition("The operation was rejected because cluster has 'deletion_protection' = ON")
+
+        return self._change(
+            caller,
+            request.cluster_id,
+            "cluster.delete",
+            "Delete Redis cluster",
+            request,
+            service_pb.DeleteClusterMetadata(cluster_id=request.cluster_id),
+            allowed=("RUNNING", "STOPPED", "ERROR"),
+            doing="deleting it",
+            new_status=None,
+            check=check,
+        )
+
+    def stop(self, request: service_pb.StopClusterRequest, caller: Caller) -> operation_pb2.Operation:
+        self._changeable(request.cluster_id, caller, "stopping it")
+        return self._change(
+            caller,
+            request.cluster_id,
+            "cluster.stop",
+            "Stop Redis cluster",
+            request,
+            service_pb.StopClusterMetadata(cluster_id=request.cluster_id),
+            doing="stopping it",
+            new_status="STOPPING",
+        )
+
+    def start(self, request: service_pb.StartClusterRequest, caller: Caller) -> operation_pb2.Operation:
+        record = self._cluster(request.cluster_id, caller, Permission.MUTATE)
+        if record.status != "STOPPED":
+            raise FailedPrecondition(f"cluster {record.id} is {record.status}; only a STOPPED cluster can be started")
+        return self._change(
+            caller,
+            request.cluster_id,
+            "cluster.start",
+            "Start Redis cluster",
+            request,
+            service_pb.StartClusterMetadata(cluster_id=request.cluster_id),
+            allowed=("STOPPED",),
+            doing="starting it",
+            new_status="STARTING",
+        )
+
+    def move(self, request: service_pb.MoveClusterRequest, caller: Caller) -> operation_pb2.Operation:
+        record = self._changeable(request.cluster_id, caller, "moving it", ("RUNNING", "STOPPED"))
+        caller.authenticated.require(request.destination_folder_id, Permission.MUTATE)
+        if request.destination_folder_id == record.folder_id:
+            raise FailedPrecondition(f"cluster {record.id} is already in folder {record.folder_id}")
+
+        def check(conn: Connection, current: ClusterRecord) -> None:
+            if cluster_store.list_in_folder(conn, request.destination_folder_id, 1, None, current.name):
+                raise AlreadyExists(
+                    f"folder {request.destination_folder_id} already has a cluster named {current.name!r}"
+                )
+
+        return self._change(
+            caller,
+            request.cluster_id,
+            "cluster.move",
+            "Move Redis cluster",
+            request,
+            service_pb.MoveClusterMetadata(
+                cluster_id=record.id,
+                source_folder_id=record.folder_id,
+                destination_folder_id=request.destination_folder_id,
+            ),
+            allowed=("RUNNING", "STOPPED"),
+            doing="moving it",
+            new_status=None,
+            check=check,
+        )
+
+    def update(self, request: service_pb.UpdateClusterRequest, caller: Caller) -> operation_pb2.Operation:
+        record = self._changeable(request.cluster_id, caller, "changing it")
+        update = plan_update(record, request)
+        state = update.state
+        plan = self._plan(record)
+        if update.password and update.password == plan.credentials.password:
+            raise FailedPrecondition("no changes detected")
+        version, problems = resolve_version(state.config_spec.version, self.deps.versions, "config_spec.version")
+        if version is not None and version.id != plan.version.id:
+            allowed = updatable_to(plan.version, self.deps.versions)
+            if version.id not in allowed:
+                problems.append(
+                    FieldViolation(
+                        "config_spec.version",
+                        f"cannot go from {plan.version.id} to {version.id}; possible: {', '.join(allowed) or 'none'}",
+                    )
+                )
+        problems += check_config_spec(state.config_spec, version, record.sharded)
+        problems += check_password(update.password, PASSWORD_PATH, required=False)
+        raise_if_any(problems)
+
+        def check(conn: Connection, current: ClusterRecord) -> None:
+            if state.name != current.name and cluster_store.list_in_folder(
+                conn, current.folder_id, 1, None, state.name
+            ):
+                raise AlreadyExists(f"a cluster named {state.name!r} already exists in folder {current.folder_id}")
+            if update.password:
+                secrets = self.deps.vault.open_sealed(current.secrets or b"")
+                secrets["pending_password"] = update.password
+                cluster_store.update(conn, current.id, secrets=self.deps.vault.seal(secrets))
+
+        return self._change(
+            caller,
+            record.id,
+            "cluster.update",
+            "Modify Redis cluster",
+            request,
+            service_pb.UpdateClusterMetadata(cluster_id=record.id),
+            doing="changing it",
+            handler_request=state,
+            check=check,
+        )
+
+    def backup(self, request: service_pb.BackupClusterRequest, caller: Caller) -> operation_pb2.Operation:
+        self._changeable(request.cluster_id, caller, "backing it up")
+        return self._change(
+            caller,
+            request.cluster_id,
+            "cluster.backup",
+            "Create backup for Redis cluster",
+            request,
+            service_pb.BackupClusterMetadata(cluster_id=request.cluster_id),
+            doing="backing it up",
+            new_status=None,
+        )
+
+
+def restore_config_spec(requested: service_pb.ConfigSpec, source: dict[str, object]) -> service_pb.ConfigSpec:
+    """The request's config, falling back on the backup's version and resources when left out."""
+    from google.protobuf import json_format
+
+    spec = normalized_config_spec(requested)
+    fallback = json_format.ParseDict(source, service_pb.ConfigSpec())
+    if not spec.version:
+        spec.version = fallback.version
+    if not spec.resources.resource_preset_id:
+        spec.resources.CopyFrom(fallback.resources)
+    return spec

@@ -1,0 +1,127 @@
+"""ClusterService shard methods: add, delete and rebalance shards, and turn sharding on."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Connection
+from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
+from yandex.cloud.operation import operation_pb2
+
+from managed_redis.domain.cluster_spec import declared_of
+from managed_redis.domain.topology import MAX_HOSTS_PER_SHARD, MAX_HOSTS_SHARDED, MAX_SHARDS
+from managed_redis.engine.addresses import allocate
+from managed_redis.errors import AlreadyExists, FailedPrecondition, NotFound
+from managed_redis.operations import steps
+from managed_redis.operations.handlers.shards import keys_outside_db0
+from managed_redis.services import new_clusters
+from managed_redis.services.cluster_base import ClusterServiceBase
+from managed_redis.services.cluster_checks import check_host_specs, raise_if_any
+from managed_redis.services.context import Caller
+from managed_redis.store import clusters as cluster_store
+from managed_redis.store.clusters import ADDING, REMOVING, ClusterRecord, ShardRecord
+
+
+def require_sharded(record: ClusterRecord) -> None:
+    if not record.sharded:
+        raise FailedPrecondition(
+            f"cluster {record.id} is not sharded; shards are managed in sharded clusters only (see EnableSharding)"
+        )
+
+
+class ClusterShards(ClusterServiceBase):
+    def add_shard(self, request: service_pb.AddClusterShardRequest, caller: Caller) -> operation_pb2.Operation:
+        record = self._changeable(request.cluster_id, caller, "adding a shard")
+        require_sharded(record)
+        raise_if_any(check_host_specs(request.host_specs, declared_of(record).tls_enabled, True))
+        if len(request.host_specs) > MAX_HOSTS_PER_SHARD:
+            raise FailedPrecondition(f"a shard has 1-{MAX_HOSTS_PER_SHARD} hosts, not {len(request.host_specs)}")
+
+        def check(conn: Connection, current: ClusterRecord) -> None:
+            shards = cluster_store.list_shards(conn, current.id)
+            if request.shard_name in {shard.name for shard in shards}:
+                raise AlreadyExists(f"cluster {current.id} already has a shard named {request.shard_name!r}")
+            if len(shards) >= MAX_SHARDS:
+                raise FailedPrecondition(f"cluster {current.id} has {len(shards)} shards, the most a cluster may have")
+            hosts = cluster_store.list_hosts(conn, current.id)
+            if len(hosts) + len(request.host_specs) > MAX_HOSTS_SHARDED:
+                raise FailedPrecondition(f"a sharded cluster has at most {MAX_HOSTS_SHARDED} hosts")
+            now = self.queue.clock.now()
+            cluster_store.insert_shard(conn, ShardRecord(current.id, request.shard_name, now))
+            addresses = allocate(
+                self.deps.settings.host_network, cluster_store.used_addresses(conn), len(request.host_specs)
+            )
+            for spec, address in zip(request.host_specs, addresses, strict=True):
+                host = new_clusters.host_record(current.id, request.shard_name, spec, address, now)
+                host.state = ADDING
+                cluster_store.insert_host(conn, host)
+
+        return self._change(
+            caller,
+            record.id,
+            "cluster.add_shard",
+            "Add shard to Redis cluster",
+            request,
+            service_pb.AddClusterShardMetadata(cluster_id=record.id, shard_name=request.shard_name),
+            doing="adding a shard",
+            check=check,
+        )
+
+    def delete_shard(self, request: service_pb.DeleteClusterShardRequest, caller: Caller) -> operation_pb2.Operation:
+        record = self._changeable(request.cluster_id, caller, "deleting a shard")
+        require_sharded(record)
+
+        def check(conn: Connection, current: ClusterRecord) -> None:
+            shards = {shard.name for shard in cluster_store.list_shards(conn, current.id)}
+            if request.shard_name not in shards:
+                raise NotFound(f"cluster {current.id} has no shard {request.shard_name!r}")
+            if len(shards) == 1:
+                raise FailedPrecondition(f"shard {request.shard_name} is the last shard of cluster {current.id}")
+            for host in cluster_store.list_hosts(conn, current.id):
+                if host.shard_name == request.shard_name:
+                    cluster_store.update_host(conn, host.name, state=REMOVING)
+
+        return self._change(
+            caller,
+            record.id,
+            "cluster.delete_shard",
+            "Delete shard from Redis cluster",
+            request,
+            service_pb.DeleteClusterShardMetadata(cluster_id=record.id, shard_name=request.shard_name),
+            doing="deleting a shard",
+            check=check,
+        )
+
+    def rebalance(self, request: service_pb.RebalanceClusterRequest, caller: Caller) -> operation_pb2.Operation:
+        record = self._changeable(request.cluster_id, caller, "rebalancing it")
+        require_sharded(record)
+        return self._change(
+            caller,
+            record.id,
+            "cluster.rebalance",
+            "Rebalance slot distribution in Redis cluster",
+            request,
+            service_pb.RebalanceClusterMetadata(cluster_id=record.id),
+            doing="rebalancing it",
+        )
+
+    def enable_sharding(
+        self, request: service_pb.EnableShardingClusterRequest, caller: Caller
+    ) -> operation_pb2.Operation:
+        record = self._changeable(request.cluster_id, caller, "enabling sharding")
+        if record.sharded:
+            raise FailedPrecondition(f"cluster {record.id} is sharded already")
+        plan = self._plan(record)
+        databases = keys_outside_db0(plan, steps.current_master(plan))
+        if databases:
+            raise FailedPrecondition(
+                f"cluster {record.id} keeps keys in {', '.join(databases)}; Redis Cluster has only db0: "
+                "move them to db0 or delete them first"
+            )
+        return self._change(
+            caller,
+            record.id,
+            "cluster.enable_sharding",
+            "Enable sharding on Redis cluster",
+            request,
+            service_pb.EnableShardingClusterMetadata(cluster_id=record.id),
+            doing="enabling sharding",
+        )
