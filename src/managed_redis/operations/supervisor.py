@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 
 from managed_redis.domain.topology import DEFAULT_SHARD
 from managed_redis.engine.conf import master_in_sentinel_conf
-from managed_redis.operations import steps
+from managed_redis.operations import sharding, steps
 from managed_redis.operations.deps import Deps
 from managed_redis.operations.health import HostState, probe_cluster
 from managed_redis.operations.plans import ClusterPlan, PersistenceMode
@@ -77,7 +77,9 @@ class Supervisor:
         for record in records:
             try:
                 plan = ClusterPlan.load(self.db, self.deps, record.id)
-                if not plan.record.sharded:
+                if plan.record.sharded:
+                    self.heal_sharded(plan)
+                else:
                     self.heal(plan)
             except LookupError:
                 continue  # deleted meanwhile
@@ -160,6 +162,48 @@ class Supervisor:
                 return
             except redis.RedisError as exc:
                 log.info("supervisor: sentinel on %s did not take the failover: %s", candidate.name, exc)
+
+    def heal_sharded(self, plan: ClusterPlan) -> None:
+        """Redis Cluster fails over by itself (cluster-node-timeout); the supervisor only
+        hurries it for a master whose process is gone, and restarts dead nodes, each from its
+        nodes.conf, once no slot waits on them."""
+        states = probe_cluster(plan)
+        engine = plan.deps.engine
+        masters = {shard.name: plan.shard_master(shard.name) for shard in plan.shards}
+        if not any(state.redis_alive for state in states.values()):
+            log.info("supervisor: every node of cluster %s is gone; starting them again", plan.record.id)
+            sharding.start_nodes(plan, plan.hosts, masters)
+            return
+        live = [host for host in plan.hosts if states[host.name].redis_alive]
+        view = {node.address: node for node in sharding.ops(plan).view(plan.node(live[0], None))}
+        for host in plan.hosts:
+            if states[host.name].redis_alive:
+                if states[host.name].role == "master" and masters[host.shard_name].name != host.name:
+                    steps.record_master(self.db, plan, host.shard_name, host.name)
+                continue
+            known = view.get(host.address)
+            if known is not None and known.is_master and known.slots:
+                self._hurry_cluster_failover(plan, host, states)
+                continue
+            log.info("supervisor: restarting cluster node %s", host.name)
+            engine.ensure_node(plan.node(host, None))
+
+    def _hurry_cluster_failover(self, plan: ClusterPlan, dead: HostRecord, states: dict[str, HostState]) -> None:
+        replicas = [h for h in plan.shard_hosts(dead.shard_name) if h.name != dead.name and states[h.name].redis_alive]
+        key = f"{plan.record.id}/{dead.shard_name}"
+        asked = self._failover_asked.get(key)
+        if not replicas:
+            log.info("supervisor: restarting %s, the only node its shard has", dead.name)
+            plan.deps.engine.ensure_node(plan.node(dead, None))
+            return
+        if asked is not None and time.monotonic() - asked < self.failover_retry_s:
+            return
+        self._failover_asked[key] = time.monotonic()
+        log.warning("supervisor: master %s is dead; a replica takes over now", dead.name)
+        try:
+            plan.deps.engine.admin(plan.node(replicas[0], dead)).execute_command("CLUSTER", "FAILOVER", "FORCE")
+        except redis.RedisError as exc:
+            log.info("supervisor: %s did not take over: %s", replicas[0].name, exc)
 
     def _cold_start(self, plan: ClusterPlan) -> None:
         by_address = {host.address: host for host in plan.hosts}

@@ -145,8 +145,11 @@ def check_host_specs(
     return problems
 
 
-def check_shard_layout(host_specs: Sequence[service_pb.HostSpec], prefix: str = "host_specs") -> list[FieldViolation]:
-    """A sharded cluster's hosts at creation: each names its shard; 1 or 3-10 shards (api.md §7.3)."""
+def check_shard_layout(
+    host_specs: Sequence[service_pb.HostSpec], prefix: str = "host_specs", shard_count: int | None = None
+) -> list[FieldViolation]:
+    """A new sharded cluster's hosts: each names its shard; 1 or 3-10 shards at creation
+    (api.md §7.3), or exactly ``shard_count`` (a restore, which keeps its backup's layout)."""
     problems: list[FieldViolation] = []
     shards: dict[str, int] = {}
     for index, host in enumerate(host_specs):
@@ -157,7 +160,10 @@ def check_shard_layout(host_specs: Sequence[service_pb.HostSpec], prefix: str = 
             )
         else:
             shards[host.shard_name] = shards.get(host.shard_name, 0) + 1
-    if shards and (len(shards) == 2 or len(shards) > MAX_SHARDS):
+    if shard_count is not None:
+        if len(shards) != shard_count:
+            problems.append(FieldViolation(prefix, f"the backup has {shard_count} shards; name {shard_count} shards"))
+    elif shards and (len(shards) == 2 or len(shards) > MAX_SHARDS):
         problems.append(
             FieldViolation(prefix, f"a sharded cluster starts with 1 or 3-{MAX_SHARDS} shards, not {len(shards)}")
         )

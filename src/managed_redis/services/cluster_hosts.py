@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.engine import Connection
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 from yandex.cloud.operation import operation_pb2
 
 from managed_redis.domain.cluster_spec import declared_of
-from managed_redis.domain.topology import DEFAULT_SHARD, MAX_HOSTS_NON_SHARDED
+from managed_redis.domain.topology import (
+    DEFAULT_SHARD,
+    MAX_HOSTS_NON_SHARDED,
+    MAX_HOSTS_PER_SHARD,
+    MAX_HOSTS_SHARDED,
+)
 from managed_redis.engine.addresses import allocate
 from managed_redis.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from managed_redis.services import new_clusters
@@ -18,7 +25,7 @@ from managed_redis.services.cluster_checks import (
 )
 from managed_redis.services.context import Caller
 from managed_redis.store import clusters as cluster_store
-from managed_redis.store.clusters import ADDING, REMOVING, ClusterRecord
+from managed_redis.store.clusters import ADDING, REMOVING, ClusterRecord, HostRecord
 
 
 class ClusterHosts(ClusterServiceBase):
@@ -43,8 +50,19 @@ class ClusterHosts(ClusterServiceBase):
             and not request.host_names
         ):
             raise InvalidArgument.field("host_names", "required for this failover_type")
-        if len(plan.hosts) < 2:
-            raise FailedPrecondition(f"cluster {record.id} has one host; there is no replica to switch to")
+        if (
+            record.sharded
+            and not request.host_names
+            and kind != service_pb.StartClusterFailoverRequest.SWITCH_FROM_ZONE
+        ):
+            raise InvalidArgument.field(
+                "host_names", "required for a sharded cluster: name the masters to move away from"
+            )
+        shards = {plan.host(name).shard_name for name in request.host_names} or {s.name for s in plan.shards}
+        lonely = sorted(name for name in shards if len(plan.shard_hosts(name)) < 2)
+        if lonely and (not record.sharded or kind != service_pb.StartClusterFailoverRequest.SWITCH_FROM_ZONE):
+            where = f"cluster {record.id}" if not record.sharded else f"shard {', '.join(lonely)}"
+            raise FailedPrecondition(f"{where} has one host; there is no replica to switch to")
         return self._change(
             caller,
             record.id,
@@ -65,17 +83,16 @@ class ClusterHosts(ClusterServiceBase):
 
         def check(conn: Connection, current: ClusterRecord) -> None:
             hosts = cluster_store.list_hosts(conn, current.id)
-            total = len(hosts) + len(request.host_specs)
-            if total > MAX_HOSTS_NON_SHARDED:
-                raise FailedPrecondition(
-                    f"cluster {current.id} would have {total} hosts; a cluster has at most {MAX_HOSTS_NON_SHARDED}"
-                )
+            check_room(
+                current, hosts, request.host_specs, {s.name for s in cluster_store.list_shards(conn, current.id)}
+            )
             now = self.queue.clock.now()
             addresses = allocate(
                 self.deps.settings.host_network, cluster_store.used_addresses(conn), len(request.host_specs)
             )
             for spec, address in zip(request.host_specs, addresses, strict=True):
-                host = new_clusters.host_record(current.id, DEFAULT_SHARD, spec, address, now)
+                shard_name = spec.shard_name if current.sharded else DEFAULT_SHARD
+                host = new_clusters.host_record(current.id, shard_name, spec, address, now)
                 host.state = ADDING
                 cluster_store.insert_host(conn, host)
                 metadata.host_names.append(host.name)
@@ -101,6 +118,12 @@ class ClusterHosts(ClusterServiceBase):
                 raise NotFound(f"cluster {current.id} has no hosts {', '.join(unknown)}")
             if len(set(request.host_names)) >= len(hosts):
                 raise FailedPrecondition(f"cluster {current.id} must keep at least one host")
+            for shard in {hosts[name].shard_name for name in request.host_names}:
+                members = {name for name, host in hosts.items() if host.shard_name == shard}
+                if members <= set(request.host_names):
+                    raise FailedPrecondition(
+                        f"shard {shard} would have no host left; delete the shard instead (DeleteShard)"
+                    )
             for name in set(request.host_names):
                 cluster_store.update_host(conn, name, state=REMOVING)
 
@@ -145,3 +168,33 @@ class ClusterHosts(ClusterServiceBase):
             ),
             doing="changing hosts",
         )
+
+
+def check_room(
+    cluster: ClusterRecord, hosts: list[HostRecord], specs: Sequence[service_pb.HostSpec], shards: set[str]
+) -> None:
+    """Whether ``specs`` fit: a known shard each (sharded), and the host limits of api.md §7.3."""
+    if not cluster.sharded:
+        total = len(hosts) + len(specs)
+        if total > MAX_HOSTS_NON_SHARDED:
+            raise FailedPrecondition(
+                f"cluster {cluster.id} would have {total} hosts; a cluster has at most {MAX_HOSTS_NON_SHARDED}"
+            )
+        return
+    problems = []
+    for index, spec in enumerate(specs):
+        if not spec.shard_name:
+            problems.append(FieldViolation(f"host_specs[{index}].shard_name", "required for a sharded cluster"))
+        elif spec.shard_name not in shards:
+            problems.append(
+                FieldViolation(f"host_specs[{index}].shard_name", f"cluster {cluster.id} has no such shard")
+            )
+    raise_if_any(problems)
+    for shard in {spec.shard_name for spec in specs}:
+        count = sum(1 for h in hosts if h.shard_name == shard) + sum(1 for s in specs if s.shard_name == shard)
+        if count > MAX_HOSTS_PER_SHARD:
+            raise FailedPrecondition(
+                f"shard {shard} would have {count} hosts; a shard has at most {MAX_HOSTS_PER_SHARD}"
+            )
+    if len(hosts) + len(specs) > MAX_HOSTS_SHARDED:
+        raise FailedPrecondition(f"a sharded cluster has at most {MAX_HOSTS_SHARDED} hosts")

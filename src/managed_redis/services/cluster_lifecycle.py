@@ -65,7 +65,8 @@ class ClusterLifecycle(ClusterServiceBase):
                 "cluster; restore it as one",
             )
         spec = restore_config_spec(request.config_spec, backup.source.get("config_spec", {}))
-        new = new_clusters.check(request, folder_id, spec, self.deps.versions)
+        shard_count = len(backup.shard_names) if request.sharded else None
+        new = new_clusters.check(request, folder_id, spec, self.deps.versions, shard_count)
         stripped = service_pb.RestoreClusterRequest()
         stripped.CopyFrom(request)
         stripped.folder_id = folder_id

@@ -54,7 +54,11 @@ class NewCluster:
 
 
 def check(
-    request: NewClusterRequest, folder_id: str, spec: service_pb.ConfigSpec, versions: Sequence[RedisVersion]
+    request: NewClusterRequest,
+    folder_id: str,
+    spec: service_pb.ConfigSpec,
+    versions: Sequence[RedisVersion],
+    shard_count: int | None = None,
 ) -> NewCluster:
     """Every problem of the request at once (INVALID_ARGUMENT), or the new cluster it asks for."""
     if request.user_specs:
@@ -64,7 +68,7 @@ def check(
     problems += check_password(spec.redis.password, "config_spec.redis.password", required=True)
     problems += check_host_specs(request.host_specs, request.tls_enabled.value, request.sharded)
     if request.sharded:
-        problems += check_shard_layout(request.host_specs)
+        problems += check_shard_layout(request.host_specs, shard_count=shard_count)
     if not request.host_specs:
         problems.append(FieldViolation("host_specs", "number of elements must be >0"))
     raise_if_any(problems)

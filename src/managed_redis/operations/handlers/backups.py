@@ -15,8 +15,9 @@ from yandex.cloud.mdb.redis.v1 import cluster_pb2
 
 from managed_redis.backup_store.stream import Digest, compress
 from managed_redis.domain.cluster_spec import config_spec_of, declared_of
+from managed_redis.engine.slots import ranges
 from managed_redis.errors import ApiError, FailedPrecondition
-from managed_redis.operations import steps
+from managed_redis.operations import sharding, steps
 from managed_redis.operations.context import OperationContext
 from managed_redis.operations.health import probe_cluster
 from managed_redis.operations.plans import ClusterPlan
@@ -55,7 +56,18 @@ def source_host(plan: ClusterPlan, shard_name: str) -> HostRecord:
     return master
 
 
+def shard_slots(plan: ClusterPlan, shard_name: str) -> list[list[int]]:
+    """The slot ranges a sharded cluster's shard holds now (empty for a non-sharded one)."""
+    if not plan.record.sharded:
+        return []
+    cluster = sharding.ops(plan)
+    master = plan.node(sharding.live_master(plan, shard_name), None)
+    held = cluster.owners(master).get(cluster.node_id(master), set())
+    return [[first, last] for first, last in ranges(held)]
+
+
 def save_shard(plan: ClusterPlan, backup_id: str, shard_name: str) -> dict[str, Any]:
+    slots = shard_slots(plan, shard_name)
     host = source_host(plan, shard_name)
     rdb = plan.deps.engine.bgsave(plan.node(host, None))
     digest = Digest()
@@ -68,6 +80,7 @@ def save_shard(plan: ClusterPlan, backup_id: str, shard_name: str) -> dict[str, 
         "stored_bytes": digest.stored_bytes,
         "raw_bytes": digest.raw_bytes,
         "source_host": host.name,
+        "slots": slots,
     }
 
 

@@ -16,7 +16,7 @@ from yandex.cloud.mdb.redis.v1 import cluster_pb2
 from managed_redis.backup_store import BackupObjectMissing
 from managed_redis.backup_store.stream import ChecksumMismatch, restore_verified
 from managed_redis.errors import DataLoss, FailedPrecondition
-from managed_redis.operations import steps
+from managed_redis.operations import sharding, steps
 from managed_redis.operations.context import OperationContext
 from managed_redis.operations.plans import ClusterPlan
 from managed_redis.store import backups as backup_store
@@ -71,13 +71,15 @@ def restore_cluster(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
 
         masters[target_shard] = ctx.once(f"load shard {target_shard}", load)
         steps.record_master(ctx.db, plan, target_shard, masters[target_shard])
-
-        def start(name: str = target_shard) -> str:
-            return steps.start_shard(plan, name, plan.host(masters[name]))
-
-        ctx.once(f"start shard {target_shard}", start)
-    if not plan.record.sharded:
-        master_host = plan.host(masters[plan.shards[0].name])
-        ctx.once("start sentinels", lambda: steps.start_sentinels(plan, master_host, fresh_config=True))
+    if plan.record.sharded:
+        # Each shard holds the slots its source shard held, so every key is where it belongs.
+        held = {entry["shard"]: [(first, last) for first, last in entry.get("slots", [])] for entry in backup.files}
+        layout = {target: held[source] for source, target in pairs}
+        ctx.once("form the cluster", lambda: sharding.form(plan, layout))
+    else:
+        shard_name = plan.shards[0].name
+        master = plan.host(masters[shard_name])
+        ctx.once(f"start shard {shard_name}", lambda: steps.start_shard(plan, shard_name, master))
+        ctx.once("start sentinels", lambda: steps.start_sentinels(plan, master, fresh_config=True))
     steps.set_status(ctx.db, plan.record.id, "RUNNING")
     return steps.cluster_now(ctx.db, plan)

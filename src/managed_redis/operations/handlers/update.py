@@ -22,6 +22,7 @@ from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
 from managed_redis.domain import redis_config
 from managed_redis.domain.cluster_spec import declared_after, spec_json
+from managed_redis.domain.topology import DEFAULT_REPLICA_PRIORITY
 from managed_redis.engine.model import Node
 from managed_redis.operations import steps
 from managed_redis.operations.context import OperationContext
@@ -39,11 +40,17 @@ def _merged(directives: tuple[tuple[str, str], ...]) -> dict[str, str]:
     return merged
 
 
-def _nodes(plan: ClusterPlan, master: HostRecord) -> list[Node]:
-    return [plan.node(host, None if host.name == master.name else master) for host in plan.hosts]
+Masters = dict[str, HostRecord]  # shard name -> its master
 
 
-def apply_live(old: ClusterPlan, new: ClusterPlan, master: HostRecord) -> None:
+def _nodes(plan: ClusterPlan, masters: Masters) -> list[Node]:
+    return [
+        plan.node(host, None if host.name == masters[host.shard_name].name else masters[host.shard_name])
+        for host in plan.hosts
+    ]
+
+
+def apply_live(old: ClusterPlan, new: ClusterPlan, masters: Masters) -> None:
     """CONFIG SET what changed on every host, and persistence as each host's role wants it."""
     engine = new.deps.engine
     before, after = _merged(old.directives), _merged(new.directives)
@@ -52,29 +59,39 @@ def apply_live(old: ClusterPlan, new: ClusterPlan, master: HostRecord) -> None:
     def apply(node: Node) -> None:
         engine.config_set(node, [*changed, ("appendonly", "yes" if node.appendonly else "no")])
 
-    for_each(apply, _nodes(new, master))
+    for_each(apply, _nodes(new, masters))
 
 
-def set_password(plan: ClusterPlan, master: HostRecord, password: str) -> None:
+def set_password(plan: ClusterPlan, masters: Masters, password: str) -> None:
     engine = plan.deps.engine
-    for_each(lambda node: engine.set_default_password(node, password), _nodes(plan, master))
+    for_each(lambda node: engine.set_default_password(node, password), _nodes(plan, masters))
 
 
-def restart_all(new: ClusterPlan, master: HostRecord) -> str:
-    """Restart every host on its new settings, replicas first; returns the master at the end."""
+def restart_all(new: ClusterPlan, masters: Masters) -> dict[str, str]:
+    """Restart every host on its new settings, shard by shard; returns each shard's master."""
+    return {shard: restart_shard(new, master) for shard, master in masters.items()}
+
+
+def restart_shard(new: ClusterPlan, master: HostRecord) -> str:
+    """Replicas first, then the master after a switchover; returns the master at the end."""
     engine = new.deps.engine
     master_node = new.node(master, None)
-    replicas = [host for host in new.hosts if host.name != master.name]
+    replicas = [host for host in new.shard_hosts(master.shard_name) if host.name != master.name]
     for host in replicas:
         node = new.node(host, master)
         engine.stop_node(node, save=True)
         engine.ensure_node(node)
         engine.wait_in_sync(node, master_node)
-    if not replicas:
+    # Redis's rule: the lowest replica-priority wins, and 0 never becomes master.
+    candidates = [host for host in replicas if host.replica_priority != 0]
+    if not candidates:  # nobody may take over: the master restarts in place
         engine.stop_node(master_node, save=True)
         engine.ensure_node(master_node)
         return master.name
-    target = min(replicas, key=lambda host: host.replica_priority or 100)
+    target = min(
+        candidates,
+        key=lambda host: DEFAULT_REPLICA_PRIORITY if host.replica_priority is None else host.replica_priority,
+    )
     steps.switch_master(new, master, target)
     old_master = new.node(master, target)
     engine.stop_node(old_master, save=True)
@@ -98,20 +115,24 @@ def update_cluster(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
         secrets=old.deps.vault.seal(new_secrets),
     )
     new = ClusterPlan(old.deps, record, old.hosts, old.shards)
-    master = steps.current_master(old)
+    masters = {shard.name: steps.current_master(old, shard.name) for shard in old.shards}
 
     if pending_password:
-        ctx.once("set password", lambda: set_password(new, master, pending_password))
+        ctx.once("set password", lambda: set_password(new, masters, pending_password))
     if _restart_needed(old, new):
-        master = new.host(ctx.once("restart hosts", lambda: restart_all(new, master)))
+        restarted = ctx.once("restart hosts", lambda: restart_all(new, masters))
+        masters = {shard: new.host(name) for shard, name in restarted.items()}
     else:
-        ctx.once("apply settings", lambda: apply_live(old, new, master))
-    steps.rewrite_node_files(new, master)
-    if state.name != old.record.name:
-        ctx.once("rename in sentinels", lambda: steps.refresh_sentinels(new, master))
+        ctx.once("apply settings", lambda: apply_live(old, new, masters))
+    if not new.record.sharded:
+        master = masters[new.shards[0].name]
+        steps.rewrite_node_files(new, master)
+        if state.name != old.record.name:
+            ctx.once("rename in sentinels", lambda: steps.refresh_sentinels(new, master))
     with ctx.db.write() as conn:
         cluster_store.update(conn, record.id, name=record.name, spec=record.spec, secrets=record.secrets)
-        cluster_store.set_shard_master(conn, record.id, master.shard_name, master.name)
+        for shard, master_host in masters.items():
+            cluster_store.set_shard_master(conn, record.id, shard, master_host.name)
         cluster_store.update(conn, record.id, status="RUNNING")
     return steps.cluster_now(ctx.db, new)
 
