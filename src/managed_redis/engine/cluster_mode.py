@@ -20,10 +20,14 @@ from managed_redis.engine.addresses import CLUSTER_BUS_OFFSET
 from managed_redis.engine.errors import EngineError
 from managed_redis.engine.local import LocalEngine
 from managed_redis.engine.model import Node
+from managed_redis.engine.slots import ranges
 
 log = logging.getLogger(__name__)
 
 MIGRATE_BATCH = 1000
+SLOT_BATCH = 256
+# Redis gives a manual failover 5 s (CLUSTER_MF_TIMEOUT); a little more before asking again.
+MANUAL_FAILOVER_S = 7.0
 MIGRATE_TIMEOUT_MS = 60_000
 FORM_TIMEOUT_S = 60.0
 
@@ -120,6 +124,8 @@ class RedisClusterOps:
             for node in group:
                 self.replicate(node, ids[master_name])
         self.wait_healthy(everyone)
+        roles = {ids[node.name]: ids[name] for name, group in replicas.items() for node in group}
+        self.wait_agreed(everyone, roles)
 
     def _has_peers(self, node: Node) -> bool:
         return len(self.view(node)) > 1
@@ -130,7 +136,7 @@ class RedisClusterOps:
         held = set().union(*(n.slots for n in self.view(node) if "myself" in n.flags))
         missing = sorted(wanted - held)
         args: list[int] = []
-        for first, last in _ranges(missing):
+        for first, last in ranges(missing):
             args += [first, last]
         if args:
             self._admin(node).execute_command("CLUSTER", "ADDSLOTSRANGE", *args)
@@ -166,6 +172,23 @@ class RedisClusterOps:
                     raise EngineError(f"{node.name} did not learn every cluster node in {timeout_s:.0f} s")
                 time.sleep(0.02)
 
+    def wait_agreed(self, nodes: Sequence[Node], replica_of: dict[str, str], timeout_s: float = FORM_TIMEOUT_S) -> None:
+        """Until every node sees each replica (by id) as a replica of its master.
+
+        Gossip carries a new replica's role a little after the replica itself takes it, and
+        masters vote on failovers from what gossip told them: an operation that comes right
+        after could otherwise meet a cluster that disagrees with itself.
+        """
+        deadline = time.monotonic() + timeout_s
+        for node in nodes:
+            while True:
+                seen = {n.id: n.master_id for n in self.view(node)}
+                if all(seen.get(replica) == master for replica, master in replica_of.items()):
+                    break
+                if time.monotonic() > deadline:
+                    raise EngineError(f"{node.name} does not see every replica where it belongs")
+                time.sleep(0.02)
+
     def wait_healthy(self, nodes: Sequence[Node], timeout_s: float = FORM_TIMEOUT_S) -> None:
         """Until every node says ``cluster_state:ok`` and every replica is in sync."""
         deadline = time.monotonic() + timeout_s
@@ -185,18 +208,36 @@ class RedisClusterOps:
         """Master node id -> the slots it holds, as ``node`` sees it."""
         return {n.id: set(n.slots) for n in self.view(node) if n.is_master and not n.failing}
 
-    def migrate_slot(self, source: Node, target: Node, others: Sequence[Node], slot: int) -> int:
-        """Move one slot and its keys from ``source`` to ``target``; returns the keys moved."""
-        source_id, target_id = self.node_id(source), self.node_id(target)
+    def migrate_slots(
+        self, source: Node, source_id: str, target: Node, target_id: str, others: Sequence[Node], slots: Sequence[int]
+    ) -> int:
+        """Move ``slots`` and their keys from ``source`` to ``target``; returns the keys moved.
+
+        The protocol of each slot is kept (IMPORTING, MIGRATING, keys, NODE on the target,
+        then the source, then the rest), but for ``SLOT_BATCH`` slots at a time, each step
+        pipelined: a round trip per batch instead of several per slot.
+        """
         src, dst = self._admin(source), self._admin(target)
-        dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
-        src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+        moved = 0
+        for start in range(0, len(slots), SLOT_BATCH):
+            batch = list(slots[start : start + SLOT_BATCH])
+            _pipelined(dst, [("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id) for slot in batch])
+            _pipelined(src, [("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id) for slot in batch])
+            counts = _pipelined(src, [("CLUSTER", "COUNTKEYSINSLOT", slot) for slot in batch])
+            for slot, count in zip(batch, counts, strict=True):
+                if int(str(count)):
+                    moved += self._migrate_keys(src, target, slot)
+            for node in (target, source, *others):
+                _pipelined(self._admin(node), [("CLUSTER", "SETSLOT", slot, "NODE", target_id) for slot in batch])
+        return moved
+
+    def _migrate_keys(self, src: redis.Redis, target: Node, slot: int) -> int:
         credentials = target.credentials
         moved = 0
         while True:
             keys = src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, MIGRATE_BATCH)
             if not keys:
-                break
+                return moved
             src.execute_command(
                 "MIGRATE",
                 target.address,
@@ -212,9 +253,6 @@ class RedisClusterOps:
                 *keys,
             )
             moved += len(keys)
-        for node in (target, source, *others):
-            self._admin(node).execute_command("CLUSTER", "SETSLOT", slot, "NODE", target_id)
-        return moved
 
     def forget(self, nodes: Sequence[Node], gone_ids: Iterable[str]) -> None:
         for node in nodes:
@@ -227,23 +265,25 @@ class RedisClusterOps:
 
     # -- failover ------------------------------------------------------------------------------
 
-    def failover(self, replica: Node, force: bool = False, timeout_s: float = 30.0) -> None:
+    def failover(self, replica: Node, force: bool = False, attempts: int = 3) -> None:
         """Make ``replica`` its shard's master: coordinated (no acknowledged write lost), or
-        FORCE when the master is certainly gone."""
+        FORCE when the master is certainly gone. A manual failover that times out (Redis
+        gives it 5 s) leaves everything as it was, so it is simply asked for again."""
         args = ["CLUSTER", "FAILOVER"] + (["FORCE"] if force else [])
-        self._admin(replica).execute_command(*args)
-        deadline = time.monotonic() + timeout_s
-        while self.engine.replication(replica).get("role") != "master":
-            if time.monotonic() > deadline:
-                raise EngineError(f"{replica.name} did not become master in {timeout_s:.0f} s")
-            time.sleep(0.02)
+        for _ in range(attempts):
+            self._admin(replica).execute_command(*args)
+            deadline = time.monotonic() + MANUAL_FAILOVER_S
+            while time.monotonic() < deadline:
+                if self.engine.replication(replica).get("role") == "master":
+                    return
+                time.sleep(0.02)
+            log.warning("manual failover to %s timed out; asking again", replica.name)
+        raise EngineError(f"{replica.name} did not become master after {attempts} manual failovers")
 
 
-def _ranges(slots: Sequence[int]) -> list[tuple[int, int]]:
-    result: list[tuple[int, int]] = []
-    for slot in slots:
-        if result and result[-1][1] == slot - 1:
-            result[-1] = (result[-1][0], slot)
-        else:
-            result.append((slot, slot))
-    return result
+def _pipelined(client: redis.Redis, commands: Sequence[tuple[object, ...]]) -> list[object]:
+    """Send ``commands`` in one round trip; raise the first error among the replies."""
+    pipe = client.pipeline(transaction=False)
+    for command in commands:
+        pipe.execute_command(*command)
+    return list(pipe.execute(raise_on_error=True))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from managed_redis.engine.addresses import CLUSTER_BUS_OFFSET
 from managed_redis.engine.model import AclUser, Node, Sentinel, TlsFiles
 
 SENTINEL_TLS_PORT = 26380
@@ -92,6 +93,10 @@ def redis_conf(node: Node) -> str:
             ("cluster-config-file", quote(str(node.directory / "nodes.conf"))),
             ("cluster-node-timeout", str(node.cluster_node_timeout_ms)),
             ("cluster-announce-ip", node.address),
+            ("cluster-port", str(node.port + CLUSTER_BUS_OFFSET)),
+            # Hosts belong to the shard they were declared in: no replica wanders to another
+            # master, and a master left without slots stays a master until it is removed.
+            ("cluster-allow-replica-migration", "no"),
         ]
         if node.tls:
             pairs.append(("tls-cluster", "yes"))

@@ -98,19 +98,29 @@ class LocalEngine:
         raise EngineError(f"redis on {node.name} did not answer within {timeout_s:.0f} s ({last_error})")
 
     def stop_node(self, node: Node, save: bool = True, timeout_s: float = 120.0) -> None:
-        """Shut Redis down, saving an RDB snapshot first when ``save``."""
+        """Shut Redis down: saving an RDB snapshot first when ``save`` (retrying while Redis
+        says it cannot, say during an AOF rewrite), or at once and whatever it is doing."""
         pid = process.live_pid(node.pidfile, node.marker)
         if pid is None:
             return
-        try:
-            with connect(self.endpoint(node), timeout_s=timeout_s) as client:
-                client.execute_command("SHUTDOWN", "SAVE" if save else "NOSAVE")
-        except redis.ConnectionError:
-            pass  # SHUTDOWN closes the connection when it succeeds
-        except redis.RedisError as exc:
-            log.warning("SHUTDOWN on %s failed (%s); terminating it", node.name, exc)
-        if not process.wait_gone(pid, timeout_s):
-            process.terminate(node.pidfile, node.marker)
+        command = ("SHUTDOWN", "SAVE") if save else ("SHUTDOWN", "NOSAVE", "NOW", "FORCE")
+        deadline = time.monotonic() + timeout_s
+        while process.live_pid(node.pidfile, node.marker) is not None:
+            try:
+                with connect(self.endpoint(node), timeout_s=timeout_s) as client:
+                    client.execute_command(*command)
+            except redis.ConnectionError:
+                pass  # SHUTDOWN closes the connection when it succeeds
+            except redis.RedisError as exc:
+                if time.monotonic() > deadline:
+                    log.warning("SHUTDOWN on %s keeps failing (%s); terminating it", node.name, exc)
+                    process.terminate(node.pidfile, node.marker)
+                    break
+                log.info("SHUTDOWN on %s refused (%s); trying again", node.name, exc)
+                time.sleep(0.2)
+                continue
+            if process.wait_gone(pid, 10):
+                break
         self.connections.forget(node.address)
 
     def remove_directory(self, directory: Path) -> None:

@@ -84,15 +84,23 @@ def rebalance(plan: ClusterPlan, targets: Sequence[str] | None = None) -> SlotRe
     shard_of_id = {cluster.node_id(node): name for name, node in master_nodes.items()}
     any_node = master_nodes[targets[0]]
     owners: dict[str, set[int]] = {name: set() for name in master_nodes}
-    for node_id, slots in cluster.owners(any_node).items():
+    for node_id, held in cluster.owners(any_node).items():
+        if not held:
+            continue  # a replica whose new role gossip has not carried yet, or an empty master
         if node_id not in shard_of_id:
             raise EngineError(f"cluster node {node_id} holds slots but is no master of this cluster")
-        owners[shard_of_id[node_id]] |= slots
+        owners[shard_of_id[node_id]] |= held
     moves = plan_moves(owners, targets)
-    keys = 0
+    id_of = {name: node_id for node_id, name in shard_of_id.items()}
+    pairs: dict[tuple[str, str], list[int]] = {}
     for move in moves:
-        others = [node for name, node in master_nodes.items() if name not in (move.source, move.target)]
-        keys += cluster.migrate_slot(master_nodes[move.source], master_nodes[move.target], others, move.slot)
+        pairs.setdefault((move.source, move.target), []).append(move.slot)
+    keys = 0
+    for (source, target), slots in sorted(pairs.items()):
+        others = [node for name, node in master_nodes.items() if name not in (source, target)]
+        keys += cluster.migrate_slots(
+            master_nodes[source], id_of[source], master_nodes[target], id_of[target], others, slots
+        )
     if moves:
         log.info("cluster %s: moved %d slots (%d keys)", plan.record.id, len(moves), keys)
     return SlotReport(len(moves), keys)

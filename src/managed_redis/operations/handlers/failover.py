@@ -21,8 +21,10 @@ FailoverType = service_pb.StartClusterFailoverRequest.FailoverType
 def choose_target(
     plan: ClusterPlan, master: HostRecord, request: service_pb.StartClusterFailoverRequest
 ) -> HostRecord | None:
-    """The replica to promote, or None when the master already satisfies the request."""
-    names = set(request.host_names)
+    """The replica of ``master``'s shard to promote, or None when the master already
+    satisfies the request. Only the request's hosts of this shard count."""
+    members = plan.shard_hosts(master.shard_name)
+    names = set(request.host_names) & {host.name for host in members}
     kind = request.failover_type
     if kind == FailoverType.SWITCH_FROM_ZONE and master.zone_id != request.zone_id:
         return None
@@ -33,30 +35,30 @@ def choose_target(
     states = probe_cluster(plan)
     candidates = [
         host
-        for host in plan.shard_hosts(master.shard_name)
+        for host in members
         if host.name != master.name
         and states.get(host.name) is not None
         and states[host.name].role == "replica"
         and states[host.name].link_up
-        and (host.replica_priority is None or host.replica_priority > 0)
+        and host.replica_priority != 0
     ]
-    if kind == FailoverType.SWITCH_TO_HOSTNAMES or (kind == FailoverType.FAILOVER_TYPE_UNSPECIFIED and names):
-        wanted = names - {master.name}
-        if kind == FailoverType.FAILOVER_TYPE_UNSPECIFIED and not wanted:
-            wanted = set()  # the master itself was named: move away from it
-        if wanted:
-            candidates = [host for host in candidates if host.name in wanted]
+    promote = names - {master.name}
+    if kind == FailoverType.SWITCH_TO_HOSTNAMES or (kind == FailoverType.FAILOVER_TYPE_UNSPECIFIED and promote):
+        candidates = [host for host in candidates if host.name in promote]
     elif kind == FailoverType.SWITCH_FROM_HOSTNAMES:
         candidates = [host for host in candidates if host.name not in names]
     elif kind == FailoverType.SWITCH_FROM_ZONE:
         candidates = [host for host in candidates if host.zone_id != request.zone_id]
     if not candidates:
         raise FailedPrecondition(
-            f"cluster {plan.record.id} has no healthy replica that may become master here "
-            "(replica_priority 0 never does)"
+            f"shard {master.shard_name} of cluster {plan.record.id} has no healthy replica that may become "
+            "master here (replica_priority 0 never does)"
         )
     # Redis's own rule: the lowest replica-priority wins; ties go to the first host.
-    return min(candidates, key=lambda host: host.replica_priority or DEFAULT_REPLICA_PRIORITY)
+    return min(
+        candidates,
+        key=lambda host: DEFAULT_REPLICA_PRIORITY if host.replica_priority is None else host.replica_priority,
+    )
 
 
 def shards_involved(plan: ClusterPlan, request: service_pb.StartClusterFailoverRequest) -> list[str]:
