@@ -223,3 +223,42 @@ def test_stop_start_and_backup_restore_keep_every_key(server):
     assert check_all(new_client, 30_000) == []
     assert sorted(slot_counts(server, restored["id"]).values()) == sorted(slot_counts(server, cluster_id).values())
     assert all_ok(server, restored["id"])
+
+
+def test_every_process_restarted_cluster_heals(server, network):
+    cluster = create_sharded(server, "sharded-reboot", shards=3, per_shard=2)
+    cluster_id = cluster["id"]
+    hosts = hosts_of(server, cluster_id)
+    fill(cluster_client(hosts[0]["name"]), 10_000)
+    time.sleep(1.5)  # appendfsync everysec
+    names = {h["name"] for h in hosts}
+    from tests.support.processes import redis_processes
+
+    for pid, title in redis_processes(network).items():
+        if any(f"{name}:6379" in title.split() for name in names):
+            os.kill(pid, signal.SIGKILL)
+    wait_until(
+        lambda: server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json()["health"] == "ALIVE",
+        timeout_s=90,
+        message="the cluster did not come back",
+    )
+    wait_until(lambda: all_ok(server, cluster_id), timeout_s=60)
+    client = cluster_client(hosts[0]["name"])
+    assert check_all(client, 10_000) == []
+    announced = {address.split(":")[0] for address in client.cluster_nodes()}
+    assert announced == names  # no stale or foreign addresses
+
+
+@pytest.mark.parametrize("shards", [3])
+def test_tls_sharded_cluster(server, shards):
+    cluster = create_sharded(server, "sharded-tls", shards=shards, per_shard=1, tlsEnabled=True)
+    host = hosts_of(server, cluster["id"])[0]["name"]
+    from redis.cluster import RedisCluster
+
+    from tests.support.clusters import PASSWORD
+
+    client = RedisCluster(host=host, port=6380, password=PASSWORD, ssl=True,
+                          ssl_ca_certs=str(server.data_dir / "tls" / "ca.pem"), decode_responses=True)
+    fill(client, 3000)
+    assert check_all(client, 3000) == []
+    assert {int(address.split(":")[1]) for address in client.cluster_nodes()} == {6380}
