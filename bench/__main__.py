@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from bench import backup, cluster_create, failover
+from bench import backup, cluster_create, failover, sharding
 
 BENCHMARKS = {
     "create": cluster_create.main,
     "failover": failover.main,
     "backup": backup.main,
+    "sharding": sharding.main,
 }
 
 

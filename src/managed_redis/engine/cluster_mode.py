@@ -116,16 +116,18 @@ class RedisClusterOps:
             if not self._has_peers(node):
                 admin.execute_command("CLUSTER", "SET-CONFIG-EPOCH", epoch)
             self.assign(node, slot_ranges)
-        first = masters[0][0]
-        for node in everyone[1:]:
-            self.meet(first, node)
-        self.wait_known(everyone, set(ids.values()))
+        # Every pair meets directly: one handshake each, instead of waiting for gossip to
+        # spread the news of who is in the cluster.
+        for index, node in enumerate(everyone):
+            for other in everyone[index + 1 :]:
+                self.meet(node, other)
         for master_name, group in replicas.items():
             for node in group:
                 self.replicate(node, ids[master_name])
+        self.wait_known(everyone, set(ids.values()))
+        # A fresh master reports cluster_state:ok only 2 s after it started (Redis's
+        # CLUSTER_WRITABLE_DELAY): the floor of any new cluster.
         self.wait_healthy(everyone)
-        roles = {ids[node.name]: ids[name] for name, group in replicas.items() for node in group}
-        self.wait_agreed(everyone, roles)
 
     def _has_peers(self, node: Node) -> bool:
         return len(self.view(node)) > 1
@@ -175,9 +177,9 @@ class RedisClusterOps:
     def wait_agreed(self, nodes: Sequence[Node], replica_of: dict[str, str], timeout_s: float = FORM_TIMEOUT_S) -> None:
         """Until every node sees each replica (by id) as a replica of its master.
 
-        Gossip carries a new replica's role a little after the replica itself takes it, and
-        masters vote on failovers from what gossip told them: an operation that comes right
-        after could otherwise meet a cluster that disagrees with itself.
+        Gossip carries a new replica's role a few seconds after the replica itself takes it,
+        and masters vote on failovers from what gossip told them: a failover asked for before
+        then would time out.
         """
         deadline = time.monotonic() + timeout_s
         for node in nodes:
@@ -265,10 +267,15 @@ class RedisClusterOps:
 
     # -- failover ------------------------------------------------------------------------------
 
-    def failover(self, replica: Node, force: bool = False, attempts: int = 3) -> None:
+    def failover(self, replica: Node, masters: Sequence[Node] = (), force: bool = False, attempts: int = 3) -> None:
         """Make ``replica`` its shard's master: coordinated (no acknowledged write lost), or
-        FORCE when the master is certainly gone. A manual failover that times out (Redis
-        gives it 5 s) leaves everything as it was, so it is simply asked for again."""
+        FORCE when the master is certainly gone. ``masters``, the cluster's masters, must
+        first all know the replica as such, or they would not vote for it. A manual failover
+        that times out (Redis gives it 5 s) leaves everything as it was; it is asked again."""
+        if masters:
+            mine = next(n for n in self.view(replica) if "myself" in n.flags)
+            if mine.master_id:
+                self.wait_agreed(masters, {mine.id: mine.master_id})
         args = ["CLUSTER", "FAILOVER"] + (["FORCE"] if force else [])
         for _ in range(attempts):
             self._admin(replica).execute_command(*args)

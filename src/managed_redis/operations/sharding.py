@@ -109,7 +109,8 @@ def rebalance(plan: ClusterPlan, targets: Sequence[str] | None = None) -> SlotRe
 def switch_master(plan: ClusterPlan, master: HostRecord, target: HostRecord) -> None:
     """A coordinated ``CLUSTER FAILOVER`` on the target replica: no acknowledged write lost."""
     cluster = ops(plan)
-    cluster.failover(plan.node(target, master))
+    masters = [plan.node(live_master(plan, shard.name), None) for shard in plan.shards]
+    cluster.failover(plan.node(target, master), masters)
     cluster.wait_healthy([plan.node(host, None) for host in plan.shard_hosts(master.shard_name)])
 
 

@@ -37,13 +37,10 @@ def join_hosts(plan: ClusterPlan, hosts: list[HostRecord], master: HostRecord) -
     everyone = [plan.node(h, None) for h in plan.hosts if h.state != REMOVING]
     cluster.wait_known(everyone, {cluster.node_id(n) for n in everyone})
     master_id = cluster.node_id(plan.node(master, None))
-    replica_of = {}
     for host in hosts:
         if host.name != master.name:
             cluster.replicate(nodes[host.name], master_id)
-            replica_of[cluster.node_id(nodes[host.name])] = master_id
     cluster.wait_healthy(list(nodes.values()))
-    cluster.wait_agreed(everyone, replica_of)
 
 
 def add_shard(ctx: OperationContext[Any]) -> cluster_pb2.Shard:
