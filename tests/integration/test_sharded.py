@@ -199,6 +199,8 @@ def test_enable_sharding_keeps_every_key(server):
     assert slot_counts(server, cluster_id) == {masters_by_shard(server, cluster_id)["shard1"]: 16384}
     again = server.rest("POST", f"/managed-redis/v1/clusters/{cluster_id}:enable_sharding")
     assert again.status_code == 400 and "sharded already" in again.json()["message"]
+    last = server.rest("DELETE", f"/managed-redis/v1/clusters/{cluster_id}/shards/shard1")
+    assert last.status_code == 400 and "last shard" in last.json()["message"]
 
 
 def test_stop_start_and_backup_restore_keep_every_key(server):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +22,7 @@ from managed_redis.domain.cluster_spec import config_spec_of
 from managed_redis.errors import FailedPrecondition
 from managed_redis.operations.deps import Deps
 from managed_redis.operations.handlers.backups import remove_backup
+from managed_redis.operations.periodic import PeriodicTask
 from managed_redis.operations.submit import OperationQueue, Submission, Submitter
 from managed_redis.store import backups as backup_store
 from managed_redis.store import clusters as cluster_store
@@ -35,32 +35,15 @@ SCHEDULER = Submitter("mredis-scheduler", None)
 AUTOMATED_KIND = "cluster.backup.automated"
 
 
-class BackupScheduler:
+class BackupScheduler(PeriodicTask):
+    name = "backup-scheduler"
+
     def __init__(self, db: Database, deps: Deps, queue: OperationQueue, clock: Clock, period_s: float = 30.0) -> None:
+        super().__init__(period_s)
         self.db = db
         self.deps = deps
         self.queue = queue
         self.clock = clock
-        self.period_s = period_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="backup-scheduler", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(30)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:
-                log.exception("backup scheduler: pass failed")
-            self._stop.wait(self.period_s)
 
     def run_once(self) -> list[str]:
         """One pass; returns the ids of the backup operations it started."""

@@ -20,7 +20,6 @@ For a cluster with no operation running on it:
 from __future__ import annotations
 
 import logging
-import threading
 import time
 
 import redis
@@ -31,6 +30,7 @@ from managed_redis.engine.conf import master_in_sentinel_conf
 from managed_redis.operations import sharding, steps
 from managed_redis.operations.deps import Deps
 from managed_redis.operations.health import HostState, probe_cluster
+from managed_redis.operations.periodic import PeriodicTask
 from managed_redis.operations.plans import ClusterPlan, PersistenceMode
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store import operations as op_store
@@ -43,33 +43,19 @@ log = logging.getLogger(__name__)
 HEAL_DURING = frozenset({"cluster.backup", "cluster.backup.automated", "cluster.set_access_bindings"})
 
 
-class Supervisor:
+class Supervisor(PeriodicTask):
+    name = "supervisor"
+
     def __init__(self, db: Database, deps: Deps, period_s: float = 1.0) -> None:
+        super().__init__(period_s)
         self.db = db
         self.deps = deps
-        self.period_s = period_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         # cluster id -> monotonic time a failover was last asked for
         self._failover_asked: dict[str, float] = {}
 
     @property
     def failover_retry_s(self) -> float:
         return self.deps.settings.sentinel_down_after_s * 2 + 5
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="supervisor", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(30)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.run_once()
-            self._stop.wait(self.period_s)
 
     def run_once(self) -> None:
         with self.db.read() as conn:

@@ -8,12 +8,12 @@ from yandex.cloud.mdb.redis.v1 import backup_service_pb2 as service_pb
 from yandex.cloud.operation import operation_pb2
 
 from managed_redis.errors import NotFound
-from managed_redis.operations.submit import OperationQueue, Submission, Submitter
+from managed_redis.operations.submit import OperationQueue, Submission
 from managed_redis.services.access import Permission
 from managed_redis.services.backup_view import backup_proto
 from managed_redis.services.context import Caller
-from managed_redis.services.operation_view import operation_proto
 from managed_redis.services.pagination import decode_time_key, encode_time_key, page_size
+from managed_redis.services.submitting import submit_operation
 from managed_redis.store import backups as backup_store
 from managed_redis.store.backups import BackupRecord
 from managed_redis.store.database import Database
@@ -74,5 +74,4 @@ class BackupService:
                 locks_cluster=False,
             )
 
-        submitter = Submitter(caller.authenticated.subject_id, caller.idempotency_key)
-        return operation_proto(self.queue.submit(submitter, "backup.delete", request, prepare))
+        return submit_operation(self.queue, caller, "backup.delete", request, prepare)

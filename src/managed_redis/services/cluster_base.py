@@ -16,11 +16,11 @@ from managed_redis.errors import FailedPrecondition, NotFound
 from managed_redis.operations.deps import Deps
 from managed_redis.operations.health import cluster_health, probe_cluster
 from managed_redis.operations.plans import ClusterPlan
-from managed_redis.operations.submit import OperationQueue, Submission, Submitter
+from managed_redis.operations.submit import OperationQueue, Submission
 from managed_redis.services.access import Permission
 from managed_redis.services.cluster_access import load_cluster
 from managed_redis.services.context import Caller
-from managed_redis.services.operation_view import operation_proto
+from managed_redis.services.submitting import submit_operation
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store.clusters import ClusterRecord
 from managed_redis.store.database import Database
@@ -46,12 +46,10 @@ class ClusterServiceBase:
         self,
         caller: Caller,
         kind: str,
-        request_for_fingerprint: object,
+        request_for_fingerprint: Message,
         prepare: Callable[[Connection], Submission],
     ) -> operation_pb2.Operation:
-        submitter = Submitter(caller.authenticated.subject_id, caller.idempotency_key)
-        record = self.queue.submit(submitter, kind, request_for_fingerprint, prepare)  # type: ignore[arg-type]
-        return operation_proto(record)
+        return submit_operation(self.queue, caller, kind, request_for_fingerprint, prepare)
 
     def _changeable(
         self, cluster_id: str, caller: Caller, doing: str, allowed: tuple[str, ...] = ("RUNNING",)

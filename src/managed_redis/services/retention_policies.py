@@ -11,13 +11,13 @@ from managed_redis import ids
 from managed_redis.domain.cron import CronError, values
 from managed_redis.errors import FieldViolation, NotFound
 from managed_redis.operations.handlers.retention import policy_proto
-from managed_redis.operations.submit import OperationQueue, Submission, Submitter
+from managed_redis.operations.submit import OperationQueue, Submission
 from managed_redis.services.access import Permission
 from managed_redis.services.cluster_access import load_cluster
 from managed_redis.services.cluster_checks import raise_if_any
 from managed_redis.services.context import Caller
-from managed_redis.services.operation_view import operation_proto
 from managed_redis.services.pagination import page_of
+from managed_redis.services.submitting import submit_operation
 from managed_redis.store import backups as backup_store
 from managed_redis.store.backups import RetentionPolicyRecord
 from managed_redis.store.database import Database
@@ -90,8 +90,7 @@ class BackupRetentionPolicyService:
                 locks_cluster=False,
             )
 
-        submitter = Submitter(caller.authenticated.subject_id, caller.idempotency_key)
-        return operation_proto(self.queue.submit(submitter, "retention_policy.create", request, prepare))
+        return submit_operation(self.queue, caller, "retention_policy.create", request, prepare)
 
     def delete(self, request: service_pb.DeleteBackupRetentionPolicyRequest, caller: Caller) -> operation_pb2.Operation:
         policy = self._policy(request.cluster_id, request.policy_id, caller, Permission.MUTATE)
@@ -109,5 +108,4 @@ class BackupRetentionPolicyService:
                 locks_cluster=False,
             )
 
-        submitter = Submitter(caller.authenticated.subject_id, caller.idempotency_key)
-        return operation_proto(self.queue.submit(submitter, "retention_policy.delete", request, prepare))
+        return submit_operation(self.queue, caller, "retention_policy.delete", request, prepare)
