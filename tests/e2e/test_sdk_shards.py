@@ -25,7 +25,10 @@ def test_shard_rpcs(cluster_server):
     created = wait(
         clusters.Create(
             cs.CreateClusterRequest(
-                folder_id=FOLDER, name="sdk-sharded", environment=cluster_pb2.Cluster.PRODUCTION, config_spec=config(),
+                folder_id=FOLDER,
+                name="sdk-sharded",
+                environment=cluster_pb2.Cluster.PRODUCTION,
+                config_spec=config(),
                 sharded=True,
                 host_specs=[cs.HostSpec(zone_id="ru-central1-a", shard_name=name) for name in ("a", "b", "c")],
             )
@@ -44,7 +47,9 @@ def test_shard_rpcs(cluster_server):
 
     added = wait(
         clusters.AddShard(
-            cs.AddClusterShardRequest(cluster_id=created.id, shard_name="d", host_specs=[cs.HostSpec(zone_id="ru-central1-b")])
+            cs.AddClusterShardRequest(
+                cluster_id=created.id, shard_name="d", host_specs=[cs.HostSpec(zone_id="ru-central1-b")]
+            )
         ),
         response_type=cluster_pb2.Shard,
         meta_type=cs.AddClusterShardMetadata,
@@ -71,7 +76,10 @@ def test_shard_rpcs(cluster_server):
     plain = wait(
         clusters.Create(
             cs.CreateClusterRequest(
-                folder_id=FOLDER, name="sdk-to-shard", environment=cluster_pb2.Cluster.PRODUCTION, config_spec=config(),
+                folder_id=FOLDER,
+                name="sdk-to-shard",
+                environment=cluster_pb2.Cluster.PRODUCTION,
+                config_spec=config(),
                 host_specs=[cs.HostSpec(zone_id="ru-central1-a")],
             )
         ),

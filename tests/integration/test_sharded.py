@@ -42,10 +42,9 @@ def slot_counts(server, cluster_id: str) -> dict[str, int]:
 
 
 def all_ok(server, cluster_id: str) -> bool:
-    return all(
-        "cluster_state:ok" in admin_client(server, h["name"]).execute_command("CLUSTER", "INFO")
-        for h in hosts_of(server, cluster_id)
-    )
+    """Every node says the cluster is ok and knows a live owner for every slot."""
+    infos = [admin_client(server, h["name"]).execute_command("CLUSTER", "INFO") for h in hosts_of(server, cluster_id)]
+    return all("cluster_state:ok" in info and "cluster_slots_ok:16384" in info for info in infos)
 
 
 def fill(client, count: int, prefix: str = "k") -> None:
@@ -66,11 +65,11 @@ def check_all(client, count: int, prefix: str = "k") -> list[str]:
 def test_create_three_shards(server):
     cluster = create_sharded(server, "sharded-basic")
     assert cluster["sharded"] is True and cluster["status"] == "RUNNING" and cluster["health"] == "ALIVE"
+    assert all_ok(server, cluster["id"])  # the moment the operation is done, not eventually
     hosts = hosts_of(server, cluster["id"])
     assert {h["shardName"] for h in hosts} == {"s1", "s2", "s3"}
     assert all(h["services"] == [{"type": "REDIS_CLUSTER", "health": "ALIVE"}] for h in hosts)
     assert sorted(slot_counts(server, cluster["id"]).values()) == [5461, 5461, 5462]
-    assert all_ok(server, cluster["id"])
     client = cluster_client(hosts[0]["name"])
     fill(client, KEYS)
     assert check_all(client, KEYS) == []
@@ -91,10 +90,17 @@ def test_add_shard_rebalance_and_delete_shard_online(server):
     writer = CheckingWriter(first_host).start()
     try:
         wait_until(lambda: len(writer.acked) > 200)
-        added = run(server, "POST", f"/managed-redis/v1/clusters/{cluster_id}/shards",
-                    {"shardName": "s4", "hostSpecs": [{"zoneId": "ru-central1-a"}, {"zoneId": "ru-central1-b"}]})
-        assert added["response"] == {"@type": "type.googleapis.com/yandex.cloud.mdb.redis.v1.Shard", "name": "s4",
-                                     "clusterId": cluster_id}
+        added = run(
+            server,
+            "POST",
+            f"/managed-redis/v1/clusters/{cluster_id}/shards",
+            {"shardName": "s4", "hostSpecs": [{"zoneId": "ru-central1-a"}, {"zoneId": "ru-central1-b"}]},
+        )
+        assert added["response"] == {
+            "@type": "type.googleapis.com/yandex.cloud.mdb.redis.v1.Shard",
+            "name": "s4",
+            "clusterId": cluster_id,
+        }
         counts = slot_counts(server, cluster_id)
         assert len(counts) == 3  # a new shard holds no slots until a rebalance
         run(server, "POST", f"/managed-redis/v1/clusters/{cluster_id}:rebalance")
@@ -148,8 +154,13 @@ def test_planned_failover_per_shard(server):
     writer = CheckingWriter(first_host).start()
     try:
         wait_until(lambda: len(writer.acked) > 200)
-        run(server, "POST", f"/managed-redis/v1/clusters/{cluster_id}:startFailover",
-            {"hostNames": [before["s1"], before["s3"]]})
+        run(
+            server,
+            "POST",
+            f"/managed-redis/v1/clusters/{cluster_id}:startFailover",
+            {"hostNames": [before["s1"], before["s3"]]},
+        )
+        assert all_ok(server, cluster_id)
         time.sleep(0.5)
     finally:
         writer.stop()
@@ -165,20 +176,29 @@ def test_hosts_per_shard(server):
     cluster_id = cluster["id"]
     client = cluster_client(hosts_of(server, cluster_id)[0]["name"])
     fill(client, 5000)
-    done = run(server, "POST", f"/managed-redis/v1/clusters/{cluster_id}/hosts:batchCreate",
-               {"hostSpecs": [{"zoneId": "ru-central1-b", "shardName": "s2"}]})
+    done = run(
+        server,
+        "POST",
+        f"/managed-redis/v1/clusters/{cluster_id}/hosts:batchCreate",
+        {"hostSpecs": [{"zoneId": "ru-central1-b", "shardName": "s2"}]},
+    )
     new_host = done["metadata"]["hostNames"][0]
     hosts = {h["name"]: h for h in hosts_of(server, cluster_id)}
     assert hosts[new_host]["shardName"] == "s2" and hosts[new_host]["role"] == "REPLICA"
-    missing = server.rest("POST", f"/managed-redis/v1/clusters/{cluster_id}/hosts:batchCreate",
-                          json={"hostSpecs": [{"zoneId": "ru-central1-b"}]})
+    missing = server.rest(
+        "POST",
+        f"/managed-redis/v1/clusters/{cluster_id}/hosts:batchCreate",
+        json={"hostSpecs": [{"zoneId": "ru-central1-b"}]},
+    )
     assert missing.status_code == 400 and "shard_name" in missing.json()["message"]
     master = masters_by_shard(server, cluster_id)["s2"]
     run(server, "POST", f"/managed-redis/v1/clusters/{cluster_id}/hosts:batchDelete", {"hostNames": [master]})
     assert masters_by_shard(server, cluster_id)["s2"] == new_host
     fresh = cluster_client(new_host)  # the old client's node map still names the removed host
     assert check_all(fresh, 5000) == [] and all_ok(server, cluster_id)
-    alone = server.rest("POST", f"/managed-redis/v1/clusters/{cluster_id}/hosts:batchDelete", json={"hostNames": [new_host]})
+    alone = server.rest(
+        "POST", f"/managed-redis/v1/clusters/{cluster_id}/hosts:batchDelete", json={"hostNames": [new_host]}
+    )
     assert alone.status_code == 400 and "DeleteShard" in alone.json()["message"]
 
 
@@ -193,7 +213,9 @@ def test_enable_sharding_keeps_every_key(server):
     done = run(server, "POST", f"/managed-redis/v1/clusters/{cluster_id}:enable_sharding")
     assert done["response"]["sharded"] is True
     hosts = hosts_of(server, cluster_id)
-    assert {h["shardName"] for h in hosts} == {"shard1"} and all(h["services"][0]["type"] == "REDIS_CLUSTER" for h in hosts)
+    assert {h["shardName"] for h in hosts} == {"shard1"} and all(
+        h["services"][0]["type"] == "REDIS_CLUSTER" for h in hosts
+    )
     sharded = cluster_client(hosts[0]["name"])
     assert check_all(sharded, 20_000) == []
     assert slot_counts(server, cluster_id) == {masters_by_shard(server, cluster_id)["shard1"]: 16384}
@@ -259,8 +281,14 @@ def test_tls_sharded_cluster(server, shards):
 
     from tests.support.clusters import PASSWORD
 
-    client = RedisCluster(host=host, port=6380, password=PASSWORD, ssl=True,
-                          ssl_ca_certs=str(server.data_dir / "tls" / "ca.pem"), decode_responses=True)
+    client = RedisCluster(
+        host=host,
+        port=6380,
+        password=PASSWORD,
+        ssl=True,
+        ssl_ca_certs=str(server.data_dir / "tls" / "ca.pem"),
+        decode_responses=True,
+    )
     fill(client, 3000)
     assert check_all(client, 3000) == []
     assert {int(address.split(":")[1]) for address in client.cluster_nodes()} == {6380}

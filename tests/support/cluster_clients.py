@@ -9,6 +9,7 @@ from typing import Any
 
 import redis
 from redis.cluster import RedisCluster
+from redis.exceptions import RedisClusterException
 
 from tests.support.clusters import PASSWORD
 
@@ -44,7 +45,7 @@ class CheckingWriter:
                 if value != probe.split(":")[1]:
                     self.wrong.append((probe, value))
                 number += 1
-            except (redis.RedisError, AttributeError):  # redis-py trips while a node goes away
+            except (redis.RedisError, RedisClusterException, AttributeError):  # as a node goes away
                 self.errors += 1
                 time.sleep(0.05)
             time.sleep(0.002)

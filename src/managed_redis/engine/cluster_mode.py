@@ -20,7 +20,7 @@ from managed_redis.engine.addresses import CLUSTER_BUS_OFFSET
 from managed_redis.engine.errors import EngineError
 from managed_redis.engine.local import LocalEngine
 from managed_redis.engine.model import Node
-from managed_redis.engine.slots import ranges
+from managed_redis.engine.slots import SLOTS, ranges
 
 log = logging.getLogger(__name__)
 
@@ -95,12 +95,18 @@ class RedisClusterOps:
     def view(self, node: Node) -> list[ClusterNode]:
         return parse_nodes(str(self._admin(node).execute_command("CLUSTER", "NODES")))
 
-    def state(self, node: Node) -> str:
+    def serves_every_slot(self, node: Node) -> bool:
+        """Whether ``node`` says ``cluster_state:ok`` and knows a healthy owner for every slot.
+
+        The state alone is not enough: with ``cluster-require-full-coverage no`` (the
+        service's default) a node is "ok" while it has not yet heard which master took a
+        range, and a client that asks it gets an incomplete slot map.
+        """
         info = str(self._admin(node).execute_command("CLUSTER", "INFO"))
-        for line in info.splitlines():
-            if line.startswith("cluster_state:"):
-                return line.split(":", 1)[1].strip()
-        return "unknown"
+        fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+        return fields.get("cluster_state", "").strip() == "ok" and fields.get("cluster_slots_ok", "").strip() == str(
+            SLOTS
+        )
 
     # -- forming -----------------------------------------------------------------------------
 
@@ -192,11 +198,11 @@ class RedisClusterOps:
                 time.sleep(0.02)
 
     def wait_healthy(self, nodes: Sequence[Node], timeout_s: float = FORM_TIMEOUT_S) -> None:
-        """Until every node says ``cluster_state:ok`` and every replica is in sync."""
+        """Until every node serves every slot and every replica is in sync."""
         deadline = time.monotonic() + timeout_s
         for node in nodes:
             while True:
-                ok = self.state(node) == "ok"
+                ok = self.serves_every_slot(node)
                 info = self.engine.replication(node)
                 if ok and (info.get("role") == "master" or info.get("master_link_status") == "up"):
                     break

@@ -107,11 +107,21 @@ def rebalance(plan: ClusterPlan, targets: Sequence[str] | None = None) -> SlotRe
 
 
 def switch_master(plan: ClusterPlan, master: HostRecord, target: HostRecord) -> None:
-    """A coordinated ``CLUSTER FAILOVER`` on the target replica: no acknowledged write lost."""
+    """A coordinated ``CLUSTER FAILOVER`` on the target replica: no acknowledged write lost.
+
+    Done when every node agrees the old master now replicates the new one and knows the new
+    one holds its slots: a node drops the old master's slots as soon as it hears of its new
+    role, so until the new master's claim reaches it, it hands clients an incomplete map.
+    """
     cluster = ops(plan)
     masters = [plan.node(live_master(plan, shard.name), None) for shard in plan.shards]
-    cluster.failover(plan.node(target, master), masters)
-    cluster.wait_healthy([plan.node(host, None) for host in plan.shard_hosts(master.shard_name)])
+    old_node, new_node = plan.node(master, None), plan.node(target, master)
+    old_id, new_id = cluster.node_id(old_node), cluster.node_id(new_node)
+    cluster.failover(new_node, masters)
+    engine = plan.deps.engine
+    everyone = [node for node in (plan.node(host, None) for host in plan.hosts) if engine.node_running(node)]
+    cluster.wait_agreed(everyone, {old_id: new_id})
+    cluster.wait_healthy(everyone)
 
 
 def rebalance_enabled(plan: ClusterPlan) -> bool:
