@@ -76,6 +76,9 @@ def test_create_three_shards(server):
     # Each node announces its own address, and replicas are attached to their shard's master.
     nodes = client.cluster_nodes()
     assert set(address.split(":")[0] for address in nodes) == {h["name"] for h in hosts}
+    for host in hosts:  # and no node keeps a half-finished handshake around
+        info = admin_client(server, host["name"]).execute_command("CLUSTER", "INFO")
+        assert f"cluster_known_nodes:{len(hosts)}" in info
     shards = server.rest("GET", f"/managed-redis/v1/clusters/{cluster['id']}/shards").json()["shards"]
     assert [s["name"] for s in shards] == ["s1", "s2", "s3"]
     got = server.rest("GET", f"/managed-redis/v1/clusters/{cluster['id']}/shards/s2").json()

@@ -104,9 +104,8 @@ class RedisClusterOps:
         """
         info = str(self._admin(node).execute_command("CLUSTER", "INFO"))
         fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
-        return fields.get("cluster_state", "").strip() == "ok" and fields.get("cluster_slots_ok", "").strip() == str(
-            SLOTS
-        )
+        state, slots_ok = fields.get("cluster_state", "").strip(), fields.get("cluster_slots_ok", "").strip()
+        return state == "ok" and slots_ok == str(SLOTS)
 
     # -- forming -----------------------------------------------------------------------------
 
@@ -122,15 +121,12 @@ class RedisClusterOps:
             if not self._has_peers(node):
                 admin.execute_command("CLUSTER", "SET-CONFIG-EPOCH", epoch)
             self.assign(node, slot_ranges)
-        # Every pair meets directly: one handshake each, instead of waiting for gossip to
-        # spread the news of who is in the cluster.
-        for index, node in enumerate(everyone):
-            for other in everyone[index + 1 :]:
-                self.meet(node, other)
+        self.meet_directly([], everyone)
         for master_name, group in replicas.items():
             for node in group:
                 self.replicate(node, ids[master_name])
         self.wait_known(everyone, set(ids.values()))
+        self.tell_slots([node for node, _ in masters], everyone)
         # A fresh master reports cluster_state:ok only 2 s after it started (Redis's
         # CLUSTER_WRITABLE_DELAY): the floor of any new cluster.
         self.wait_healthy(everyone)
@@ -153,6 +149,29 @@ class RedisClusterOps:
         self._admin(member).execute_command(
             "CLUSTER", "MEET", newcomer.address, newcomer.port, newcomer.port + CLUSTER_BUS_OFFSET
         )
+
+    def meet_directly(self, members: Sequence[Node], newcomers: Sequence[Node]) -> None:
+        """Shake hands between each newcomer and every other node, members and newcomers.
+
+        One handshake per pair, at once, instead of waiting for gossip to spread the news of
+        who is in the cluster (a few seconds, growing with the cluster).
+        """
+        for index, newcomer in enumerate(newcomers):
+            for other in [*members, *newcomers[index + 1 :]]:
+                self.meet(other, newcomer)
+
+    def tell_slots(self, holders: Sequence[Node], listeners: Sequence[Node]) -> None:
+        """Have each of ``holders`` tell ``listeners`` at once which slots it holds.
+
+        The packet that completes a handshake does not carry the sender's slots into the
+        receiver's view; the next ping does, up to half a node timeout later. A MEET from a
+        node the receiver already knows is read in full at once. (A node that holds no slots
+        sends nothing that matters; it does no harm either.)
+        """
+        for holder in holders:
+            for listener in listeners:
+                if listener.name != holder.name:
+                    self.meet(holder, listener)
 
     def replicate(self, replica: Node, master_id: str) -> None:
         deadline = time.monotonic() + FORM_TIMEOUT_S

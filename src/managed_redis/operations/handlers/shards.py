@@ -28,14 +28,14 @@ def join_hosts(plan: ClusterPlan, hosts: list[HostRecord], master: HostRecord) -
     and make the non-masters replicate it."""
     cluster = sharding.ops(plan)
     engine = plan.deps.engine
-    members = [h for h in plan.hosts if h.state != ADDING and h.state != REMOVING]
-    introducer = plan.node(next(h for h in members if engine.node_running(plan.node(h, None))), None)
+    members = [plan.node(h, None) for h in plan.hosts if h.state != ADDING and h.state != REMOVING]
+    running = [node for node in members if engine.node_running(node)]
     nodes = {host.name: plan.node(host, None if host.name == master.name else master) for host in hosts}
     for_each(engine.ensure_node, list(nodes.values()))
-    for node in nodes.values():
-        cluster.meet(introducer, node)
+    cluster.meet_directly(running, list(nodes.values()))
     everyone = [plan.node(h, None) for h in plan.hosts if h.state != REMOVING]
     cluster.wait_known(everyone, {cluster.node_id(n) for n in everyone})
+    cluster.tell_slots(running, list(nodes.values()))
     master_id = cluster.node_id(plan.node(master, None))
     for host in hosts:
         if host.name != master.name:
