@@ -26,6 +26,7 @@ class CheckingWriter:
     """
 
     def __init__(self, host: str) -> None:
+        self.host = host
         self.client = cluster_client(host)
         self.acked: list[str] = []
         self.wrong: list[tuple[str, Any]] = []
@@ -59,5 +60,7 @@ class CheckingWriter:
         self._thread.join(30)
 
     def lost(self) -> list[str]:
-        values = self.client.mget_nonatomic(self.acked)
+        """Acknowledged keys now missing, read by a new client: the writer's own may still
+        name hosts that were removed while it wrote."""
+        values = cluster_client(self.host).mget_nonatomic(self.acked)
         return [key for key, value in zip(self.acked, values, strict=True) if value != key.split(":")[1]]

@@ -216,6 +216,17 @@ class RedisClusterOps:
                     raise EngineError(f"{node.name} does not see every replica where it belongs")
                 time.sleep(0.02)
 
+    def wait_holding(
+        self, nodes: Sequence[Node], owner_id: str, slots: set[int], timeout_s: float = FORM_TIMEOUT_S
+    ) -> None:
+        """Until every node sees ``owner_id`` hold ``slots``."""
+        deadline = time.monotonic() + timeout_s
+        for node in nodes:
+            while not slots <= self.owners(node).get(owner_id, set()):
+                if time.monotonic() > deadline:
+                    raise EngineError(f"{node.name} has not heard that {owner_id} holds its slots")
+                time.sleep(0.02)
+
     def wait_healthy(self, nodes: Sequence[Node], timeout_s: float = FORM_TIMEOUT_S) -> None:
         """Until every node serves every slot and every replica is in sync."""
         deadline = time.monotonic() + timeout_s

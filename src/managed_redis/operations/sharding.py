@@ -117,11 +117,13 @@ def switch_master(plan: ClusterPlan, master: HostRecord, target: HostRecord) -> 
     masters = [plan.node(live_master(plan, shard.name), None) for shard in plan.shards]
     old_node, new_node = plan.node(master, None), plan.node(target, master)
     old_id, new_id = cluster.node_id(old_node), cluster.node_id(new_node)
+    slots = cluster.owners(old_node).get(old_id, set())
     cluster.failover(new_node, masters)
     engine = plan.deps.engine
     everyone = [node for node in (plan.node(host, None) for host in plan.hosts) if engine.node_running(node)]
     cluster.wait_agreed(everyone, {old_id: new_id})
-    cluster.wait_healthy(everyone)
+    cluster.wait_holding(everyone, new_id, slots)
+    cluster.wait_healthy([plan.node(host, None) for host in plan.shard_hosts(master.shard_name)])
 
 
 def rebalance_enabled(plan: ClusterPlan) -> bool:
