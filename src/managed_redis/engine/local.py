@@ -18,7 +18,7 @@ from typing import Any
 
 import redis
 
-from managed_redis.engine import conf, process
+from managed_redis.engine import conf, process, rdb_header
 from managed_redis.engine.addresses import SENTINEL_PORT
 from managed_redis.engine.connections import Connections, Endpoint, connect
 from managed_redis.engine.errors import EngineError
@@ -74,12 +74,29 @@ class LocalEngine:
         return process.live_pid(node.pidfile, node.marker) is not None
 
     def ensure_node(self, node: Node, timeout_s: float = READY_TIMEOUT_S) -> None:
-        """Start ``node`` unless it runs; either way return once it answers PING."""
-        if not self.node_running(node):
-            self.write_node_files(node)
+        """Start ``node`` unless it runs; either way return once it answers PING, with its AOF
+        on if it is meant to keep one.
+
+        With ``appendonly yes`` Redis reads its AOF alone and, finding none, starts empty and
+        ignores its ``dump.rdb``. So a node meant to keep an AOF that has none complete yet (a
+        snapshot was just placed, or it stopped before its first AOF rewrite finished) starts
+        from its RDB with the AOF off and turns it on once up; the RDB stays until the AOF has
+        replaced it as what a restart reads.
+        """
+        if self.node_running(node):
+            self.wait_ready(node, timeout_s)
+        else:
+            from_rdb = node.appendonly and not self.aof_manifest(node).exists() and self.rdb_path(node).exists()
+            starting = dataclasses.replace(node, appendonly=False) if from_rdb else node
+            self.write_node_files(starting)
             self.connections.forget(node.address)
+            started = time.monotonic()
             process.start_daemon([node.binary, str(node.conf_file)], node.pidfile, node.marker, node.log_file)
-        self.wait_ready(node, timeout_s)
+            self.wait_ready(node, timeout_s)
+            if from_rdb:
+                log.info("redis on %s loaded its RDB in %.2f s", node.name, time.monotonic() - started)
+        if node.appendonly and self.admin(node).config_get("appendonly").get("appendonly") != "yes":
+            self.config_set(node, [("appendonly", "yes")])
 
     def wait_ready(self, node: Node, timeout_s: float = READY_TIMEOUT_S) -> None:
         deadline = time.monotonic() + timeout_s
@@ -178,18 +195,33 @@ class LocalEngine:
                 time.sleep(0.02)
         raise EngineError(f"BGSAVE on {node.name} did not finish within {timeout_s:.0f} s")
 
-    def load_snapshot(self, node: Node, timeout_s: float = 3600.0) -> None:
-        """Start ``node`` (which must not run) from the ``dump.rdb`` placed in its directory.
+    def aof_manifest(self, node: Node) -> Path:
+        """Written by Redis once an AOF is complete; from then on a restart reads the AOF."""
+        return node.directory / "appendonlydir" / "appendonly.aof.manifest"
 
-        Redis loads an RDB only while its AOF is off (with it on, it reads the AOF alone), so
-        the node starts that way; turning the AOF on is the caller's next step.
-        """
+    def shares_snapshot(self, node: Node) -> bool:
+        """Whether replicas can start from ``node``'s ``dump.rdb`` too and then continue from
+        ``node`` by partial sync: the file must record its replication position."""
+        return rdb_header.records_replication_position(self.rdb_path(node))
+
+    def share_snapshot(self, source: Node, target: Node) -> None:
+        """Put ``source``'s ``dump.rdb`` in ``target``'s directory, as a hard link where it can:
+        Redis replaces the file by renaming a new one over it, never writes into it."""
+        target.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = self.rdb_path(target)
+        path.unlink(missing_ok=True)
+        try:
+            os.link(self.rdb_path(source), path)
+        except OSError:
+            shutil.copyfile(self.rdb_path(source), path)
+
+    def load_snapshot(self, node: Node, timeout_s: float = 3600.0) -> None:
+        """Start ``node`` (which must not run) from the ``dump.rdb`` placed in its directory,
+        whatever AOF an earlier life of the directory left."""
         if self.node_running(node):
             raise EngineError(f"redis on {node.name} already runs; it cannot load a snapshot")
-        shutil.rmtree(node.directory / "appendonlydir", ignore_errors=True)
-        started = time.monotonic()
-        self.ensure_node(dataclasses.replace(node, appendonly=False), timeout_s)
-        log.info("redis on %s loaded its snapshot in %.2f s", node.name, time.monotonic() - started)
+        shutil.rmtree(self.aof_manifest(node).parent, ignore_errors=True)
+        self.ensure_node(node, timeout_s)
 
     # -- configuration ------------------------------------------------------------------------
 

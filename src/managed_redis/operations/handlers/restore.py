@@ -1,10 +1,14 @@
 """Restore: a new cluster whose shards start from a backup's snapshots.
 
-For each shard, in one step: the object is read from the backup store, its SHA-256 and size
-checked against what was recorded when it was stored, and only then written as
-``dump.rdb`` into the shard master's directory, which starts from it. A missing or damaged
-object fails the operation before any Redis sees it, and the failure handler removes every
-process and file of the new cluster. Replicas and Sentinels start afterwards.
+For each shard: the object is read from the backup store, its SHA-256 and size checked
+against what was recorded when it was stored, and only then written as ``dump.rdb`` into
+the shard master's directory. A missing or damaged object fails the operation before any
+Redis sees it, and the failure handler removes every process and file of the new cluster.
+
+Every shard loads at once. In a non-sharded cluster the replicas load the same file beside
+their master when it records its replication position, and then link up with it by partial
+sync instead of a full copy of the data each. Cluster-mode replicas must start empty to
+join their master, so they copy from it once the cluster forms. Sentinels start last.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from managed_redis.backup_store.stream import ChecksumMismatch, restore_verified
 from managed_redis.errors import DataLoss, FailedPrecondition
 from managed_redis.operations import sharding, steps
 from managed_redis.operations.context import OperationContext
+from managed_redis.operations.parallel import for_each
 from managed_redis.operations.plans import ClusterPlan
 from managed_redis.store import backups as backup_store
 from managed_redis.store.backups import BackupRecord
@@ -34,12 +39,14 @@ def _backup(ctx: OperationContext[Any]) -> BackupRecord:
 
 
 def load_shard(plan: ClusterPlan, backup: BackupRecord, source_shard: str, target_shard: str) -> str:
-    """Start ``target_shard``'s master from ``source_shard``'s verified snapshot; returns its name."""
+    """Start ``target_shard`` from ``source_shard``'s verified snapshot; returns its master's name."""
     entry = next(e for e in backup.files if e["shard"] == source_shard)
     master = plan.shard_master(target_shard)
     node = plan.node(master, None)
     engine = plan.deps.engine
-    engine.stop_node(node, save=False)  # whatever an interrupted attempt left running
+    replicas = [plan.node(host, master) for host in plan.shard_hosts(target_shard) if host.name != master.name]
+    for stale in [node, *replicas]:  # whatever an interrupted attempt left running
+        engine.stop_node(stale, save=False)
     node.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     where = f"backup {backup.id}, shard {source_shard}"
     try:
@@ -53,9 +60,12 @@ def load_shard(plan: ClusterPlan, backup: BackupRecord, source_shard: str, targe
         ) from None
     except ChecksumMismatch as exc:
         raise DataLoss(f"{where}: the file is corrupt: {exc}; nothing was restored") from None
-    engine.load_snapshot(node, LOAD_TIMEOUT_S)
-    # Now the settings it really runs with; an AOF rewrite then persists the loaded data.
-    engine.config_set(node, [("appendonly", "yes" if node.appendonly else "no")])
+    loading = [node]
+    if not plan.record.sharded and engine.shares_snapshot(node):
+        for replica in replicas:
+            engine.share_snapshot(node, replica)
+        loading += replicas
+    for_each(lambda loader: engine.load_snapshot(loader, LOAD_TIMEOUT_S), loading)
     return master.name
 
 
@@ -63,14 +73,14 @@ def restore_cluster(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
     plan = ClusterPlan.load(ctx.db, ctx.deps, ctx.cluster_id)
     backup = _backup(ctx)
     pairs = list(zip(sorted(backup.shard_names), sorted(shard.name for shard in plan.shards), strict=True))
-    masters: dict[str, str] = {}
-    for source_shard, target_shard in pairs:
 
-        def load(source: str = source_shard, target: str = target_shard) -> str:
-            return load_shard(plan, backup, source, target)
+    def load_every_shard() -> dict[str, str]:
+        loaded = for_each(lambda pair: load_shard(plan, backup, *pair), pairs)
+        return {target: master for (_, target), master in zip(pairs, loaded, strict=True)}
 
-        masters[target_shard] = ctx.once(f"load shard {target_shard}", load)
-        steps.record_master(ctx.db, plan, target_shard, masters[target_shard])
+    masters: dict[str, str] = ctx.once("load the snapshots", load_every_shard)
+    for shard_name, master_name in masters.items():
+        steps.record_master(ctx.db, plan, shard_name, master_name)
     if plan.record.sharded:
         # Each shard holds the slots its source shard held, so every key is where it belongs.
         held = {entry["shard"]: [(first, last) for first, last in entry.get("slots", [])] for entry in backup.files}
