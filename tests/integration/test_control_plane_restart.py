@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from tests.support.clusters import client, create_cluster, hosts_of, master_of
+from tests.support.clusters import client, create_cluster, hosts_of, master_of, wait_alive
 from tests.support.processes import kill_all, redis_processes
 from tests.support.server import host_network, running_server, wait_until
 
@@ -37,11 +37,7 @@ def test_restart_and_reboot(tmp_path):
         assert not redis_processes(network)
 
         with running_server(data_dir, env=env) as third:
-            wait_until(
-                lambda: third.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json().get("health") == "ALIVE",
-                timeout_s=60,
-                message="the cluster did not come back after every process was gone",
-            )
+            wait_alive(third, cluster_id, message="the cluster did not come back after every process was gone")
             assert master_of(third, cluster_id) == master
             for host in hosts_of(third, cluster_id):
                 wait_until(lambda h=host["name"]: client(h).get("k499") == "499", message=f"{host} lost data")

@@ -8,7 +8,7 @@ import time
 
 import redis.sentinel
 
-from tests.support.clusters import PASSWORD, client, create_cluster, hosts_of, master_of, run
+from tests.support.clusters import PASSWORD, client, create_cluster, hosts_of, master_of, run, wait_alive
 from tests.support.processes import pid_of
 from tests.support.server import wait_until
 from tests.support.writer import Writer
@@ -81,11 +81,7 @@ def test_master_killed_sentinel_promotes_and_supervisor_heals(server, network):
         writer.stop()
     new_master = writer.masters_seen[-1]
     assert new_master != old_master
-    wait_until(
-        lambda: server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json()["health"] == "ALIVE",
-        timeout_s=60,
-        message="the cluster did not return to ALIVE",
-    )
+    wait_alive(server, cluster_id)
     roles = {h["name"]: h["role"] for h in hosts_of(server, cluster_id)}
     assert roles[new_master] == "MASTER" and roles[old_master] == "REPLICA"
     # The old master came back as a replica and copied everything written meanwhile.

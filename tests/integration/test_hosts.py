@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import redis.sentinel
 
-from tests.support.clusters import admin_client, client, create_cluster, hosts_of, master_of, run
+from tests.support.clusters import admin_client, client, create_cluster, hosts_of, master_of, run, wait_alive
 from tests.support.processes import redis_processes
-from tests.support.server import wait_until
 
 
 def test_add_hosts_joins_in_sync_replicas_and_sentinels(server):
@@ -50,7 +49,7 @@ def test_delete_master_host_switches_over_first(server, network):
     assert not any(f"{master}:" in title for title in redis_processes(network).values())
     sentinel = redis.sentinel.Sentinel([(h["name"], 26379) for h in hosts], socket_timeout=1)
     assert sentinel.discover_master("hosts-delete")[0] == new_master
-    wait_until(lambda: server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json()["health"] == "ALIVE")
+    wait_alive(server, cluster_id, timeout_s=30)
 
     last = server.rest(
         "POST",

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.support.cluster_clients import CheckingWriter, cluster_client
-from tests.support.clusters import admin_client, create_body, hosts_of, run
+from tests.support.clusters import admin_client, create_body, hosts_of, run, wait_alive
 from tests.support.processes import pid_of
 from tests.support.server import wait_until
 
@@ -139,11 +139,7 @@ def test_master_killed_writes_resume(server, network):
     assert writer.wrong == []
     new_master = masters_by_shard(server, cluster_id)["s2"]
     assert new_master != victim
-    wait_until(
-        lambda: server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json()["health"] == "ALIVE",
-        timeout_s=60,
-        message="the cluster did not return to ALIVE",
-    )
+    wait_alive(server, cluster_id)
     roles = {h["name"]: h["role"] for h in hosts_of(server, cluster_id)}
     assert roles[victim] == "REPLICA"
     assert all_ok(server, cluster_id)
@@ -264,11 +260,7 @@ def test_every_process_restarted_cluster_heals(server, network):
     for pid, title in redis_processes(network).items():
         if any(f"{name}:6379" in title.split() for name in names):
             os.kill(pid, signal.SIGKILL)
-    wait_until(
-        lambda: server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json()["health"] == "ALIVE",
-        timeout_s=90,
-        message="the cluster did not come back",
-    )
+    wait_alive(server, cluster_id, timeout_s=90, message="the cluster did not come back")
     wait_until(lambda: all_ok(server, cluster_id), timeout_s=60)
     client = cluster_client(hosts[0]["name"])
     assert check_all(client, 10_000) == []

@@ -9,7 +9,7 @@ from typing import Any
 
 import redis
 
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, wait_until
 
 PASSWORD = "Test-Password-1"
 FOLDER = "b1gtestfolder0000001"
@@ -52,6 +52,17 @@ def run(server: RunningServer, method: str, path: str, body: dict[str, Any] | No
 def create_cluster(server: RunningServer, name: str, hosts: int = 3, **extra: Any) -> dict[str, Any]:
     done = run(server, "POST", "/managed-redis/v1/clusters", create_body(name, hosts, **extra))
     return done["response"]
+
+
+def wait_alive(
+    server: RunningServer, cluster_id: str, timeout_s: float = 60, message: str = "the cluster did not return to ALIVE"
+) -> None:
+    """Until the cluster's live health is ALIVE again."""
+    wait_until(
+        lambda: server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json().get("health") == "ALIVE",
+        timeout_s=timeout_s,
+        message=message,
+    )
 
 
 def hosts_of(server: RunningServer, cluster_id: str) -> list[dict[str, Any]]:
