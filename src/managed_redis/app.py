@@ -128,7 +128,7 @@ class ApiServer:
         self.endpoints = ApiEndpointService()
         self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="api")
         self.worker: Worker | None = None
-        self.supervisor = Supervisor(components.db, components.deps, settings.supervisor_period_s)
+        self.supervisor = Supervisor(components.db, components.deps, components.clock, settings.supervisor_period_s)
         self.scheduler = BackupScheduler(
             components.db, components.deps, components.queue, components.clock, settings.scheduler_period_s
         )

@@ -48,12 +48,25 @@ class Settings:
     cluster_node_timeout_s: float = 5.0
     # How often the supervisor checks every host and restarts what died.
     supervisor_period_s: float = 1.0
+    # How long a master may stay silent (alive, not answering, unheard by its replicas) before
+    # the supervisor fences it and promotes a replica; None: 0.6 of the failure-detection time
+    # (Sentinel's down-after, Redis Cluster's node timeout), so it acts before they do.
+    fence_after_s: float | None = None
+    # An isolated master refuses writes this long after its replicas stop acknowledging
+    # (while it has 2 or more linked): the bound on what it can take and then lose.
+    min_replicas_max_lag_s: int = 5
     worker_threads: int = 4
     lease_s: float = 30.0
     worker_poll_s: float = 0.5
     # Run operations inside `serve`; off when only separate `mredis worker` processes should.
     embedded_worker: bool = True
     log_level: str = "INFO"
+
+    @property
+    def effective_fence_after_s(self) -> float:
+        if self.fence_after_s is not None:
+            return self.fence_after_s
+        return 0.6 * min(self.sentinel_down_after_s, self.cluster_node_timeout_s)
 
     @property
     def effective_database_url(self) -> str:
@@ -160,6 +173,20 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "--supervisor-period-s",
         float,
         "seconds between the supervisor's checks of every host",
+    ),
+    SettingSpec(
+        "fence_after_s",
+        "MREDIS_FENCE_AFTER_S",
+        "--fence-after-s",
+        float,
+        "seconds a silent master is given before it is fenced and replaced (default: 0.6 of down-after)",
+    ),
+    SettingSpec(
+        "min_replicas_max_lag_s",
+        "MREDIS_MIN_REPLICAS_MAX_LAG_S",
+        "--min-replicas-max-lag-s",
+        int,
+        "seconds an isolated master keeps taking writes once its replicas stop acknowledging",
     ),
     SettingSpec("worker_threads", "MREDIS_WORKER_THREADS", "--worker-threads", int, "operations run at once"),
     SettingSpec("lease_s", "MREDIS_LEASE_S", "--lease-s", float, "seconds a worker's claim lasts unrenewed"),

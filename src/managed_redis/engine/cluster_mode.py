@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import redis
 
 from managed_redis.engine.addresses import CLUSTER_BUS_OFFSET
+from managed_redis.engine.base import Engine
 from managed_redis.engine.errors import EngineError
-from managed_redis.engine.local import LocalEngine
 from managed_redis.engine.model import Node
 from managed_redis.engine.slots import SLOTS, ranges
 
@@ -83,7 +83,7 @@ def parse_nodes(text: str) -> list[ClusterNode]:
 
 
 class RedisClusterOps:
-    def __init__(self, engine: LocalEngine) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def _admin(self, node: Node) -> redis.Redis:
@@ -322,6 +322,21 @@ class RedisClusterOps:
                 time.sleep(0.02)
             log.warning("manual failover to %s timed out; asking again", replica.name)
         raise EngineError(f"{replica.name} did not become master after {attempts} manual failovers")
+
+    def takeover(self, replica: Node, timeout_s: float = MANUAL_FAILOVER_S) -> None:
+        """Make ``replica`` its shard's master without asking anyone (``CLUSTER FAILOVER
+        TAKEOVER``): for a master whose process is certainly gone, where a vote may be
+        impossible (fewer than 3 masters). Returns once it says it is master; raises
+        EngineError if it did not become one within ``timeout_s``."""
+        try:
+            self._admin(replica).execute_command("CLUSTER", "FAILOVER", "TAKEOVER")
+        except redis.RedisError as exc:
+            raise EngineError(f"{replica.name} refused to take over: {exc}") from exc
+        deadline = time.monotonic() + timeout_s
+        while self.engine.replication(replica).get("role") != "master":
+            if time.monotonic() > deadline:
+                raise EngineError(f"{replica.name} did not become master within {timeout_s:.0f} s")
+            time.sleep(0.02)
 
 
 def _pipelined(client: redis.Redis, commands: Sequence[tuple[object, ...]]) -> list[object]:

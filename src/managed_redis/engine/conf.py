@@ -71,6 +71,13 @@ def redis_conf(node: Node) -> str:
         ("repl-diskless-sync-delay", "0"),
         ("replica-serve-stale-data", "yes"),
         ("replica-priority", str(node.replica_priority)),
+        # Replicas hear from an idle master every second (10 s by default), so a replica that
+        # has heard nothing for seconds says the master is silent: the supervisor's evidence
+        # before it fences one.
+        ("repl-ping-replica-period", "1"),
+        # With min-replicas-to-write on (the supervisor turns it on while 2 replicas are
+        # linked), a master stops taking writes once no replica acknowledged for this long.
+        ("min-replicas-max-lag", str(node.min_replicas_max_lag_s)),
         ("masteruser", node.credentials.admin_user),
         ("masterauth", quote(node.credentials.admin_password)),
         ("save", '""'),
@@ -97,6 +104,8 @@ def redis_conf(node: Node) -> str:
             # Hosts belong to the shard they were declared in: no replica wanders to another
             # master, and a master left without slots stays a master until it is removed.
             ("cluster-allow-replica-migration", "no"),
+            # Priority 0 ("never promote") in Redis Cluster's own words.
+            ("cluster-replica-no-failover", "yes" if node.replica_priority == 0 else "no"),
         ]
         if node.tls:
             pairs.append(("tls-cluster", "yes"))

@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +23,9 @@ from managed_redis.engine import conf, process, rdb_header
 from managed_redis.engine.addresses import SENTINEL_PORT
 from managed_redis.engine.connections import Connections, Endpoint, connect
 from managed_redis.engine.errors import EngineError
-from managed_redis.engine.model import Node, Sentinel
+from managed_redis.engine.facts import HostFacts, ProcessState, RedisFacts, SentinelFacts, redis_facts
+from managed_redis.engine.model import REDIS_CONF, REDIS_PIDFILE, SENTINEL_PIDFILE, Node, Sentinel, WatchedHost
+from managed_redis.engine.probe import Answer, Prober, Question
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,11 @@ SYNC_TIMEOUT_S = 300.0
 # that. During a failover it polls replicas every 1 s whatever this says, so 1 s it is, and
 # the switchover aligns itself to that rhythm (see switchover.py).
 SENTINEL_TIMERS_MS = {"info-period": 1000}
+# How long one look at every host may wait for answers: a host silent this long is reported
+# as not answering (its process state says whether it is alive).
+OBSERVE_TIMEOUT_S = 1.0
+# A process whose pidfile is gone is looked for in /proc at most this often.
+SCAN_EVERY_S = 5.0
 
 
 def _write(path: Path, text: str, mode: int = 0o600) -> None:
@@ -44,8 +52,14 @@ def _write(path: Path, text: str, mode: int = 0o600) -> None:
 
 
 class LocalEngine:
+    """The ``Engine`` (see ``engine/base.py``) of processes on this machine."""
+
     def __init__(self, connections: Connections | None = None) -> None:
         self.connections = connections or Connections()
+        self.watch = process.ProcessWatch()
+        self._probers = threading.local()
+        self._scan_lock = threading.Lock()
+        self._last_scan: tuple[float, frozenset[str], dict[str, int]] = (0.0, frozenset(), {})
 
     # -- endpoints ----------------------------------------------------------------------------
 
@@ -71,7 +85,29 @@ class LocalEngine:
         _write(node.acl_file, conf.users_acl(node))
 
     def node_running(self, node: Node) -> bool:
-        return process.live_pid(node.pidfile, node.marker) is not None
+        return self._pid(node.marker, node.pidfile) is not None
+
+    def _pid(self, marker: str, pidfile: Path, scan: bool = False) -> int | None:
+        """The live process of ``marker``: watched, else named by its pidfile, else (``scan``)
+        found in /proc, as when its pidfile went with its directory."""
+        pid = self.watch.pid(marker)
+        if pid is None:
+            pid = process.live_pid(pidfile, marker)
+            if pid is None and scan:
+                pid = self._scan({marker}).get(marker)
+            if pid is not None:
+                self.watch.add(marker, pid)
+        return pid
+
+    def _scan(self, markers: set[str], fresh: bool = True) -> dict[str, int]:
+        """marker -> pid of the live processes holding ``markers``, from one pass over /proc;
+        with ``fresh`` False, a pass of the last ``SCAN_EVERY_S`` that looked for them will do."""
+        with self._scan_lock:
+            at, searched, found = self._last_scan
+            if fresh or time.monotonic() - at > SCAN_EVERY_S or not markers <= searched:
+                found = process.find_by_markers(markers)
+                self._last_scan = (time.monotonic(), frozenset(markers), found)
+            return {marker: pid for marker, pid in found.items() if marker in markers}
 
     def ensure_node(self, node: Node, timeout_s: float = READY_TIMEOUT_S) -> None:
         """Start ``node`` unless it runs; either way return once it answers PING, with its AOF
@@ -91,7 +127,8 @@ class LocalEngine:
             self.write_node_files(starting)
             self.connections.forget(node.address)
             started = time.monotonic()
-            process.start_daemon([node.binary, str(node.conf_file)], node.pidfile, node.marker, node.log_file)
+            pid = process.start_daemon([node.binary, str(node.conf_file)], node.pidfile, node.marker, node.log_file)
+            self.watch.add(node.marker, pid)
             self.wait_ready(node, timeout_s)
             if from_rdb:
                 log.info("redis on %s loaded its RDB in %.2f s", node.name, time.monotonic() - started)
@@ -109,6 +146,9 @@ class LocalEngine:
                 return
             except redis.BusyLoadingError:
                 last_error = "still loading its data"
+            except redis.AuthenticationError as exc:
+                # Not a passing state: the process on this address is not the one we run.
+                raise EngineError(f"redis on {node.name} refuses the control plane's credentials: {exc}") from exc
             except redis.RedisError as exc:
                 last_error = str(exc)
             time.sleep(0.01)
@@ -116,32 +156,83 @@ class LocalEngine:
 
     def stop_node(self, node: Node, save: bool = True, timeout_s: float = 120.0) -> None:
         """Shut Redis down: saving an RDB snapshot first when ``save`` (retrying while Redis
-        says it cannot, say during an AOF rewrite), or at once and whatever it is doing."""
-        pid = process.live_pid(node.pidfile, node.marker)
+        says it cannot, say during an AOF rewrite), or at once and whatever it is doing.
+        Returns once the process is gone (at most ``timeout_s`` plus 10 s to kill it)."""
+        pid = self._pid(node.marker, node.pidfile, scan=True)
         if pid is None:
             return
         command = ("SHUTDOWN", "SAVE") if save else ("SHUTDOWN", "NOSAVE", "NOW", "FORCE")
         deadline = time.monotonic() + timeout_s
-        while process.live_pid(node.pidfile, node.marker) is not None:
+        while not process.wait_gone(pid, 0):
             try:
-                with connect(self.endpoint(node), timeout_s=timeout_s) as client:
+                with connect(self.endpoint(node), timeout_s=min(timeout_s, 30.0)) as client:
                     client.execute_command(*command)
             except redis.ConnectionError:
                 pass  # SHUTDOWN closes the connection when it succeeds
             except redis.RedisError as exc:
                 if time.monotonic() > deadline:
-                    log.warning("SHUTDOWN on %s keeps failing (%s); terminating it", node.name, exc)
-                    process.terminate(node.pidfile, node.marker)
+                    log.warning("SHUTDOWN on %s keeps failing (%s); killing it", node.name, exc)
+                    process.kill(pid)
                     break
                 log.info("SHUTDOWN on %s refused (%s); trying again", node.name, exc)
                 time.sleep(0.2)
                 continue
             if process.wait_gone(pid, 10):
                 break
-        self.connections.forget(node.address)
+            if time.monotonic() > deadline:
+                process.kill(pid)
+                break
+        self._forget(node.marker, node.address)
+
+    def fence(self, node: Node) -> None:
+        """Make sure ``node``'s process acknowledges nothing more: SIGKILL, whatever it is
+        doing (a stopped or hung process dies too). Returns once it is gone (at most 10 s).
+
+        Raises EngineError if it is still there after that.
+        """
+        pid = self._pid(node.marker, node.pidfile, scan=True)
+        if pid is not None and not process.kill(pid):
+            raise EngineError(f"redis on {node.name} (pid {pid}) did not die on SIGKILL")
+        self._forget(node.marker, node.address)
+
+    def clear_address(self, node: Node, sentinel_marker: str | None = None) -> None:
+        """Kill whatever still serves ``node``'s address (a process left by a cluster that had
+        it before) and remove its directory: the address is then the new host's alone."""
+        markers = {node.marker} | ({sentinel_marker} if sentinel_marker else set())
+        for marker, pid in self._scan(markers).items():
+            log.warning("killing pid %d left on %s by an earlier owner of the address", pid, marker)
+            process.kill(pid)
+            self._forget(marker, node.address)
+        self.remove_directory(node.directory)
+
+    def _forget(self, marker: str, address: str) -> None:
+        self.watch.forget(marker)
+        self.connections.forget(address)
+        self._prober().forget(address)
 
     def remove_directory(self, directory: Path) -> None:
         shutil.rmtree(directory, ignore_errors=True)
+
+    def restore_files(self, node: Node) -> None:
+        """Give a running Redis whose directory is gone its files back, from its memory:
+        config and users, pidfile, ``nodes.conf`` (cluster mode) and, if it keeps one, a new
+        AOF. No restart, no copy from elsewhere. Raises EngineError if Redis refuses."""
+        pid = self._pid(node.marker, node.pidfile, scan=True)
+        if pid is None:
+            raise EngineError(f"redis on {node.name} is not running; nothing to restore files for")
+        self.write_node_files(node)
+        _write(node.pidfile, f"{pid}\n", mode=0o644)
+        client = self.admin(node)
+        try:
+            # Redis works in its directory (it chdir'ed into it at start); a new one at the same
+            # path is another directory until Redis is told to move into it.
+            client.config_set("dir", str(node.directory))
+            if node.cluster_mode:
+                client.execute_command("CLUSTER", "SAVECONFIG")
+            if node.appendonly:
+                client.execute_command("BGREWRITEAOF")
+        except redis.RedisError as exc:
+            raise EngineError(f"redis on {node.name} could not write its files again: {exc}") from exc
 
     # -- replication --------------------------------------------------------------------------
 
@@ -241,7 +332,7 @@ class LocalEngine:
     # -- Sentinels ----------------------------------------------------------------------------
 
     def sentinel_running(self, sentinel: Sentinel) -> bool:
-        return process.live_pid(sentinel.pidfile, sentinel.marker) is not None
+        return self._pid(sentinel.marker, sentinel.pidfile) is not None
 
     def ensure_sentinel(self, sentinel: Sentinel, fresh_config: bool = False) -> None:
         """Start ``sentinel`` unless it runs. Its own rewritten config (its memory of epochs and
@@ -251,12 +342,13 @@ class LocalEngine:
             if fresh_config or not sentinel.conf_file.exists():
                 _write(sentinel.conf_file, conf.sentinel_conf(sentinel))
             self.connections.forget(sentinel.address)
-            process.start_daemon(
+            pid = process.start_daemon(
                 [sentinel.binary, str(sentinel.conf_file), "--sentinel"],
                 sentinel.pidfile,
                 sentinel.marker,
                 sentinel.log_file,
             )
+            self.watch.add(sentinel.marker, pid)
         deadline = time.monotonic() + READY_TIMEOUT_S
         while True:
             try:
@@ -269,7 +361,11 @@ class LocalEngine:
                 time.sleep(0.01)
 
     def stop_sentinel(self, sentinel: Sentinel) -> None:
-        process.terminate(sentinel.pidfile, sentinel.marker, timeout_s=10.0)
+        """Stop the Sentinel (SIGTERM, SIGKILL after 10 s); returns once it is gone."""
+        pid = self._pid(sentinel.marker, sentinel.pidfile, scan=True)
+        if pid is not None:
+            process.terminate(pid, timeout_s=10.0)
+        self.watch.forget(sentinel.marker)
         self.connections.forget(sentinel.address)
 
     def wait_quorum(self, sentinels: Sequence[Sentinel], timeout_s: float = 30.0) -> None:
@@ -294,3 +390,104 @@ class LocalEngine:
         except redis.RedisError:
             return None
         return str(reply[0]) if reply else None
+
+    def request_failover(self, sentinel: Sentinel) -> None:
+        """Ask ``sentinel`` to fail its master over now (``SENTINEL FAILOVER``): it picks the
+        replica by its own rules (priority, then offset). Raises EngineError if it refuses
+        (NOGOODSLAVE, INPROG) or cannot be asked."""
+        try:
+            self.sentinel_admin(sentinel).execute_command("SENTINEL", "FAILOVER", sentinel.master_name)
+        except redis.RedisError as exc:
+            raise EngineError(f"sentinel on {sentinel.name} did not take the failover: {exc}") from exc
+
+    def keyspace(self, node: Node) -> dict[str, int]:
+        """Keys per database (``db0`` -> count) as ``INFO keyspace`` reports them."""
+        info: dict[str, Any] = self.admin(node).info("keyspace")
+        return {db: int(stats.get("keys", 0)) for db, stats in info.items()}
+
+    # -- observation ---------------------------------------------------------------------------
+
+    def observe(self, hosts: Sequence[WatchedHost], timeout_s: float = OBSERVE_TIMEOUT_S) -> dict[str, HostFacts]:
+        """One look at every host at once: its processes and what each says; host name -> facts.
+
+        Takes at most ``timeout_s`` (plus a /proc pass when a process lost its pidfile). Never
+        raises for a host's own fault: that is what the facts say.
+        """
+        redis_pids = {h.name: self._pid(h.marker, h.directory / REDIS_PIDFILE) for h in hosts}
+        sentinel_pids = {
+            h.name: self._pid(h.sentinel_marker, h.directory / SENTINEL_PIDFILE) for h in hosts if h.sentinel_master
+        }
+        missing = {h.marker for h in hosts if redis_pids[h.name] is None}
+        missing |= {h.sentinel_marker for h in hosts if h.sentinel_master and sentinel_pids[h.name] is None}
+        if missing:
+            for marker, pid in self._scan(missing, fresh=False).items():
+                self.watch.add(marker, pid)
+            for host in hosts:
+                if redis_pids[host.name] is None:
+                    redis_pids[host.name] = self.watch.pid(host.marker)
+                if host.sentinel_master and sentinel_pids[host.name] is None:
+                    sentinel_pids[host.name] = self.watch.pid(host.sentinel_marker)
+        questions: list[Question] = []
+        asked: list[tuple[str, str]] = []  # (host name, "redis" | "sentinel")
+        for host in hosts:
+            credentials = host.credentials
+            if redis_pids[host.name] is not None:
+                commands: tuple[tuple[str, ...], ...] = (("INFO", "replication", "persistence"),)
+                if host.cluster_mode:
+                    commands += (("CLUSTER", "INFO"),)
+                endpoint = Endpoint(
+                    host.address, host.port, credentials.admin_user, credentials.admin_password, host.ca_file
+                )
+                questions.append(Question(endpoint, commands))
+                asked.append((host.name, "redis"))
+            if host.sentinel_master and sentinel_pids[host.name] is not None:
+                endpoint = Endpoint(host.address, SENTINEL_PORT, credentials.admin_user, credentials.admin_password)
+                questions.append(Question(endpoint, (("SENTINEL", "GET-MASTER-ADDR-BY-NAME", host.sentinel_master),)))
+                asked.append((host.name, "sentinel"))
+        answers = dict(zip(asked, self._prober().ask(questions, timeout_s), strict=True))
+        facts = {}
+        for host in hosts:
+            redis_facts_ = self._redis_facts(host, redis_pids[host.name], answers.get((host.name, "redis")))
+            sentinel_facts = None
+            if host.sentinel_master:
+                sentinel_facts = _sentinel_facts(sentinel_pids[host.name], answers.get((host.name, "sentinel")))
+            facts[host.name] = HostFacts(redis_facts_, sentinel_facts)
+        return facts
+
+    def _redis_facts(self, host: WatchedHost, pid: int | None, answer: Answer | None) -> RedisFacts:
+        files_present = (host.directory / REDIS_CONF).exists()
+        if pid is None or answer is None:
+            return RedisFacts(ProcessState.GONE, files_present=files_present)
+        if not answer.answered or isinstance(answer.replies[0], Exception):
+            error = answer.error or str(answer.replies[0])
+            return RedisFacts(_process_state(pid), error=error, files_present=files_present)
+        cluster_info = str(answer.replies[1]) if host.cluster_mode and len(answer.replies) > 1 else None
+        return redis_facts(ProcessState.RUNNING, files_present, str(answer.replies[0]), cluster_info)
+
+    def wait_for_exit(self, timeout_s: float) -> list[str]:
+        """Sleep until a process the engine watches exits, or ``timeout_s`` passes; the
+        ``address:port`` of each that exited."""
+        return self.watch.wait_exit(timeout_s)
+
+    def _prober(self) -> Prober:
+        prober: Prober | None = getattr(self._probers, "prober", None)
+        if prober is None:
+            prober = self._probers.prober = Prober()
+        return prober
+
+
+def _process_state(pid: int) -> ProcessState:
+    letter = process.state_letter(pid)
+    if letter is None or letter in ("Z", "X"):
+        return ProcessState.GONE
+    return ProcessState.STOPPED if letter in ("T", "t") else ProcessState.RUNNING
+
+
+def _sentinel_facts(pid: int | None, answer: Answer | None) -> SentinelFacts:
+    if pid is None or answer is None:
+        return SentinelFacts(ProcessState.GONE)
+    if not answer.answered or isinstance(answer.replies[0], Exception):
+        return SentinelFacts(_process_state(pid), error=answer.error or str(answer.replies[0]))
+    reply = answer.replies[0]
+    master = str(reply[0]) if isinstance(reply, list) and reply else None
+    return SentinelFacts(ProcessState.RUNNING, answered=True, master_address=master)

@@ -12,6 +12,18 @@ from pathlib import Path
 from managed_redis.engine.addresses import REDIS_PORT, REDIS_TLS_PORT, SENTINEL_PORT
 
 ADMIN_USER = "mredis"
+REDIS_PIDFILE = "redis.pid"
+REDIS_CONF = "redis.conf"
+SENTINEL_PIDFILE = "sentinel.pid"
+
+
+def redis_port(tls: bool) -> int:
+    return REDIS_TLS_PORT if tls else REDIS_PORT
+
+
+def marker(address: str, port: int) -> str:
+    """What a process's title holds, to recognize it behind a pid: ``address:port``."""
+    return f"{address}:{port}"
 
 
 @dataclass(frozen=True)
@@ -58,24 +70,25 @@ class Node:
     replica_priority: int = 100
     cluster_mode: bool = False
     cluster_node_timeout_ms: int = 5000
+    min_replicas_max_lag_s: int = 5
     users: tuple[AclUser, ...] = ()
 
     @property
     def port(self) -> int:
-        return REDIS_TLS_PORT if self.tls else REDIS_PORT
+        return redis_port(self.tls is not None)
 
     @property
     def marker(self) -> str:
         """What the process title holds, to recognize our process behind a pid."""
-        return f"{self.address}:{self.port}"
+        return marker(self.address, self.port)
 
     @property
     def pidfile(self) -> Path:
-        return self.directory / "redis.pid"
+        return self.directory / REDIS_PIDFILE
 
     @property
     def conf_file(self) -> Path:
-        return self.directory / "redis.conf"
+        return self.directory / REDIS_CONF
 
     @property
     def acl_file(self) -> Path:
@@ -112,11 +125,11 @@ class Sentinel:
 
     @property
     def master_port(self) -> int:
-        return REDIS_TLS_PORT if self.tls else REDIS_PORT
+        return redis_port(self.tls is not None)
 
     @property
     def marker(self) -> str:
-        return f"{self.address}:{SENTINEL_PORT}"
+        return marker(self.address, SENTINEL_PORT)
 
     @property
     def myid(self) -> str:
@@ -124,7 +137,7 @@ class Sentinel:
 
     @property
     def pidfile(self) -> Path:
-        return self.directory / "sentinel.pid"
+        return self.directory / SENTINEL_PIDFILE
 
     @property
     def conf_file(self) -> Path:
@@ -133,3 +146,34 @@ class Sentinel:
     @property
     def log_file(self) -> Path:
         return self.directory / "sentinel.log"
+
+
+@dataclass(frozen=True)
+class WatchedHost:
+    """What observing one host needs: where its processes listen and how to ask them.
+
+    Cheaper to build than a ``Node`` (no directives, no certificates issued), so the
+    supervisor can describe every host of every cluster each pass.
+    """
+
+    name: str
+    address: str
+    directory: Path
+    credentials: Credentials
+    # TLS hosts: the CA that signed their certificates; None for plain ones.
+    ca_file: Path | None = None
+    cluster_mode: bool = False
+    # The master name the host's Sentinel monitors; None where no Sentinel runs.
+    sentinel_master: str | None = None
+
+    @property
+    def port(self) -> int:
+        return redis_port(self.ca_file is not None)
+
+    @property
+    def marker(self) -> str:
+        return marker(self.address, self.port)
+
+    @property
+    def sentinel_marker(self) -> str:
+        return marker(self.address, SENTINEL_PORT)

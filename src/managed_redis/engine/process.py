@@ -8,9 +8,12 @@ process is not a zombie (an orphan's parent may never reap it).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -23,6 +26,11 @@ def read_pid(pidfile: Path) -> int | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     return int(text) if text.isdigit() else None
+
+
+def state_letter(pid: int) -> str | None:
+    """The process's state letter from ``/proc/<pid>/stat`` (R, S, D, T, Z, ...), None if gone."""
+    return _state(pid)
 
 
 def _state(pid: int) -> str | None:
@@ -50,6 +58,24 @@ def live_pid(pidfile: Path, marker: str) -> int | None:
     if state is None or state in ("Z", "X"):
         return None
     return pid if marker in _cmdline(pid) else None
+
+
+def find_by_markers(markers: set[str]) -> dict[str, int]:
+    """marker -> pid of every live process whose command line holds one of ``markers``.
+
+    One pass over ``/proc`` (about 40 µs per process on the machine): for the rare process
+    whose pidfile is gone, never for every host on every pass.
+    """
+    found: dict[str, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        words = set(_cmdline(pid).split())
+        for hit in words & markers:
+            if _state(pid) not in (None, "Z", "X"):
+                found[hit] = pid
+    return found
 
 
 def any_process_with(*markers: str) -> bool:
@@ -110,25 +136,89 @@ def wait_gone(pid: int, timeout_s: float) -> bool:
     return False
 
 
-def terminate(pidfile: Path, marker: str, timeout_s: float = 30.0) -> None:
-    """SIGTERM the process (Redis saves and exits on it), then SIGKILL after ``timeout_s``."""
-    pid = live_pid(pidfile, marker)
-    if pid is None:
-        return
+def terminate(pid: int, timeout_s: float = 30.0) -> None:
+    """SIGTERM ``pid`` (Redis saves and exits on it), then SIGKILL after ``timeout_s``."""
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
     if not wait_gone(pid, timeout_s):
-        kill(pidfile, marker)
+        kill(pid)
 
 
-def kill(pidfile: Path, marker: str) -> None:
-    pid = live_pid(pidfile, marker)
-    if pid is None:
-        return
+def kill(pid: int, timeout_s: float = 10.0) -> bool:
+    """SIGKILL ``pid`` (stopped processes die too) and wait until it is gone; False if it lingers."""
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
-        return
-    wait_gone(pid, 10.0)
+        return True
+    return wait_gone(pid, timeout_s)
+
+
+class ProcessWatch:
+    """Processes the engine started or found, each held by a pidfd (Linux >= 5.3).
+
+    A pidfd names one process for its whole life, so a reused pid can never be mistaken for
+    it, and it becomes readable when the process exits: ``alive`` costs no ``/proc`` read,
+    and ``wait_exit`` sleeps until any watched process ends (the supervisor's wake-up).
+    Thread-safe: workers add processes while the supervisor waits.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_marker: dict[str, tuple[int, int]] = {}  # marker -> (pid, pidfd)
+        self._by_fd: dict[int, str] = {}
+        self._epoll = select.epoll()
+
+    def add(self, marker: str, pid: int) -> None:
+        """Watch ``pid`` as the process of ``marker`` (replacing whatever was watched for it)."""
+        try:
+            fd = os.pidfd_open(pid)
+        except (ProcessLookupError, OSError):
+            return
+        with self._lock:
+            self._discard(marker)
+            self._by_marker[marker] = (pid, fd)
+            self._by_fd[fd] = marker
+            self._epoll.register(fd, select.EPOLLIN)
+
+    def pid(self, marker: str) -> int | None:
+        """The watched pid of ``marker`` if that process still runs, else None."""
+        with self._lock:
+            entry = self._by_marker.get(marker)
+            if entry is None:
+                return None
+            pid, fd = entry
+            if select.select([fd], [], [], 0)[0]:  # readable: it exited
+                self._discard(marker)
+                return None
+            return pid
+
+    def forget(self, marker: str) -> None:
+        with self._lock:
+            self._discard(marker)
+
+    def wait_exit(self, timeout_s: float) -> list[str]:
+        """Sleep until a watched process exits or ``timeout_s`` passes; the markers that exited."""
+        events = self._epoll.poll(max(timeout_s, 0))
+        with self._lock:
+            exited = [self._by_fd[fd] for fd, _ in events if fd in self._by_fd]
+            for marker in exited:
+                self._discard(marker)
+        return exited
+
+    def _discard(self, marker: str) -> None:
+        entry = self._by_marker.pop(marker, None)
+        if entry is None:
+            return
+        _, fd = entry
+        self._by_fd.pop(fd, None)
+        with contextlib.suppress(OSError, ValueError):
+            self._epoll.unregister(fd)
+        os.close(fd)
+
+    def close(self) -> None:
+        with self._lock:
+            for marker in list(self._by_marker):
+                self._discard(marker)
+            self._epoll.close()

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import redis
 
+from managed_redis.engine.base import Engine
 from managed_redis.engine.errors import EngineError
-from managed_redis.engine.local import LocalEngine
 from managed_redis.engine.model import Node, Sentinel
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class SwitchoverReport:
     writes_paused_s: float
 
 
-def _replicas(engine: LocalEngine, sentinel: Sentinel) -> dict[str, dict[str, str]]:
+def _replicas(engine: Engine, sentinel: Sentinel) -> dict[str, dict[str, str]]:
     """What Sentinel knows of each replica, by address."""
     replies = engine.sentinel_admin(sentinel).execute_command("SENTINEL", "REPLICAS", sentinel.master_name)
     result = {}
@@ -62,11 +62,11 @@ def _replicas(engine: LocalEngine, sentinel: Sentinel) -> dict[str, dict[str, st
     return result
 
 
-def _priority(engine: LocalEngine, sentinel: Sentinel, address: str) -> int:
+def _priority(engine: Engine, sentinel: Sentinel, address: str) -> int:
     return int(_replicas(engine, sentinel).get(address, {}).get("slave-priority", -1))
 
 
-def _align(engine: LocalEngine, sentinel: Sentinel, target: Node) -> None:
+def _align(engine: Engine, sentinel: Sentinel, target: Node) -> None:
     """Wait (at most ~one INFO period) until the leader looked at the target ALIGN_AGE_MS ago."""
     deadline = time.monotonic() + ALIGN_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -85,7 +85,7 @@ def _wait(condition_s: float, check: object, failure: str) -> None:
 
 
 def switchover(
-    engine: LocalEngine,
+    engine: Engine,
     master: Node,
     target: Node,
     others: Sequence[Node],
@@ -118,7 +118,7 @@ def switchover(
     return SwitchoverReport(master.name, target.name, paused_s)
 
 
-def _pause_and_promote(engine: LocalEngine, master: Node, target: Node, sentinel: Sentinel) -> float:
+def _pause_and_promote(engine: Engine, master: Node, target: Node, sentinel: Sentinel) -> float:
     old = engine.admin(master)
     new = engine.admin(target)
     old.execute_command("CLIENT", "PAUSE", PAUSE_MS, "WRITE")

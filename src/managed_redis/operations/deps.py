@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from managed_redis.backup_store import BackupStore
 from managed_redis.catalog.versions import RedisVersion
-from managed_redis.engine.local import LocalEngine
+from managed_redis.engine.base import Engine
 from managed_redis.pki import CertificateAuthority
 from managed_redis.settings import Settings
 from managed_redis.vault import Vault
@@ -15,7 +15,7 @@ from managed_redis.vault import Vault
 @dataclass(frozen=True)
 class Deps:
     settings: Settings
-    engine: LocalEngine
+    engine: Engine
     vault: Vault
     ca: CertificateAuthority
     versions: tuple[RedisVersion, ...]

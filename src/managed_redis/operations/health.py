@@ -1,88 +1,102 @@
-"""Live health of hosts and clusters, read from the processes themselves.
+"""Health as the API shows it, from what was last seen of each host (never from a live probe).
 
 A non-sharded host runs two services, REDIS and ARBITER (its Sentinel); a sharded one runs
-REDIS_CLUSTER. A host is ALIVE when all its services answer, DEAD when none does, DEGRADED
-otherwise; a replica whose link to its master is down counts as DEGRADED. A cluster is
-ALIVE when every host is, DEAD when no master answers, DEGRADED in between; a stopped
-cluster's health is unknown.
+REDIS_CLUSTER. A service is ALIVE when it answered the last look (Redis: and is done loading
+and, in cluster mode, in a cluster that serves). A host is ALIVE when all its services are,
+it has its files, and (a replica) its link to its master is up; DEAD when none is; DEGRADED
+otherwise. A cluster is judged as a client would find it: DEAD when no shard has a serving
+master, DEGRADED when some shard has none, a slot is unserved, or a host is not ALIVE; ALIVE
+otherwise. Facts older than ``STALE_AFTER_S`` (no supervisor is looking) count as unknown,
+and so does a cluster that is stopped, starting, stopping or being created.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
-import redis
 from yandex.cloud.mdb.redis.v1 import cluster_pb2
 
-from managed_redis.operations.parallel import for_each
-from managed_redis.operations.plans import ClusterPlan
-from managed_redis.store.clusters import HostRecord
+from managed_redis.engine.facts import Role
+from managed_redis.engine.slots import SLOTS
+from managed_redis.operations.views import ClusterView, HostView
 
 Health = cluster_pb2.Host.Health
 ClusterHealth = cluster_pb2.Cluster.Health
 ServiceType = cluster_pb2.Service.Type
-STOPPED_STATES = frozenset({"STOPPED", "STOPPING", "STARTING"})
+HostRole = cluster_pb2.Host.Role
+# Statuses in which the cluster's processes are not meant to be (all) up.
+UNKNOWN_HEALTH_STATES = frozenset({"STOPPED", "STOPPING", "STARTING", "CREATING", "ERROR"})
+STALE_AFTER_S = 30.0
 
 
 @dataclass(frozen=True)
-class HostState:
-    name: str
-    redis_alive: bool
-    sentinel_alive: bool | None
-    role: str | None = None  # "master" or "replica"
-    link_up: bool = True
-    master_address: str | None = None
-
-    @property
-    def services(self) -> list[tuple[ServiceType.ValueType, bool]]:
-        if self.sentinel_alive is None:
-            return [(ServiceType.REDIS_CLUSTER, self.redis_alive)]
-        return [(ServiceType.REDIS, self.redis_alive), (ServiceType.ARBITER, self.sentinel_alive)]
-
-    @property
-    def health(self) -> Health.ValueType:
-        alive = [up for _, up in self.services]
-        if all(alive):
-            return Health.ALIVE if self.link_up else Health.DEGRADED
-        return Health.DEAD if not any(alive) else Health.DEGRADED
+class HostHealth:
+    health: Health.ValueType
+    role: HostRole.ValueType
+    # (service, alive) for each service the host runs.
+    services: tuple[tuple[ServiceType.ValueType, bool], ...]
 
 
-def probe_host(plan: ClusterPlan, host: HostRecord) -> HostState:
-    engine = plan.deps.engine
-    node = plan.node(host, None)
-    sentinel_alive: bool | None = None
-    if not plan.record.sharded:
-        sentinel_alive = engine.sentinel_running(plan.sentinel(host, host))
-    if not engine.node_running(node):
-        return HostState(host.name, False, sentinel_alive)
-    try:
-        info = engine.replication(node)
-    except redis.RedisError:
-        return HostState(host.name, False, sentinel_alive)
-    if info.get("role") == "master":
-        return HostState(host.name, True, sentinel_alive, "master")
-    return HostState(
-        host.name,
-        True,
-        sentinel_alive,
-        "replica",
-        link_up=info.get("master_link_status") == "up",
-        master_address=info.get("master_host"),
+UNKNOWN_HOST = HostHealth(Health.HEALTH_UNKNOWN, HostRole.ROLE_UNKNOWN, ())
+
+
+def _fresh(host: HostView, now: dt.datetime) -> bool:
+    return (
+        host.facts is not None
+        and host.checked_at is not None
+        and (now - host.checked_at).total_seconds() < (STALE_AFTER_S)
     )
 
 
-def probe_cluster(plan: ClusterPlan) -> dict[str, HostState]:
-    if plan.record.status in STOPPED_STATES:
-        return {}
-    states = for_each(lambda host: probe_host(plan, host), plan.hosts)
-    return {state.name: state for state in states}
+def host_health(cluster: ClusterView, host: HostView, now: dt.datetime) -> HostHealth:
+    if cluster.status in UNKNOWN_HEALTH_STATES or not _fresh(host, now) or host.facts is None:
+        return UNKNOWN_HOST
+    redis = host.facts.redis
+    if cluster.sharded:
+        services: tuple[tuple[ServiceType.ValueType, bool], ...] = ((ServiceType.REDIS_CLUSTER, redis.serving),)
+    else:
+        sentinel = host.facts.sentinel
+        services = ((ServiceType.REDIS, redis.serving), (ServiceType.ARBITER, bool(sentinel and sentinel.answered)))
+    alive = [up for _, up in services]
+    whole = redis.files_present and (redis.role != Role.REPLICA or bool(redis.link_up))
+    if all(alive) and whole:
+        health = Health.ALIVE
+    elif not any(alive):
+        health = Health.DEAD
+    else:
+        health = Health.DEGRADED
+    role = HostRole.ROLE_UNKNOWN
+    if redis.answered:
+        role = HostRole.MASTER if redis.role == Role.MASTER else HostRole.REPLICA
+    return HostHealth(health, role, services)
 
 
-def cluster_health(plan: ClusterPlan, states: dict[str, HostState]) -> ClusterHealth.ValueType:
-    if plan.record.status in STOPPED_STATES or not states:
+def cluster_health(cluster: ClusterView, now: dt.datetime) -> ClusterHealth.ValueType:
+    if cluster.status in UNKNOWN_HEALTH_STATES or not cluster.hosts:
         return ClusterHealth.HEALTH_UNKNOWN
-    if not any(state.role == "master" for state in states.values()):
+    if not all(_fresh(host, now) for host in cluster.hosts):
+        return ClusterHealth.HEALTH_UNKNOWN
+    serving = [shard for shard in cluster.shards if _serving_master(cluster, shard) is not None]
+    if not serving:
         return ClusterHealth.DEAD
-    if all(state.health == Health.ALIVE for state in states.values()):
+    if len(serving) < len(cluster.shards) or not _every_slot_served(cluster):
+        return ClusterHealth.DEGRADED
+    if all(host_health(cluster, host, now).health == Health.ALIVE for host in cluster.hosts):
         return ClusterHealth.ALIVE
     return ClusterHealth.DEGRADED
+
+
+def _serving_master(cluster: ClusterView, shard: str) -> HostView | None:
+    for host in cluster.shard_hosts(shard):
+        if host.is_master and host.redis.serving:
+            return host
+    return None
+
+
+def _every_slot_served(cluster: ClusterView) -> bool:
+    """Sharded: every serving master sees all 16384 slots served (a client gets a full map)."""
+    if not cluster.sharded:
+        return True
+    masters = [host for host in cluster.hosts if host.is_master and host.redis.serving]
+    return all(host.redis.cluster_slots_ok == SLOTS for host in masters)

@@ -18,7 +18,7 @@ from managed_redis.catalog.presets import PRESETS_BY_ID
 from managed_redis.catalog.versions import RedisVersion
 from managed_redis.domain import redis_config
 from managed_redis.domain.cluster_spec import config_spec_of, declared_of
-from managed_redis.engine.model import Credentials, Node, Sentinel, TlsFiles
+from managed_redis.engine.model import Credentials, Node, Sentinel, TlsFiles, WatchedHost
 from managed_redis.operations.deps import Deps
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store.clusters import ClusterRecord, HostRecord, ShardRecord
@@ -89,6 +89,10 @@ class ClusterPlan:
 
     # -- how hosts run ----------------------------------------------------------------------------
 
+    def watched(self, host: HostRecord) -> WatchedHost:
+        """How to look at ``host`` (see ``watched_host``)."""
+        return watched_host(self.deps, self.record, host, self.credentials, self.tls_enabled)
+
     def directory(self, host: HostRecord) -> Path:
         return self.deps.settings.hosts_dir / host.name
 
@@ -128,6 +132,7 @@ class ClusterPlan:
             replica_priority=100 if host.replica_priority is None else host.replica_priority,
             cluster_mode=self.record.sharded,
             cluster_node_timeout_ms=int(self.deps.settings.cluster_node_timeout_s * 1000),
+            min_replicas_max_lag_s=self.deps.settings.min_replicas_max_lag_s,
         )
 
     def sentinel(self, host: HostRecord, master: HostRecord) -> Sentinel:
@@ -146,3 +151,18 @@ class ClusterPlan:
             replicas=tuple(m.address for m in members if m.name != master.name),
             tls=self.tls_files(host),
         )
+
+
+def watched_host(
+    deps: Deps, record: ClusterRecord, host: HostRecord, credentials: Credentials, tls: bool
+) -> WatchedHost:
+    """How to look at ``host`` of cluster ``record``: its address, directory and processes."""
+    return WatchedHost(
+        name=host.name,
+        address=host.address,
+        directory=deps.settings.hosts_dir / host.name,
+        credentials=credentials,
+        ca_file=deps.ca.cert_path if tls else None,
+        cluster_mode=record.sharded,
+        sentinel_master=None if record.sharded else record.name,
+    )

@@ -31,6 +31,9 @@ from managed_redis.operations.handlers import (
     update,
 )
 
+# Operations that leave processes alone, so the supervisor keeps healing while they run.
+HEAL_DURING = frozenset({"cluster.backup", "cluster.backup.automated", "cluster.set_access_bindings"})
+
 Handler = Callable[[OperationContext[Any]], Message]
 ErrorHook = Callable[[OperationContext[Any], ApiError], None]
 

@@ -6,11 +6,13 @@ import logging
 
 from yandex.cloud.mdb.redis.v1 import cluster_pb2
 
+from managed_redis.clock import SYSTEM_CLOCK
 from managed_redis.domain.cluster_view import cluster_proto
 from managed_redis.engine.model import Node
 from managed_redis.engine.switchover import switchover
 from managed_redis.operations import sharding
-from managed_redis.operations.health import cluster_health, probe_cluster
+from managed_redis.operations.health import cluster_health
+from managed_redis.operations.observing import look
 from managed_redis.operations.parallel import for_each
 from managed_redis.operations.plans import ClusterPlan
 from managed_redis.store import clusters as cluster_store
@@ -88,9 +90,16 @@ def set_status(db: Database, cluster_id: str, status: str) -> None:
 
 
 def cluster_now(db: Database, plan: ClusterPlan) -> cluster_pb2.Cluster:
-    """The cluster as Get would show it now, with live health."""
+    """The cluster as Get shows it once the operation is done, its hosts looked at just now."""
     fresh = ClusterPlan.load(db, plan.deps, plan.record.id)
-    return cluster_proto(fresh.record, cluster_health(fresh, probe_cluster(fresh)))
+    view = look(db, fresh)
+    return cluster_proto(fresh.record, cluster_health(view, SYSTEM_CLOCK.now()))
+
+
+def look_again(db: Database, plan: ClusterPlan) -> None:
+    """Look at the cluster's hosts now and store what was seen, so reads after the operation
+    show its result at once (operations whose response is not the cluster)."""
+    look(db, ClusterPlan.load(db, plan.deps, plan.record.id))
 
 
 def current_master(plan: ClusterPlan, shard_name: str | None = None) -> HostRecord:

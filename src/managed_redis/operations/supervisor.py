@@ -1,205 +1,305 @@
-"""The supervisor: every second, each RUNNING cluster's processes are checked and healed.
+"""The supervisor: observe every host, decide what each cluster needs, act on it, every second.
 
-For a cluster with no operation running on it:
+One pass, under the supervisor's lease in the store (several ``mredis serve`` on one
+PostgreSQL: one supervises):
 
-- a dead replica is restarted as a replica of today's master (its config says so first);
-- a dead master is replaced by Sentinel, which promotes a replica; once it has, the old
-  master is restarted as a replica. Restarting it as a master instead would bring it back
-  empty (persistence OFF) or stale, and its replicas would copy that. Sentinel alone waits
-  ``down-after`` before it believes a master is gone, since it cannot tell a dead process
-  from a slow network; the supervisor can (the pid is gone), so it asks Sentinel to fail
-  over at once (``SENTINEL FAILOVER``) and asks again if nothing happened after a while.
-  Only a cluster with no live replica restarts its master in place;
-- a dead Sentinel is restarted from its own config (it keeps its memory of epochs);
-- when every process is gone (the machine rebooted), the master the Sentinels last wrote
-  down starts first, then its replicas, then the Sentinels;
-- the master Sentinel names is recorded, so the next cold start begins with it;
-- with persistence ON_REPLICAS, each host's AOF follows its role after a failover.
+1. **Observe**: one look at every host of every running cluster at once (``engine.observe``:
+   processes, what Redis and Sentinel say); the facts are stored with when they were seen,
+   so API reads show them without touching a process.
+2. **Decide**: ``decisions.decide`` (pure) turns each cluster's view into actions with reasons.
+   Clusters held by an operation are left to it (but for those healing may run beside).
+3. **Act**: a cluster with due actions is locked for healing (in the transaction that checks
+   it still exists, is RUNNING, no operation holds it and its hosts are those seen), then its
+   actions run in a small pool, each with a deadline, so a slow cluster never holds up the
+   others. Operations submitted meanwhile wait for the lock to go.
+
+A pass also starts early when a watched process exits (``engine.wait_for_exit``): a dead
+master is noticed in milliseconds, not at the next tick. ``ActionBook`` keeps the timing of
+actions across passes: grace before some, cooldown after others, backoff after failures.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import os
+import socket
+import threading
 import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 
-import redis
-from sqlalchemy.engine import Connection
-
-from managed_redis.domain.topology import DEFAULT_SHARD
-from managed_redis.engine.conf import master_in_sentinel_conf
-from managed_redis.operations import sharding, steps
+from managed_redis.clock import Clock
+from managed_redis.engine.facts import HostFacts
+from managed_redis.engine.model import Credentials, WatchedHost
+from managed_redis.operations import healing
+from managed_redis.operations.decisions import Action, Do, Policy, decide
 from managed_redis.operations.deps import Deps
-from managed_redis.operations.health import HostState, probe_cluster
-from managed_redis.operations.periodic import PeriodicTask
-from managed_redis.operations.plans import ClusterPlan, PersistenceMode
+from managed_redis.operations.plans import ClusterPlan, watched_host
+from managed_redis.operations.registry import HEAL_DURING
+from managed_redis.operations.views import ClusterView, cluster_view
 from managed_redis.store import clusters as cluster_store
+from managed_redis.store import host_facts, leases
 from managed_redis.store import operations as op_store
-from managed_redis.store.clusters import ClusterRecord, HostRecord
+from managed_redis.store.clusters import ClusterRecord, HostRecord, ShardRecord
 from managed_redis.store.database import Database
+from managed_redis.store.host_facts import FactsRow, Sighting
 
 log = logging.getLogger(__name__)
 
-# Operations that leave processes alone, so the supervisor keeps healing while they run.
-HEAL_DURING = frozenset({"cluster.backup", "cluster.backup.automated", "cluster.set_access_bindings"})
+LEASE = "supervisor"
+# Clusters whose processes are meant to run, and so are looked at.
+OBSERVED_STATUSES = frozenset({"RUNNING", "UPDATING"})
+ACT_THREADS = 4
+MAX_BACKOFF_S = 60.0
+_PROMOTIONS = (Do.FAILOVER, Do.TAKEOVER)
 
 
-class Supervisor(PeriodicTask):
-    name = "supervisor"
+def policy_of(deps: Deps) -> Policy:
+    settings = deps.settings
+    detect_s = min(settings.sentinel_down_after_s, settings.cluster_node_timeout_s)
+    return Policy(
+        fence_after_s=settings.effective_fence_after_s,
+        failover_retry_s=detect_s * 2 + 5,
+        restart_master_after_s=max(30.0, detect_s * 6),
+        sentinel_reset_after_s=detect_s * 2 + 5,
+    )
 
-    def __init__(self, db: Database, deps: Deps, period_s: float = 1.0) -> None:
-        super().__init__(period_s)
+
+@dataclass
+class ActionBook:
+    """When each action (by cluster and key) may run: after its grace, outside its cooldown,
+    and after a backoff that doubles with each failure (up to ``MAX_BACKOFF_S``)."""
+
+    first_seen: dict[str, dt.datetime] = field(default_factory=dict)
+    not_before: dict[str, dt.datetime] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)
+
+    def due(self, cluster_id: str, actions: list[Action], now: dt.datetime) -> list[Action]:
+        """The actions to carry out now. A promotion whose fencing is not due waits with it."""
+        keys = {f"{cluster_id}/{action.key}" for action in actions}
+        for key in [k for k in self.first_seen if k.startswith(f"{cluster_id}/") and k not in keys]:
+            del self.first_seen[key]
+        due, held_shards = [], set()
+        for action in actions:
+            key = f"{cluster_id}/{action.key}"
+            first = self.first_seen.setdefault(key, now)
+            ready = (now - first).total_seconds() >= action.grace_s and now >= self.not_before.get(key, first)
+            if ready and not (action.do in _PROMOTIONS and action.shard in held_shards):
+                due.append(action)
+            elif action.do == Do.FENCE:
+                held_shards.add(action.shard)
+        return due
+
+    def succeeded(self, cluster_id: str, action: Action, now: dt.datetime) -> None:
+        key = f"{cluster_id}/{action.key}"
+        self.failures.pop(key, None)
+        self.not_before[key] = now + dt.timedelta(seconds=action.cooldown_s)
+
+    def failed(self, cluster_id: str, action: Action, now: dt.datetime) -> int:
+        """Book a failure; returns how many in a row."""
+        key = f"{cluster_id}/{action.key}"
+        count = self.failures[key] = self.failures.get(key, 0) + 1
+        backoff = min(MAX_BACKOFF_S, 2.0 ** (count - 1))
+        self.not_before[key] = now + dt.timedelta(seconds=max(backoff, action.cooldown_s))
+        return count
+
+
+@dataclass(frozen=True)
+class PassReport:
+    """What one pass did: for the log at DEBUG and for bench/."""
+
+    held_lease: bool
+    clusters: int = 0
+    hosts: int = 0
+    acting: int = 0
+    observe_s: float = 0.0
+    total_s: float = 0.0
+
+
+class Supervisor:
+    def __init__(self, db: Database, deps: Deps, clock: Clock, period_s: float = 1.0) -> None:
         self.db = db
         self.deps = deps
-        # cluster id -> monotonic time a failover was last asked for
-        self._failover_asked: dict[str, float] = {}
+        self.clock = clock
+        self.period_s = period_s
+        self.policy = policy_of(deps)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.lease_ttl_s = max(10.0, 5 * period_s)
+        self.book = ActionBook()
+        self._pool = ThreadPoolExecutor(max_workers=ACT_THREADS, thread_name_prefix="heal")
+        self._acting: dict[str, Future[None]] = {}
+        self._credentials: dict[bytes, Credentials] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
-    @property
-    def failover_retry_s(self) -> float:
-        return self.deps.settings.sentinel_down_after_s * 2 + 5
+    # -- lifecycle -----------------------------------------------------------------------------
 
-    def run_once(self) -> None:
-        with self.db.read() as conn:
-            records = [c for c in cluster_store.list_all(conn) if c.status == "RUNNING" and self._may_heal(conn, c)]
-        for record in records:
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="supervisor", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop passing; actions under way finish on their own deadline (the process may exit)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        try:
+            with self.db.write() as conn:
+                leases.release(conn, LEASE, self.owner)
+        except Exception:
+            log.debug("supervisor: could not release its lease", exc_info=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
             try:
-                plan = ClusterPlan.load(self.db, self.deps, record.id)
-                if plan.record.sharded:
-                    self.heal_sharded(plan)
-                else:
-                    self.heal(plan)
-            except LookupError:
-                continue  # deleted meanwhile
+                report = self.run_once()
+                log.debug("supervisor: %s", report)
             except Exception:
-                log.exception("supervisor: cannot check cluster %s", record.id)
+                log.exception("supervisor: pass failed")
+            exited = self.deps.engine.wait_for_exit(self.period_s)
+            if exited:
+                log.info("supervisor: %s exited; looking now", ", ".join(exited))
+
+    # -- one pass ------------------------------------------------------------------------------
+
+    def run_once(self) -> PassReport:
+        started = time.monotonic()
+        now = self.clock.now()
+        with self.db.write() as conn:
+            if not leases.hold(conn, LEASE, self.owner, now, self.lease_ttl_s):
+                return PassReport(held_lease=False)
+        records, hosts, shards, stored, busy = self._read()
+        watched = [w for r in records for w in self._watched(r, hosts[r.id])]
+        looked = time.monotonic()
+        facts = self.deps.engine.observe(watched)
+        observe_s = time.monotonic() - looked
+        now = self.clock.now()
+        stored = self._store(records, hosts, stored, facts, now)
+        acting = 0
+        for record in records:
+            view = cluster_view(record, hosts[record.id], shards[record.id], stored, busy.get(record.id))
+            if self._may_heal(view):
+                acting += self._heal(view, now)
+        return PassReport(True, len(records), len(watched), acting, observe_s, time.monotonic() - started)
+
+    def _read(
+        self,
+    ) -> tuple[
+        list[ClusterRecord],
+        dict[str, list[HostRecord]],
+        dict[str, list[ShardRecord]],
+        dict[str, FactsRow],
+        dict[str, str],
+    ]:
+        with self.db.read() as conn:
+            records = cluster_store.list_all(conn, OBSERVED_STATUSES)
+            ids = [record.id for record in records]
+            hosts = cluster_store.hosts_of(conn, ids)
+            shards = cluster_store.shards_of(conn, ids)
+            stored = host_facts.for_clusters(conn, ids)
+            running = [r.active_operation_id for r in records if r.active_operation_id]
+            kinds = op_store.kinds_of(conn, running)
+        busy = {r.id: kinds.get(r.active_operation_id, "?") for r in records if r.active_operation_id}
+        return records, hosts, shards, stored, busy
+
+    def _watched(self, record: ClusterRecord, hosts: list[HostRecord]) -> list[WatchedHost]:
+        credentials = self._credentials_of(record)
+        tls = bool(record.spec.get("cluster", {}).get("tlsEnabled"))
+        return [watched_host(self.deps, record, host, credentials, tls) for host in hosts]
+
+    def _credentials_of(self, record: ClusterRecord) -> Credentials:
+        sealed = record.secrets or b""
+        credentials = self._credentials.get(sealed)
+        if credentials is None:
+            secrets = self.deps.vault.open_sealed(sealed)
+            credentials = Credentials(password=secrets["password"], admin_password=secrets["admin_password"])
+            self._credentials[sealed] = credentials
+        return credentials
+
+    def _store(
+        self,
+        records: list[ClusterRecord],
+        hosts: dict[str, list[HostRecord]],
+        stored: dict[str, FactsRow],
+        facts: dict[str, HostFacts],
+        now: dt.datetime,
+    ) -> dict[str, FactsRow]:
+        """Write what changed; return the rows as they now are."""
+        sightings, rows = [], dict(stored)
+        for record in records:
+            for host in hosts[record.id]:
+                found = facts.get(host.name)
+                if found is None:
+                    continue
+                data = found.to_json()
+                previous = stored.get(host.name)
+                changed = previous is None or previous.facts != data
+                answered = found.redis.answered
+                sightings.append(Sighting(host.name, record.id, answered, data if changed else None))
+                answered_at = now if answered else (previous.answered_at if previous else None)
+                rows[host.name] = FactsRow(host.name, record.id, now, answered_at, data)
+        with self.db.write() as conn:
+            host_facts.record(conn, sightings, now)
+        return rows
 
     @staticmethod
-    def _may_heal(conn: Connection, record: ClusterRecord) -> bool:
-        """Operations that change the topology handle their own processes; a backup does not."""
-        if not record.active_operation_id:
-            return True
-        running = op_store.get(conn, record.active_operation_id)
-        return running is None or running.kind in HEAL_DURING
+    def _may_heal(view: ClusterView) -> bool:
+        return view.status == "RUNNING" and (view.busy_with is None or view.busy_with in HEAL_DURING)
 
-    def heal(self, plan: ClusterPlan) -> None:
-        states = probe_cluster(plan)
-        if not any(state.redis_alive for state in states.values()):
-            self._cold_start(plan)
-            return
-        master = self._master(plan, states)
-        if master.name != plan.shard_master(DEFAULT_SHARD).name:
-            steps.record_master(self.db, plan, master.shard_name, master.name)
-        engine = plan.deps.engine
-        for host in plan.hosts:
-            state = states[host.name]
-            if not state.redis_alive:
-                self._restart_redis(plan, host, master, states)
-            if state.sentinel_alive is False:
-                log.info("supervisor: restarting the sentinel on %s", host.name)
-                engine.ensure_sentinel(plan.sentinel(host, master))
-        if states[master.name].redis_alive:
-            self._failover_asked.pop(plan.record.id, None)
-        if plan.declared.persistence_mode == PersistenceMode.ON_REPLICAS:
-            self._persistence_follows_role(plan, states)
+    def _heal(self, view: ClusterView, now: dt.datetime) -> int:
+        running = self._acting.get(view.id)
+        if running is not None and not running.done():
+            return 0
+        actions = self.book.due(view.id, decide(view, self.policy, now), now)
+        if not actions:
+            return 0
+        self._acting[view.id] = self._pool.submit(self._act, view, actions)
+        return 1
 
-    def _persistence_follows_role(self, plan: ClusterPlan, states: dict[str, HostState]) -> None:
-        engine = plan.deps.engine
-        for host in plan.hosts:
-            state = states[host.name]
-            if not state.redis_alive or state.role is None:
-                continue
-            wanted = "yes" if state.role == "replica" else "no"
-            node = plan.node(host, None)
-            if engine.admin(node).config_get("appendonly").get("appendonly") != wanted:
-                log.info("supervisor: %s is a %s now; appendonly %s", host.name, state.role, wanted)
-                engine.admin(node).config_set("appendonly", wanted)
+    # -- acting --------------------------------------------------------------------------------
 
-    def _master(self, plan: ClusterPlan, states: dict[str, HostState]) -> HostRecord:
-        """Who the Sentinels name, else the live host that says it is master, else the record."""
-        if any(state.sentinel_alive for state in states.values()):
-            return steps.current_master(plan)
-        for host in plan.hosts:
-            if states[host.name].role == "master":
-                return host
-        return plan.shard_master(DEFAULT_SHARD)
-
-    def _restart_redis(
-        self, plan: ClusterPlan, host: HostRecord, master: HostRecord, states: dict[str, HostState]
-    ) -> None:
-        engine = plan.deps.engine
-        if host.name != master.name:
-            log.info("supervisor: restarting %s as a replica of %s", host.name, master.name)
-            engine.ensure_node(plan.node(host, master))
+    def _act(self, view: ClusterView, actions: list[Action]) -> None:
+        now = self.clock.now()
+        until = now + dt.timedelta(seconds=sum(healing.deadline_s(action) for action in actions))
+        if not self._lock(view, until, now):
+            log.debug("supervisor: cluster %s changed or is busy; not healing it this pass", view.id)
             return
-        live_replicas = [h for h in plan.hosts if h.name != host.name and states[h.name].redis_alive]
-        if not live_replicas:
-            log.info("supervisor: restarting %s, the only master there can be", host.name)
-            engine.ensure_node(plan.node(host, None))
-            return
-        asked = self._failover_asked.get(plan.record.id)
-        if asked is not None and time.monotonic() - asked < self.failover_retry_s:
-            return
-        log.warning("supervisor: master %s is dead; asking Sentinel to fail over now", host.name)
-        self._failover_asked[plan.record.id] = time.monotonic()
-        for candidate in plan.hosts:
-            try:
-                engine.sentinel_admin(plan.sentinel(candidate, master)).execute_command(
-                    "SENTINEL", "FAILOVER", plan.record.name
-                )
-                return
-            except redis.RedisError as exc:
-                log.info("supervisor: sentinel on %s did not take the failover: %s", candidate.name, exc)
-
-    def heal_sharded(self, plan: ClusterPlan) -> None:
-        """Redis Cluster fails over by itself (cluster-node-timeout); the supervisor only
-        hurries it for a master whose process is gone, and restarts dead nodes, each from its
-        nodes.conf, once no slot waits on them."""
-        states = probe_cluster(plan)
-        engine = plan.deps.engine
-        masters = {shard.name: plan.shard_master(shard.name) for shard in plan.shards}
-        if not any(state.redis_alive for state in states.values()):
-            log.info("supervisor: every node of cluster %s is gone; starting them again", plan.record.id)
-            sharding.start_nodes(plan, plan.hosts, masters)
-            return
-        live = [host for host in plan.hosts if states[host.name].redis_alive]
-        view = {node.address: node for node in sharding.ops(plan).view(plan.node(live[0], None))}
-        for host in plan.hosts:
-            if states[host.name].redis_alive:
-                if states[host.name].role == "master" and masters[host.shard_name].name != host.name:
-                    steps.record_master(self.db, plan, host.shard_name, host.name)
-                continue
-            known = view.get(host.address)
-            if known is not None and known.is_master and known.slots:
-                self._hurry_cluster_failover(plan, host, states)
-                continue
-            log.info("supervisor: restarting cluster node %s", host.name)
-            engine.ensure_node(plan.node(host, None))
-
-    def _hurry_cluster_failover(self, plan: ClusterPlan, dead: HostRecord, states: dict[str, HostState]) -> None:
-        replicas = [h for h in plan.shard_hosts(dead.shard_name) if h.name != dead.name and states[h.name].redis_alive]
-        key = f"{plan.record.id}/{dead.shard_name}"
-        asked = self._failover_asked.get(key)
-        if not replicas:
-            log.info("supervisor: restarting %s, the only node its shard has", dead.name)
-            plan.deps.engine.ensure_node(plan.node(dead, None))
-            return
-        if asked is not None and time.monotonic() - asked < self.failover_retry_s:
-            return
-        self._failover_asked[key] = time.monotonic()
-        log.warning("supervisor: master %s is dead; a replica takes over now", dead.name)
         try:
-            plan.deps.engine.admin(plan.node(replicas[0], dead)).execute_command("CLUSTER", "FAILOVER", "FORCE")
-        except redis.RedisError as exc:
-            log.info("supervisor: %s did not take over: %s", replicas[0].name, exc)
+            plan = ClusterPlan.load(self.db, self.deps, view.id)
+            for action in actions:
+                log.info("supervisor: cluster %s: %s", view.id, action.reason)
+                try:
+                    healing.carry_out(self.db, plan, action)
+                except Exception as exc:
+                    count = self.book.failed(view.id, action, self.clock.now())
+                    log.warning("supervisor: cluster %s: %s failed (%d in a row): %s", view.id, action.do, count, exc)
+                    if action.do == Do.FENCE:
+                        break  # never promote past a master that may still acknowledge writes
+                    continue
+                self.book.succeeded(view.id, action, self.clock.now())
+        except LookupError:
+            log.info("supervisor: cluster %s is gone", view.id)
+        finally:
+            with self.db.write() as conn:
+                cluster_store.unlock_healing(conn, view.id, until)
 
-    def _cold_start(self, plan: ClusterPlan) -> None:
-        by_address = {host.address: host for host in plan.hosts}
-        votes: dict[str, int] = {}
-        for host in plan.hosts:
-            address = master_in_sentinel_conf(plan.sentinel(host, host).conf_file, plan.record.name)
-            if address in by_address:
-                votes[address] = votes.get(address, 0) + 1
-        master = by_address[max(votes, key=lambda a: votes[a])] if votes else plan.shard_master(DEFAULT_SHARD)
-        log.info("supervisor: every process of cluster %s is gone; starting from %s", plan.record.id, master.name)
-        steps.start_shard(plan, master.shard_name, master)
-        steps.record_master(self.db, plan, master.shard_name, master.name)
-        steps.start_sentinels(plan, master, fresh_config=False)
+    def _lock(self, view: ClusterView, until: dt.datetime, now: dt.datetime) -> bool:
+        """Take the healing lock if the cluster is as it was seen; False otherwise."""
+        seen = {(host.name, host.address, host.shard) for host in view.hosts}
+        try:
+            with self.db.write() as conn:
+                if not cluster_store.lock_for_healing(conn, view.id, until, now, HEAL_DURING):
+                    return False
+                current = {(h.name, h.address, h.shard_name) for h in cluster_store.list_hosts(conn, view.id)}
+                if current != seen:
+                    raise _Changed  # rolls the lock back with the transaction
+        except _Changed:
+            return False
+        return True
+
+
+class _Changed(Exception):
+    """The cluster's hosts are not those the decision was made on."""

@@ -24,7 +24,7 @@ from managed_redis.clock import SYSTEM_CLOCK, Clock
 from managed_redis.engine.errors import EngineError
 from managed_redis.errors import ApiError, Internal
 from managed_redis.operations.context import LeaseLost, OperationContext, Retry
-from managed_redis.operations.registry import HandlerSpec
+from managed_redis.operations.registry import HEAL_DURING, HandlerSpec
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store import operations as op_store
 from managed_redis.store.database import Database
@@ -113,7 +113,9 @@ class Worker:
     def run_one(self, owner: str) -> bool:
         """Claim and run one operation; False when there was nothing to claim."""
         with self.db.write() as conn:
-            record = op_store.claim_next(conn, owner, self.clock.now(), self.lease_s, set(self.handlers))
+            record = op_store.claim_next(
+                conn, owner, self.clock.now(), self.lease_s, set(self.handlers), heal_during=HEAL_DURING
+            )
         if record is None:
             return False
         with self._running_lock:

@@ -14,14 +14,16 @@ from yandex.cloud.operation import operation_pb2
 from managed_redis.domain.cluster_view import cluster_proto
 from managed_redis.errors import FailedPrecondition, NotFound
 from managed_redis.operations.deps import Deps
-from managed_redis.operations.health import cluster_health, probe_cluster
+from managed_redis.operations.health import cluster_health
 from managed_redis.operations.plans import ClusterPlan
 from managed_redis.operations.submit import OperationQueue, Submission
+from managed_redis.operations.views import ClusterView, cluster_view
 from managed_redis.services.access import Permission
 from managed_redis.services.cluster_access import load_cluster
 from managed_redis.services.context import Caller
 from managed_redis.services.submitting import submit_operation
 from managed_redis.store import clusters as cluster_store
+from managed_redis.store import host_facts
 from managed_redis.store.clusters import ClusterRecord
 from managed_redis.store.database import Database
 
@@ -39,8 +41,22 @@ class ClusterServiceBase:
         return ClusterPlan.load(self.db, self.deps, record.id)
 
     def _with_health(self, record: ClusterRecord) -> cluster_pb2.Cluster:
-        plan = self._plan(record)
-        return cluster_proto(plan.record, cluster_health(plan, probe_cluster(plan)))
+        return self._with_health_all([record])[0]
+
+    def _with_health_all(self, records: list[ClusterRecord]) -> list[cluster_pb2.Cluster]:
+        """The clusters as the API shows them, health from what was last seen (no probe)."""
+        views = self._views(records)
+        now = self.queue.clock.now()
+        return [cluster_proto(record, cluster_health(views[record.id], now)) for record in records]
+
+    def _views(self, records: list[ClusterRecord]) -> dict[str, ClusterView]:
+        """cluster id -> the cluster as last seen, read in one transaction for all of them."""
+        ids = [record.id for record in records]
+        with self.db.read() as conn:
+            hosts = cluster_store.hosts_of(conn, ids)
+            shards = cluster_store.shards_of(conn, ids)
+            facts = host_facts.for_clusters(conn, ids)
+        return {r.id: cluster_view(r, hosts[r.id], shards[r.id], facts) for r in records}
 
     def _submit(
         self,

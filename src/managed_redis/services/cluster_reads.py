@@ -6,7 +6,6 @@ from yandex.cloud.mdb.redis.v1 import cluster_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
 from managed_redis.errors import NotFound
-from managed_redis.operations.health import probe_cluster
 from managed_redis.services.access import Permission
 from managed_redis.services.backups import list_page
 from managed_redis.services.cluster_base import ClusterServiceBase
@@ -32,15 +31,17 @@ class ClusterReads(ClusterServiceBase):
             records = cluster_store.list_in_folder(conn, request.folder_id, size + 1, after, name)
         page = records[:size]
         token = encode_time_key(page[-1].created_at, page[-1].id) if len(records) > size else ""
-        return service_pb.ListClustersResponse(
-            clusters=[self._with_health(record) for record in page], next_page_token=token
-        )
+        return service_pb.ListClustersResponse(clusters=self._with_health_all(page), next_page_token=token)
 
     def list_hosts(
         self, request: service_pb.ListClusterHostsRequest, caller: Caller
     ) -> service_pb.ListClusterHostsResponse:
-        plan = self._plan(self._cluster(request.cluster_id, caller, Permission.READ))
-        hosts, token = page_of(host_protos(plan, probe_cluster(plan)), request.page_size, request.page_token)
+        record = self._cluster(request.cluster_id, caller, Permission.READ)
+        with self.db.read() as conn:
+            records = cluster_store.list_hosts(conn, record.id)
+        view = self._views([record])[record.id]
+        every = host_protos(record, records, view, self.queue.clock.now())
+        hosts, token = page_of(every, request.page_size, request.page_token)
         return service_pb.ListClusterHostsResponse(hosts=hosts, next_page_token=token)
 
     def list_shards(

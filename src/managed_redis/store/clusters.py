@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from managed_redis.store.schema import access_bindings, clusters, hosts, shards
+from managed_redis.store.schema import access_bindings, clusters, hosts, operations, shards
 
 # A host's state: serving, joining (its operation is adding it), or leaving.
 ACTIVE = "ACTIVE"
@@ -28,6 +28,7 @@ class ClusterRecord:
     spec: dict[str, Any] = field(default_factory=dict)
     secrets: bytes | None = None
     active_operation_id: str | None = None
+    healing_until: dt.datetime | None = None
 
 
 @dataclass
@@ -88,8 +89,68 @@ def list_in_folder(
     return [_cluster(row) for row in conn.execute(query).mappings()]
 
 
-def list_all(conn: Connection) -> list[ClusterRecord]:
-    return [_cluster(row) for row in conn.execute(sa.select(clusters).order_by(clusters.c.id)).mappings()]
+def list_all(conn: Connection, statuses: frozenset[str] | None = None) -> list[ClusterRecord]:
+    """Every cluster (of ``statuses``, if given), by id."""
+    query = sa.select(clusters).order_by(clusters.c.id)
+    if statuses is not None:
+        query = query.where(clusters.c.status.in_(sorted(statuses)))
+    return [_cluster(row) for row in conn.execute(query).mappings()]
+
+
+def hosts_of(conn: Connection, cluster_ids: list[str]) -> dict[str, list[HostRecord]]:
+    """cluster id -> its hosts (in creation order), for many clusters in one query."""
+    rows = conn.execute(
+        sa.select(hosts).where(hosts.c.cluster_id.in_(cluster_ids)).order_by(hosts.c.created_at, hosts.c.name)
+    ).mappings()
+    found: dict[str, list[HostRecord]] = {cluster_id: [] for cluster_id in cluster_ids}
+    for row in rows:
+        found[row["cluster_id"]].append(HostRecord(**dict(row)))
+    return found
+
+
+def shards_of(conn: Connection, cluster_ids: list[str]) -> dict[str, list[ShardRecord]]:
+    """cluster id -> its shards (in creation order), for many clusters in one query."""
+    rows = conn.execute(
+        sa.select(shards).where(shards.c.cluster_id.in_(cluster_ids)).order_by(shards.c.created_at, shards.c.name)
+    ).mappings()
+    found: dict[str, list[ShardRecord]] = {cluster_id: [] for cluster_id in cluster_ids}
+    for row in rows:
+        found[row["cluster_id"]].append(ShardRecord(**dict(row)))
+    return found
+
+
+def lock_for_healing(
+    conn: Connection, cluster_id: str, until: dt.datetime, now: dt.datetime, heal_during: frozenset[str]
+) -> bool:
+    """Mark the cluster as being healed until ``until``, if it is RUNNING and nothing holds it:
+    no operation (but those of kinds in ``heal_during``) and no other healing. Operations
+    submitted meanwhile wait for ``healing_until`` (``operations.claim_next``)."""
+    free = sa.or_(
+        clusters.c.active_operation_id.is_(None),
+        clusters.c.active_operation_id.in_(
+            sa.select(operations.c.id).where(operations.c.kind.in_(sorted(heal_during)))
+        ),
+    )
+    result = conn.execute(
+        clusters.update()
+        .where(
+            clusters.c.id == cluster_id,
+            clusters.c.status == "RUNNING",
+            free,
+            sa.or_(clusters.c.healing_until.is_(None), clusters.c.healing_until < now),
+        )
+        .values(healing_until=until)
+    )
+    return result.rowcount == 1
+
+
+def unlock_healing(conn: Connection, cluster_id: str, until: dt.datetime) -> None:
+    """End the healing that ``lock_for_healing(..., until)`` began (if it is still that one)."""
+    conn.execute(
+        clusters.update()
+        .where(clusters.c.id == cluster_id, clusters.c.healing_until == until)
+        .values(healing_until=None)
+    )
 
 
 def update(conn: Connection, cluster_id: str, **values: Any) -> None:

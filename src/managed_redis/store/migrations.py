@@ -35,7 +35,17 @@ def _initial(conn: Connection) -> None:  # pragma: no cover - the baseline is cr
     schema.metadata.create_all(conn)
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _initial),)
+def _supervision(conn: Connection) -> None:
+    """Stored host facts, leases, and the clusters' healing lock."""
+    schema.host_facts.create(conn)
+    schema.leases.create(conn)
+    conn.execute(sa.text("ALTER TABLE clusters ADD COLUMN healing_until BIGINT"))
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _initial),
+    Migration(2, "host facts, leases, healing lock", _supervision),
+)
 
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -54,6 +54,14 @@ def get(conn: Connection, operation_id: str) -> OperationRecord | None:
     return _record(row) if row else None
 
 
+def kinds_of(conn: Connection, operation_ids: list[str]) -> dict[str, str]:
+    """operation id -> its kind, for the ids that exist."""
+    if not operation_ids:
+        return {}
+    rows = conn.execute(sa.select(operations.c.id, operations.c.kind).where(operations.c.id.in_(operation_ids)))
+    return {row.id: row.kind for row in rows}
+
+
 def find_by_idempotency_key(conn: Connection, created_by: str, key: str) -> OperationRecord | None:
     row = (
         conn.execute(
@@ -83,13 +91,24 @@ def list_for_cluster(
 
 
 def claim_next(
-    conn: Connection, owner: str, now: dt.datetime, lease_s: float, kinds: set[str]
+    conn: Connection,
+    owner: str,
+    now: dt.datetime,
+    lease_s: float,
+    kinds: set[str],
+    heal_during: frozenset[str] = frozenset(),
 ) -> OperationRecord | None:
-    """Take the oldest unfinished operation nobody holds a live lease on, or None."""
+    """Take the oldest unfinished operation nobody holds a live lease on, or None.
+
+    An operation on a cluster the supervisor is healing waits until the healing ends, unless
+    its kind is one healing may run beside (``heal_during``).
+    """
+    healing = sa.exists().where(clusters.c.id == operations.c.cluster_id, clusters.c.healing_until > now)
     claimable = sa.and_(
         operations.c.done.is_(False),
         sa.or_(operations.c.lease_expires_at.is_(None), operations.c.lease_expires_at < now),
         operations.c.kind.in_(sorted(kinds)),
+        sa.or_(sa.not_(healing), operations.c.kind.in_(sorted(heal_during))),
     )
     candidates = conn.execute(
         sa.select(operations.c.id).where(claimable).order_by(operations.c.created_at).limit(16)

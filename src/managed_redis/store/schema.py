@@ -58,6 +58,8 @@ clusters = sa.Table(
     sa.Column("secrets", sa.LargeBinary, nullable=True),
     # The one running mutating operation, if any: set and cleared with compare-and-set.
     sa.Column("active_operation_id", sa.String(50), nullable=True),
+    # Set while the supervisor heals the cluster: operations wait until it is past or cleared.
+    sa.Column("healing_until", UtcDateTime, nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.UniqueConstraint("folder_id", "name", name="uq_clusters_folder_name"),
 )
@@ -92,6 +94,27 @@ hosts = sa.Table(
     # ACTIVE, or ADDING/REMOVING while an operation brings it in or takes it out.
     sa.Column("state", sa.String(20), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+# What the supervisor last saw of each host (engine/facts.py as JSON), with when it looked
+# and when Redis last answered: the API's health and the supervisor's decisions read these.
+host_facts = sa.Table(
+    "host_facts",
+    metadata,
+    sa.Column("host_name", sa.String(253), sa.ForeignKey("hosts.name", ondelete="CASCADE"), primary_key=True),
+    sa.Column("cluster_id", sa.String(50), nullable=False, index=True),
+    sa.Column("checked_at", UtcDateTime, nullable=False),
+    sa.Column("answered_at", UtcDateTime, nullable=True),
+    sa.Column("facts", sa.JSON, nullable=False),
+)
+
+# Who does a job that one process at a time must do (the supervisor), until when.
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(50), primary_key=True),
+    sa.Column("owner", sa.String(100), nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
 )
 
 access_bindings = sa.Table(

@@ -15,11 +15,12 @@ from yandex.cloud.mdb.redis.v1 import cluster_pb2
 
 from managed_redis.backup_store.stream import Digest, compress
 from managed_redis.domain.cluster_spec import config_spec_of, declared_of
+from managed_redis.engine.facts import Role
 from managed_redis.engine.slots import ranges
 from managed_redis.errors import ApiError, FailedPrecondition
 from managed_redis.operations import sharding, steps
 from managed_redis.operations.context import OperationContext
-from managed_redis.operations.health import probe_cluster
+from managed_redis.operations.observing import live_redis
 from managed_redis.operations.plans import ClusterPlan
 from managed_redis.store import backups as backup_store
 from managed_redis.store.backups import BackupRecord
@@ -39,18 +40,12 @@ def object_key(backup_id: str, shard_name: str) -> str:
 
 def source_host(plan: ClusterPlan, shard_name: str) -> HostRecord:
     """The in-sync replica closest to its master, or the master when no replica is healthy."""
-    states = probe_cluster(plan)
+    seen = live_redis(plan)
     hosts = plan.shard_hosts(shard_name)
-    master = next((h for h in hosts if states.get(h.name) and states[h.name].role == "master"), None)
-    replicas = [h for h in hosts if states.get(h.name) and states[h.name].role == "replica" and states[h.name].link_up]
+    master = next((h for h in hosts if seen[h.name].answered and seen[h.name].role == Role.MASTER), None)
+    replicas = [h for h in hosts if seen[h.name].role == Role.REPLICA and seen[h.name].link_up]
     if replicas:
-        engine = plan.deps.engine
-
-        def lag(host: HostRecord) -> int:
-            info = engine.replication(plan.node(host, None))
-            return -int(info.get("slave_repl_offset", 0))
-
-        return min(replicas, key=lag)
+        return max(replicas, key=lambda host: seen[host.name].offset or 0)
     if master is None:
         raise FailedPrecondition(f"shard {shard_name} of cluster {plan.record.id} has no live host to back up from")
     return master

@@ -8,10 +8,11 @@ from yandex.cloud.mdb.redis.v1 import cluster_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
 from managed_redis.domain.topology import DEFAULT_REPLICA_PRIORITY
+from managed_redis.engine.facts import Role
 from managed_redis.errors import FailedPrecondition
 from managed_redis.operations import steps
 from managed_redis.operations.context import OperationContext
-from managed_redis.operations.health import probe_cluster
+from managed_redis.operations.observing import live_redis
 from managed_redis.operations.plans import ClusterPlan
 from managed_redis.store.clusters import HostRecord
 
@@ -32,14 +33,13 @@ def choose_target(
         return None
     if kind == FailoverType.SWITCH_TO_HOSTNAMES and master.name in names:
         return None
-    states = probe_cluster(plan)
+    seen = live_redis(plan)
     candidates = [
         host
         for host in members
         if host.name != master.name
-        and states.get(host.name) is not None
-        and states[host.name].role == "replica"
-        and states[host.name].link_up
+        and seen[host.name].role == Role.REPLICA
+        and seen[host.name].link_up
         and host.replica_priority != 0
     ]
     promote = names - {master.name}

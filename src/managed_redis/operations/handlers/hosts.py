@@ -43,6 +43,7 @@ def add_hosts(ctx: OperationContext[Any]) -> empty_pb2.Empty:
             ctx.once(f"join shard {shard_name}", join)
         _set_state(ctx, new_hosts, ACTIVE)
         steps.set_status(ctx.db, plan.record.id, "RUNNING")
+        steps.look_again(ctx.db, plan)
         return empty_pb2.Empty()
     master = steps.current_master(plan)
     master_node = plan.node(master, None)
@@ -56,6 +57,7 @@ def add_hosts(ctx: OperationContext[Any]) -> empty_pb2.Empty:
     ctx.once("refresh sentinels", lambda: steps.refresh_sentinels(plan, master))
     _set_state(ctx, new_hosts, ACTIVE)
     steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    steps.look_again(ctx.db, plan)
     return empty_pb2.Empty()
 
 
@@ -115,6 +117,7 @@ def delete_hosts(ctx: OperationContext[Any]) -> empty_pb2.Empty:
         ctx.once("refresh sentinels", lambda: steps.refresh_sentinels(remaining, master))
         steps.rewrite_node_files(remaining, master)
     steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    steps.look_again(ctx.db, plan)
     return empty_pb2.Empty()
 
 
@@ -138,4 +141,5 @@ def update_hosts(ctx: OperationContext[Any]) -> empty_pb2.Empty:
         node = updated.node(host, None if host.name == master.name else master)
         engine.config_set(node, [("replica-priority", str(node.replica_priority))])
     steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    steps.look_again(ctx.db, plan)
     return empty_pb2.Empty()

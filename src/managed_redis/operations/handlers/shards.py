@@ -54,6 +54,7 @@ def add_shard(ctx: OperationContext[Any]) -> cluster_pb2.Shard:
     if sharding.rebalance_enabled(plan):
         ctx.once("rebalance", lambda: dataclasses.asdict(sharding.rebalance(_plan(ctx))))
     steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    steps.look_again(ctx.db, plan)
     return cluster_pb2.Shard(name=shard_name, cluster_id=plan.record.id)
 
 
@@ -95,6 +96,7 @@ def delete_shard(ctx: OperationContext[Any]) -> empty_pb2.Empty:
             cluster_store.delete_host(conn, host.name)
         cluster_store.delete_shard(conn, plan.record.id, shard_name)
     steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    steps.look_again(ctx.db, plan)
     return empty_pb2.Empty()
 
 

@@ -1,0 +1,140 @@
+"""The contract of an engine: what runs Redis hosts and Sentinels, and how long each call may take.
+
+Operation handlers and the supervisor speak to the data plane only through this protocol.
+``LocalEngine`` (processes on this machine) is one implementation; tests have a fake of it
+(``tests/support/fake_engine.py``) for decisions and handlers, and a second engine (say,
+Kubernetes) plugs in here.
+
+Rules every implementation keeps:
+
+- Inputs are plain values (``Node``, ``Sentinel``, ``WatchedHost``): never protobufs, rows,
+  or requests.
+- ``ensure_*`` calls adopt what already runs and start only what does not, so an operation
+  step can run again after a crash.
+- Every call returns or raises within the time its docstring names; none retries forever.
+- A data-plane failure raises ``EngineError`` with a message naming the host and what
+  happened; ``observe`` never raises for a host's own fault, it reports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import redis
+
+from managed_redis.engine.facts import HostFacts
+from managed_redis.engine.model import Node, Sentinel, WatchedHost
+
+
+class Engine(Protocol):
+    # -- Redis hosts -------------------------------------------------------------------------
+
+    def ensure_node(self, node: Node, timeout_s: float = ...) -> None:
+        """Start ``node`` unless it runs; return once it answers (at most ``timeout_s``, which
+        includes loading its data), with its AOF on if it is meant to keep one."""
+
+    def node_running(self, node: Node) -> bool:
+        """Whether ``node``'s process is alive (answering or not). Quick: no network."""
+
+    def stop_node(self, node: Node, save: bool = True, timeout_s: float = ...) -> None:
+        """Shut ``node`` down, saving a snapshot first when ``save``; return once it is gone
+        (at most ``timeout_s`` plus a kill)."""
+
+    def fence(self, node: Node) -> None:
+        """Make sure ``node`` acknowledges nothing more, at once and whatever state it is in
+        (stopped, hung, partitioned): afterwards its process is gone. At most ~10 s."""
+
+    def clear_address(self, node: Node, sentinel_marker: str | None = None) -> None:
+        """Kill anything left serving ``node``'s address and remove its directory, so a new
+        host starts clean there."""
+
+    def write_node_files(self, node: Node) -> None:
+        """Write ``node``'s config and users where a restart reads them."""
+
+    def restore_files(self, node: Node) -> None:
+        """Give a running ``node`` whose files are gone its config, users and data files
+        back from its memory, without a restart."""
+
+    def remove_directory(self, directory: Path) -> None:
+        """Remove a host's directory and everything in it; no error if it is not there."""
+
+    # -- replication ---------------------------------------------------------------------------
+
+    def replication(self, node: Node) -> dict[str, Any]:
+        """``INFO replication`` of ``node`` (one command, a few seconds at most)."""
+
+    def replicate_from(self, node: Node, master: Node | None) -> None:
+        """``REPLICAOF`` ``master`` (None: become a master)."""
+
+    def wait_in_sync(self, replica: Node, master: Node, timeout_s: float = ...) -> None:
+        """Return once ``replica`` is linked to ``master`` and caught up (at most ``timeout_s``)."""
+
+    def keyspace(self, node: Node) -> dict[str, int]:
+        """Keys per database (``db0`` -> count)."""
+
+    # -- snapshots -----------------------------------------------------------------------------
+
+    def rdb_path(self, node: Node) -> Path:
+        """Where ``node`` keeps its RDB snapshot."""
+
+    def aof_manifest(self, node: Node) -> Path:
+        """The file whose presence says ``node`` has a complete AOF."""
+
+    def bgsave(self, node: Node, timeout_s: float = ...) -> Path:
+        """Have ``node`` write a fresh snapshot; return its path once complete."""
+
+    def shares_snapshot(self, node: Node) -> bool:
+        """Whether ``node``'s snapshot records its replication position."""
+
+    def share_snapshot(self, source: Node, target: Node) -> None:
+        """Put ``source``'s snapshot where ``target`` starts from."""
+
+    def load_snapshot(self, node: Node, timeout_s: float = ...) -> None:
+        """Start ``node`` (not running) from the snapshot placed in its directory."""
+
+    # -- configuration -------------------------------------------------------------------------
+
+    def config_set(self, node: Node, pairs: Sequence[tuple[str, str]]) -> None:
+        """Apply directives live and to the file a restart reads."""
+
+    def set_default_password(self, node: Node, password: str) -> None:
+        """Change the customer's password live, dropping no connection."""
+
+    # -- Sentinels -----------------------------------------------------------------------------
+
+    def ensure_sentinel(self, sentinel: Sentinel, fresh_config: bool = False) -> None:
+        """Start ``sentinel`` unless it runs; return once it answers (at most ~60 s)."""
+
+    def sentinel_running(self, sentinel: Sentinel) -> bool:
+        """Whether the Sentinel's process is alive. Quick: no network."""
+
+    def stop_sentinel(self, sentinel: Sentinel) -> None:
+        """Stop the Sentinel; return once it is gone (at most ~20 s)."""
+
+    def wait_quorum(self, sentinels: Sequence[Sentinel], timeout_s: float = ...) -> None:
+        """Return once every Sentinel can reach its quorum (at most ``timeout_s``)."""
+
+    def master_seen_by(self, sentinel: Sentinel) -> str | None:
+        """The master address ``sentinel`` names, or None if it cannot be asked."""
+
+    def request_failover(self, sentinel: Sentinel) -> None:
+        """Ask ``sentinel`` to fail its master over now; it picks the replica."""
+
+    # -- observation ---------------------------------------------------------------------------
+
+    def observe(self, hosts: Sequence[WatchedHost], timeout_s: float = ...) -> dict[str, HostFacts]:
+        """One look at every host at once (at most ``timeout_s``): host name -> facts."""
+
+    def wait_for_exit(self, timeout_s: float) -> list[str]:
+        """Sleep until a watched process exits (or ``timeout_s``); which ones did."""
+
+    # -- control connections -------------------------------------------------------------------
+
+    def admin(self, node: Node) -> redis.Redis:
+        """A control connection to ``node`` as the control plane's user, for the protocols
+        built on Redis commands (switchover, Redis Cluster). Commands time out in seconds."""
+
+    def sentinel_admin(self, sentinel: Sentinel) -> redis.Redis:
+        """A control connection to ``sentinel`` as the control plane's user."""

@@ -1,0 +1,179 @@
+"""What one look at a host found: its processes, what Redis and Sentinel said, and when.
+
+These are plain values the engine returns from ``observe`` and the store keeps as JSON, so
+that readers (the API's health, the supervisor's decisions) use what was seen without
+touching a process. Nothing here decides anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class ProcessState(StrEnum):
+    RUNNING = "running"
+    # Alive but stopped by a signal (SIGSTOP, a debugger): it answers nothing until resumed.
+    STOPPED = "stopped"
+    GONE = "gone"
+
+
+class Role(StrEnum):
+    MASTER = "master"
+    REPLICA = "replica"
+
+
+@dataclass(frozen=True)
+class RedisFacts:
+    """A redis-server as seen at one moment. Fields after ``error`` are known only if it answered."""
+
+    process: ProcessState
+    answered: bool = False
+    # Why it did not answer (timed out, refused, ...); empty when it did.
+    error: str = ""
+    # Whether its directory and config file are where they belong (a restart needs them).
+    files_present: bool = True
+    role: Role | None = None
+    # A replica: the master address it follows, whether its link is up, and how many seconds
+    # ago it last heard from that master (-1 when the link is down).
+    master_address: str | None = None
+    link_up: bool | None = None
+    master_last_io_s: int | None = None
+    # Its replication offset (a master's own, a replica's processed one).
+    offset: int | None = None
+    replica_priority: int | None = None
+    # A master: the addresses of the replicas streaming from it, and whether it refuses
+    # writes unless a replica acknowledges them (min-replicas-to-write: 0 or more).
+    replicas_online: tuple[str, ...] = ()
+    min_replicas: int | None = None
+    loading: bool = False
+    aof_enabled: bool | None = None
+    # Redis Cluster: "ok" or "fail" as this node sees the cluster, and the slots it sees served.
+    cluster_state: str | None = None
+    cluster_slots_ok: int | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.process != ProcessState.GONE
+
+    @property
+    def serving(self) -> bool:
+        """Answering, done loading, and (cluster mode) part of a cluster that serves."""
+        return self.answered and not self.loading and self.cluster_state in (None, "ok")
+
+    def to_json(self) -> dict[str, Any]:
+        return _to_json(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RedisFacts:
+        values = _known(cls, data)
+        values["process"] = ProcessState(values.get("process", ProcessState.GONE))
+        if values.get("role") is not None:
+            values["role"] = Role(values["role"])
+        values["replicas_online"] = tuple(values.get("replicas_online", ()))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class SentinelFacts:
+    """A redis-sentinel as seen at one moment: alive, and which master it names."""
+
+    process: ProcessState
+    answered: bool = False
+    error: str = ""
+    master_address: str | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.process != ProcessState.GONE
+
+    def to_json(self) -> dict[str, Any]:
+        return _to_json(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SentinelFacts:
+        values = _known(cls, data)
+        values["process"] = ProcessState(values.get("process", ProcessState.GONE))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class HostFacts:
+    """Everything one look at a host found; ``sentinel`` is None where no Sentinel runs."""
+
+    redis: RedisFacts
+    sentinel: SentinelFacts | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"redis": self.redis.to_json(), "sentinel": self.sentinel.to_json() if self.sentinel else None}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> HostFacts:
+        sentinel = data.get("sentinel")
+        return cls(RedisFacts.from_json(data["redis"]), SentinelFacts.from_json(sentinel) if sentinel else None)
+
+
+def _to_json(value: Any) -> dict[str, Any]:
+    defaults = {f.name: f.default for f in dataclasses.fields(value)}
+    data = {}
+    for name, default in defaults.items():
+        item = getattr(value, name)
+        if item != default or name == "process":
+            data[name] = list(item) if isinstance(item, tuple) else item
+    return data
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {key: value for key, value in data.items() if key in names}
+
+
+def parse_info(text: str) -> dict[str, str]:
+    """``INFO`` text as key -> value (section headers and blank lines skipped)."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and not line.startswith("#"):
+            fields[key] = value.strip()
+    return fields
+
+
+def redis_facts(process: ProcessState, files_present: bool, info: str, cluster_info: str | None) -> RedisFacts:
+    """Facts from ``INFO replication persistence`` (and ``CLUSTER INFO``) of an answering node."""
+    fields = parse_info(info)
+    role = Role.MASTER if fields.get("role") == "master" else Role.REPLICA
+    replicas = []
+    for key, value in fields.items():
+        if key.startswith("slave") and key[5:].isdigit():
+            parts = dict(part.split("=", 1) for part in value.split(",") if "=" in part)
+            if parts.get("state") == "online":
+                replicas.append(parts.get("ip", ""))
+    cluster = parse_info(cluster_info) if cluster_info is not None else {}
+    replica = role == Role.REPLICA
+    return RedisFacts(
+        process=process,
+        answered=True,
+        files_present=files_present,
+        role=role,
+        master_address=fields.get("master_host") if replica else None,
+        link_up=fields.get("master_link_status") == "up" if replica else None,
+        master_last_io_s=_int(fields.get("master_last_io_seconds_ago")) if replica else None,
+        offset=_int(fields.get("slave_repl_offset" if replica else "master_repl_offset")),
+        replica_priority=_int(fields.get("slave_priority")),
+        replicas_online=tuple(sorted(replicas)),
+        # INFO shows the good-replica count only while min-replicas-to-write is on.
+        min_replicas=None if replica else (1 if "min_slaves_good_slaves" in fields else 0),
+        loading=fields.get("loading") == "1",
+        aof_enabled=fields["aof_enabled"] == "1" if "aof_enabled" in fields else None,
+        cluster_state=cluster.get("cluster_state"),
+        cluster_slots_ok=_int(cluster.get("cluster_slots_ok")),
+    )
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None

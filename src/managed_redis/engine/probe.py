@@ -1,0 +1,302 @@
+"""Asking many Redis and Sentinel processes a question at once, for the price of one deadline.
+
+The supervisor asks every host a question each pass, hundreds of them. With one blocking
+client per host a question costs ~60-100 µs of CPU here, and a frozen host stalls whoever
+asked it. A round here sends its commands to every endpoint over connections kept open
+between rounds, waits on all of them with one selector until one deadline, and lets hiredis
+parse the replies: ~10-20 µs of CPU per question (``bench/supervision.py`` prints it), and
+a host that does not answer costs the round its deadline, never more.
+
+A new connection sends ``AUTH`` pipelined before the commands. A connection whose reply did
+not come in time is closed, so a late reply is never read as the next round's. A kept
+connection found closed (Sentinel drops clients of the instances it reconfigures) is
+replaced once within the same round.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import selectors
+import socket
+import ssl
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import hiredis
+
+from managed_redis.engine.connections import CONNECT_TIMEOUT_S, Endpoint
+
+Command = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Question:
+    """The commands to send one endpoint, pipelined, in order."""
+
+    endpoint: Endpoint
+    commands: tuple[Command, ...]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The replies to a question in its order, or why there are none.
+
+    A reply that is a Redis error is a ``hiredis.ReplyError`` in ``replies``; ``error`` is set
+    only when the endpoint could not be asked at all or did not answer in time.
+    """
+
+    replies: tuple[object, ...] = ()
+    error: str = ""
+
+    @property
+    def answered(self) -> bool:
+        return not self.error
+
+
+class _Link:
+    """One non-blocking connection: connect, TLS handshake, write, read replies."""
+
+    def __init__(self, endpoint: Endpoint, contexts: dict[Path, ssl.SSLContext]) -> None:
+        self.endpoint = endpoint
+        self.sock: socket.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setblocking(False)
+        self.connected = False
+        self.handshaking = endpoint.ca_file is not None
+        self.authenticated = False
+        self.reader = hiredis.Reader(encoding="utf-8", errors="replace")
+        self.out = b""
+        self.expected = 0
+        self.replies: list[object] = []
+        self.received_any = False
+        self._tls_wants = selectors.EVENT_WRITE
+        self._contexts = contexts
+        code = self.sock.connect_ex((endpoint.address, endpoint.port))
+        if code not in (0, errno.EINPROGRESS):
+            raise OSError(code, f"connect to {endpoint.address}:{endpoint.port}: {errno.errorcode.get(code, code)}")
+
+    def begin(self, commands: Sequence[Command]) -> None:
+        parts = [_pack(command) for command in commands]
+        if not self.authenticated:
+            parts.insert(0, _pack(("AUTH", self.endpoint.username, self.endpoint.password)))
+        self.out = b"".join(parts)
+        self.expected = len(parts)
+        self.replies = []
+        self.received_any = False
+
+    @property
+    def events(self) -> int:
+        if self.connected and self.handshaking:
+            return self._tls_wants
+        if not self.connected or self.out:
+            return selectors.EVENT_WRITE
+        return selectors.EVENT_READ
+
+    def step(self, mask: int) -> bool:
+        """Make progress on what the selector reported; True once every reply is in."""
+        if not self.connected:
+            code = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if code:
+                raise OSError(code, errno.errorcode.get(code, str(code)))
+            self.connected = True
+            if self.endpoint.ca_file is not None:
+                context = self._context(self.endpoint.ca_file)
+                self.sock = context.wrap_socket(
+                    self.sock, server_hostname=self.endpoint.address, do_handshake_on_connect=False
+                )
+        if self.handshaking:
+            try:
+                self.sock.do_handshake()  # type: ignore[attr-defined]
+            except ssl.SSLWantReadError:
+                self._tls_wants = selectors.EVENT_READ
+                return False
+            except ssl.SSLWantWriteError:
+                self._tls_wants = selectors.EVENT_WRITE
+                return False
+            self.handshaking = False
+        if self.out and not self.flush():
+            return False
+        if mask & selectors.EVENT_READ or isinstance(self.sock, ssl.SSLSocket):
+            return self._read()
+        return False
+
+    def flush(self) -> bool:
+        """Write what is pending; True once all of it is written."""
+        try:
+            sent = self.sock.send(self.out)
+        except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+            return False
+        self.out = self.out[sent:]
+        return not self.out
+
+    def _read(self) -> bool:
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                return False
+            if not data:
+                raise ConnectionError("the connection was closed")
+            self.received_any = True
+            self.reader.feed(data)
+            while len(self.replies) < self.expected:
+                reply = self.reader.gets()
+                if reply is False:
+                    break
+                self.replies.append(reply)
+            if len(self.replies) == self.expected:
+                return True
+            if not (isinstance(self.sock, ssl.SSLSocket) and self.sock.pending()):
+                return False
+
+    def finish(self) -> tuple[object, ...]:
+        """The replies to the caller's commands, once AUTH (if it was sent) succeeded."""
+        replies = self.replies
+        if not self.authenticated:
+            auth, replies = replies[0], replies[1:]
+            if isinstance(auth, hiredis.ReplyError):
+                raise PermissionError(f"authentication failed: {auth}")
+            self.authenticated = True
+        return tuple(replies)
+
+    def _context(self, ca_file: Path) -> ssl.SSLContext:
+        context = self._contexts.get(ca_file)
+        if context is None:
+            context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(ca_file))
+            self._contexts[ca_file] = context
+        return context
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+class Prober:
+    """Asks rounds of questions; keeps one connection per endpoint between rounds.
+
+    Not thread-safe: one prober belongs to one thread (the supervisor's, or one operation's).
+    """
+
+    def __init__(self) -> None:
+        self._links: dict[Endpoint, _Link] = {}
+        self._contexts: dict[Path, ssl.SSLContext] = {}
+
+    def ask(self, questions: Sequence[Question], timeout_s: float) -> list[Answer]:
+        """One answer per question, in order, within ``timeout_s`` seconds (plus a little CPU).
+
+        Never raises for an endpoint's fault: it is in that answer's ``error``.
+        """
+        deadline = time.monotonic() + timeout_s
+        answers: list[Answer | None] = [None] * len(questions)
+        selector = selectors.DefaultSelector()
+        active: dict[int, tuple[int, _Link, bool]] = {}  # fd -> (question index, link, may retry)
+        try:
+            for index, question in enumerate(questions):
+                self._start(selector, active, answers, index, question, retry=question.endpoint in self._links)
+            while active:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                for key, mask in selector.select(min(remaining, CONNECT_TIMEOUT_S)):
+                    entry = active.get(key.fd)
+                    if entry is not None:
+                        self._advance(selector, active, answers, questions, key.fd, entry, mask)
+        finally:
+            for index, link, _ in active.values():
+                answers[index] = Answer(error=f"no answer within {timeout_s:.1f} s")
+                self._drop(link)
+            selector.close()
+        return [answer or Answer(error="not asked") for answer in answers]
+
+    def _start(
+        self,
+        selector: selectors.BaseSelector,
+        active: dict[int, tuple[int, _Link, bool]],
+        answers: list[Answer | None],
+        index: int,
+        question: Question,
+        retry: bool,
+    ) -> None:
+        link = self._links.get(question.endpoint)
+        try:
+            if link is None:
+                link = self._connect(question.endpoint)
+            link.begin(question.commands)
+            if link.connected and not link.handshaking:
+                link.flush()  # a kept connection: write now instead of waiting to hear it is writable
+        except OSError as exc:
+            if link is not None:
+                self._drop(link)
+            if retry:
+                self._start(selector, active, answers, index, question, retry=False)
+            else:
+                answers[index] = Answer(error=_describe(exc))
+            return
+        active[link.sock.fileno()] = (index, link, retry)
+        selector.register(link.sock, link.events)
+
+    def _advance(
+        self,
+        selector: selectors.BaseSelector,
+        active: dict[int, tuple[int, _Link, bool]],
+        answers: list[Answer | None],
+        questions: Sequence[Question],
+        fd: int,
+        entry: tuple[int, _Link, bool],
+        mask: int,
+    ) -> None:
+        index, link, retry = entry
+        try:
+            done = link.step(mask)
+            if done:
+                answers[index] = Answer(replies=link.finish())
+        except (OSError, ConnectionError, PermissionError, hiredis.ProtocolError) as exc:
+            selector.unregister(link.sock)
+            del active[fd]
+            stale = retry and not link.received_any
+            self._drop(link)
+            if stale:  # a kept connection the server had closed: once more on a new one
+                self._start(selector, active, answers, index, questions[index], retry=False)
+            else:
+                answers[index] = Answer(error=_describe(exc))
+            return
+        if done:
+            selector.unregister(link.sock)
+            del active[fd]
+        else:
+            selector.modify(link.sock, link.events)
+
+    def _connect(self, endpoint: Endpoint) -> _Link:
+        link = _Link(endpoint, self._contexts)
+        self._links[endpoint] = link
+        return link
+
+    def _drop(self, link: _Link) -> None:
+        if self._links.get(link.endpoint) is link:
+            del self._links[link.endpoint]
+        link.close()
+
+    def forget(self, address: str) -> None:
+        """Close kept connections to ``address`` (its process was restarted or removed)."""
+        for endpoint in [e for e in self._links if e.address == address]:
+            self._links.pop(endpoint).close()
+
+    def close(self) -> None:
+        for link in self._links.values():
+            link.close()
+        self._links.clear()
+
+
+def _pack(command: Command) -> bytes:
+    # hiredis's stub types the argument as a one-element tuple; any tuple of strings packs.
+    packed: bytes = hiredis.pack_command(cast(Any, command))
+    return packed
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError) or getattr(exc, "errno", None) == errno.ECONNREFUSED:
+        return "connection refused"
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,174 @@
+"""Carrying out one decision of the supervisor on one cluster, through the engine.
+
+``carry_out`` turns an ``Action`` (``decisions.py``) into engine calls, each bounded by its
+own timeout; ``deadline_s`` says how long an action may take at most, which is how long the
+supervisor holds the cluster's healing lock for it. The caller (the supervisor) holds that
+lock, logs the action's reason, and books its success or failure.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from managed_redis.domain.topology import DEFAULT_SHARD
+from managed_redis.engine.conf import master_in_sentinel_conf
+from managed_redis.engine.errors import EngineError
+from managed_redis.operations import sharding, steps
+from managed_redis.operations.decisions import Action, Do
+from managed_redis.operations.plans import ClusterPlan
+from managed_redis.store.clusters import HostRecord
+from managed_redis.store.database import Database
+
+log = logging.getLogger(__name__)
+
+# Restarting a master may mean loading its whole dataset (or snapshotting a replica first).
+LOAD_TIMEOUT_S = 600.0
+RESTART_TIMEOUT_S = 600.0
+QUICK_S = 60.0
+
+Runner = Callable[[Database, ClusterPlan, Action], None]
+
+
+def deadline_s(action: Action) -> float:
+    """The most ``carry_out(action)`` may take, in seconds."""
+    if action.do in (Do.RESTART_MASTER, Do.RESTART_MASTER_FROM_REPLICA, Do.COLD_START, Do.RESTART_REPLICA):
+        return RESTART_TIMEOUT_S
+    return QUICK_S
+
+
+def carry_out(db: Database, plan: ClusterPlan, action: Action) -> None:
+    """Do ``action`` on ``plan``'s cluster. Raises EngineError (or a RedisError) if it failed."""
+    _RUNNERS[action.do](db, plan, action)
+
+
+def _host(plan: ClusterPlan, action: Action) -> HostRecord:
+    assert action.host is not None, action
+    return plan.host(action.host)
+
+
+def _other(plan: ClusterPlan, action: Action) -> HostRecord:
+    assert action.other is not None, action
+    return plan.host(action.other)
+
+
+def _cold_start(db: Database, plan: ClusterPlan, action: Action) -> None:
+    if plan.record.sharded:
+        masters = {shard.name: plan.shard_master(shard.name) for shard in plan.shards}
+        sharding.start_nodes(plan, plan.hosts, masters)
+        return
+    by_address = {host.address: host for host in plan.hosts}
+    votes: dict[str, int] = {}
+    for host in plan.hosts:
+        address = master_in_sentinel_conf(plan.sentinel(host, host).conf_file, plan.record.name)
+        if address in by_address:
+            votes[address] = votes.get(address, 0) + 1
+    master = by_address[max(votes, key=lambda a: votes[a])] if votes else plan.shard_master(DEFAULT_SHARD)
+    log.info("supervisor: cluster %s starts from %s", plan.record.id, master.name)
+    steps.start_shard(plan, master.shard_name, master)
+    steps.record_master(db, plan, master.shard_name, master.name)
+    steps.start_sentinels(plan, master, fresh_config=False)
+
+
+def _restart_replica(db: Database, plan: ClusterPlan, action: Action) -> None:
+    host = _host(plan, action)
+    # Sharded: the node's nodes.conf says whom it replicates; it rejoins as it was.
+    master = None if plan.record.sharded else _other(plan, action)
+    plan.deps.engine.ensure_node(plan.node(host, master), RESTART_TIMEOUT_S)
+
+
+def _restart_master(db: Database, plan: ClusterPlan, action: Action) -> None:
+    plan.deps.engine.ensure_node(plan.node(_host(plan, action), None), LOAD_TIMEOUT_S)
+
+
+def _restart_master_from_replica(db: Database, plan: ClusterPlan, action: Action) -> None:
+    """Snapshot the replica holding the data, place it as the master's, start the master from
+    it; the snapshot records the replication position, so the replicas continue from it by
+    partial sync (engine.md, "Persistence and restore")."""
+    engine = plan.deps.engine
+    master_host = _host(plan, action)
+    master = plan.node(master_host, None)
+    source = plan.node(_other(plan, action), master_host)
+    engine.bgsave(source, LOAD_TIMEOUT_S)
+    engine.share_snapshot(source, master)
+    engine.load_snapshot(master, LOAD_TIMEOUT_S)
+
+
+def _fence(db: Database, plan: ClusterPlan, action: Action) -> None:
+    plan.deps.engine.fence(plan.node(_host(plan, action), None))
+
+
+def _failover(db: Database, plan: ClusterPlan, action: Action) -> None:
+    """Ask the Sentinels, one after another, until one takes the failover."""
+    master = _host(plan, action)
+    refusals = []
+    for host in plan.hosts:
+        try:
+            plan.deps.engine.request_failover(plan.sentinel(host, master))
+            return
+        except EngineError as exc:
+            refusals.append(str(exc))
+    raise EngineError("no Sentinel took the failover: " + "; ".join(refusals))
+
+
+def _takeover(db: Database, plan: ClusterPlan, action: Action) -> None:
+    sharding.ops(plan).takeover(plan.node(_other(plan, action), _host(plan, action)))
+
+
+def _demote(db: Database, plan: ClusterPlan, action: Action) -> None:
+    engine = plan.deps.engine
+    master = _other(plan, action)
+    node = plan.node(_host(plan, action), master)
+    engine.replicate_from(node, plan.node(master, None))
+    engine.write_node_files(node)
+
+
+def _restart_sentinel(db: Database, plan: ClusterPlan, action: Action) -> None:
+    plan.deps.engine.ensure_sentinel(plan.sentinel(_host(plan, action), _other(plan, action)))
+
+
+def _reset_sentinel(db: Database, plan: ClusterPlan, action: Action) -> None:
+    engine = plan.deps.engine
+    sentinel = plan.sentinel(_host(plan, action), _other(plan, action))
+    engine.stop_sentinel(sentinel)
+    engine.ensure_sentinel(sentinel, fresh_config=True)
+
+
+def _restore_files(db: Database, plan: ClusterPlan, action: Action) -> None:
+    host = _host(plan, action)
+    master = None if plan.record.sharded or action.other in (None, host.name) else _other(plan, action)
+    plan.deps.engine.restore_files(plan.node(host, master))
+    if not plan.record.sharded:  # its Sentinel lost its config too: it starts again from a fresh one
+        _reset_sentinel(db, plan, Action(Do.RESET_SENTINEL, action.shard, host.name, "", other=action.other))
+
+
+def _record_master(db: Database, plan: ClusterPlan, action: Action) -> None:
+    steps.record_master(db, plan, action.shard, _host(plan, action).name)
+
+
+def _set_appendonly(db: Database, plan: ClusterPlan, action: Action) -> None:
+    host = _host(plan, action)
+    master = None if action.value == "no" or plan.record.sharded else _other(plan, action)
+    plan.deps.engine.config_set(plan.node(host, master), [("appendonly", str(action.value))])
+
+
+def _set_min_replicas(db: Database, plan: ClusterPlan, action: Action) -> None:
+    plan.deps.engine.config_set(plan.node(_host(plan, action), None), [("min-replicas-to-write", str(action.value))])
+
+
+_RUNNERS: dict[Do, Runner] = {
+    Do.COLD_START: _cold_start,
+    Do.RESTART_REPLICA: _restart_replica,
+    Do.RESTART_MASTER: _restart_master,
+    Do.RESTART_MASTER_FROM_REPLICA: _restart_master_from_replica,
+    Do.FENCE: _fence,
+    Do.FAILOVER: _failover,
+    Do.TAKEOVER: _takeover,
+    Do.DEMOTE: _demote,
+    Do.RESTART_SENTINEL: _restart_sentinel,
+    Do.RESET_SENTINEL: _reset_sentinel,
+    Do.RESTORE_FILES: _restore_files,
+    Do.RECORD_MASTER: _record_master,
+    Do.SET_APPENDONLY: _set_appendonly,
+    Do.SET_MIN_REPLICAS: _set_min_replicas,
+}

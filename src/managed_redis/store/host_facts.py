@@ -1,0 +1,76 @@
+"""Rows of the host_facts table: what the supervisor (or an operation) last saw of each host.
+
+Written once per supervisor pass for every host in one transaction, cheaply: rows whose facts
+changed are written in full, the rest only get their times moved on in one statement.
+Read by the API (health) and the supervisor (decisions); nothing here interprets the facts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from managed_redis.store.schema import host_facts, hosts
+
+
+@dataclass(frozen=True)
+class FactsRow:
+    host_name: str
+    cluster_id: str
+    checked_at: dt.datetime
+    # The last time Redis on the host answered; None if it never did.
+    answered_at: dt.datetime | None
+    facts: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One look at one host: ``facts`` is None when they did not change since the last look."""
+
+    host_name: str
+    cluster_id: str
+    answered: bool
+    facts: dict[str, Any] | None
+
+
+def record(conn: Connection, sightings: Iterable[Sighting], now: dt.datetime) -> None:
+    """Store one pass's looks at hosts, all seen at ``now``."""
+    changed = [s for s in sightings if s.facts is not None]
+    same_answered = [s.host_name for s in sightings if s.facts is None and s.answered]
+    same_silent = [s.host_name for s in sightings if s.facts is None and not s.answered]
+    if same_answered:
+        conn.execute(
+            host_facts.update().where(host_facts.c.host_name.in_(same_answered)).values(checked_at=now, answered_at=now)
+        )
+    if same_silent:
+        conn.execute(host_facts.update().where(host_facts.c.host_name.in_(same_silent)).values(checked_at=now))
+    if not changed:
+        return
+    names = [s.host_name for s in changed]
+    existing = set(conn.execute(sa.select(host_facts.c.host_name).where(host_facts.c.host_name.in_(names))).scalars())
+    live = _existing_hosts(conn, names)
+    for sighting in changed:
+        if sighting.host_name not in live:
+            continue  # deleted meanwhile
+        values: dict[str, Any] = {"checked_at": now, "facts": sighting.facts, "cluster_id": sighting.cluster_id}
+        if sighting.answered:
+            values["answered_at"] = now
+        if sighting.host_name in existing:
+            conn.execute(host_facts.update().where(host_facts.c.host_name == sighting.host_name).values(**values))
+        else:
+            conn.execute(host_facts.insert().values(host_name=sighting.host_name, **values))
+
+
+def _existing_hosts(conn: Connection, names: list[str]) -> set[str]:
+    return set(conn.execute(sa.select(hosts.c.name).where(hosts.c.name.in_(names))).scalars())
+
+
+def for_clusters(conn: Connection, cluster_ids: list[str]) -> dict[str, FactsRow]:
+    """host name -> its last facts, for every host of ``cluster_ids`` that was ever looked at."""
+    rows = conn.execute(sa.select(host_facts).where(host_facts.c.cluster_id.in_(cluster_ids))).mappings()
+    return {row["host_name"]: FactsRow(**dict(row)) for row in rows}
