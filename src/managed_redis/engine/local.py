@@ -185,13 +185,26 @@ class LocalEngine:
         self._forget(node.marker, node.address)
 
     def fence(self, node: Node) -> None:
-        """Make sure ``node``'s process acknowledges nothing more: SIGKILL, whatever it is
-        doing (a stopped or hung process dies too). Returns once it is gone (at most 10 s).
+        """Make sure ``node``'s process acknowledges nothing more, at once (at most ~10 s).
 
-        Raises EngineError if it is still there after that.
+        A process stopped by a signal keeps its life (whoever stopped it may resume it) but
+        loses every connection and listener: nothing queued is ever answered, and once
+        resumed it can be reached by no one until it is restarted. Any other process (hung,
+        cut off) is killed. Raises EngineError if it could not be fenced.
         """
         pid = self._pid(node.marker, node.pidfile, scan=True)
-        if pid is not None and not process.kill(pid):
+        if pid is None:
+            return
+        if process.state_letter(pid) in ("T", "t"):
+            try:
+                shut = process.shut_sockets(pid)
+                log.warning("fenced stopped redis on %s (pid %d): %d sockets shut", node.name, pid, shut)
+                self.connections.forget(node.address)
+                self._prober().forget(node.address)
+                return
+            except PermissionError as exc:
+                log.warning("cannot shut the sockets of stopped redis on %s (%s); killing it", node.name, exc)
+        if not process.kill(pid):
             raise EngineError(f"redis on {node.name} (pid {pid}) did not die on SIGKILL")
         self._forget(node.marker, node.address)
 

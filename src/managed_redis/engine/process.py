@@ -9,9 +9,12 @@ process is not a zombie (an orphan's parent may never reap it).
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import os
 import select
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -153,6 +156,48 @@ def kill(pid: int, timeout_s: float = 10.0) -> bool:
     except ProcessLookupError:
         return True
     return wait_gone(pid, timeout_s)
+
+
+_SYS_PIDFD_GETFD = 438  # the same number on every architecture (asm-generic, Linux >= 5.6)
+
+
+def shut_sockets(pid: int) -> int:
+    """Shut every TCP socket of ``pid``, listeners included, without touching the process;
+    returns how many. Raises PermissionError if this process may not reach its descriptors.
+
+    This fences a process stopped by a signal, which SIGKILL would take from whoever stopped
+    it: its clients get end-of-file at once (a pending write is never acknowledged), a client
+    trying again is refused, and when it resumes it can neither read requests already queued
+    nor answer them. Each descriptor is borrowed with ``pidfd_getfd(2)``; shutting a borrowed
+    socket shuts the one the process holds.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    shut = 0
+    try:
+        for name in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                if not os.readlink(f"/proc/{pid}/fd/{name}").startswith("socket:"):
+                    continue
+            except OSError:
+                continue
+            borrowed = libc.syscall(_SYS_PIDFD_GETFD, pidfd, int(name), 0)
+            if borrowed < 0:
+                code = ctypes.get_errno()
+                if code in (errno.EPERM, errno.EACCES, errno.ENOSYS):
+                    raise PermissionError(code, f"pidfd_getfd on pid {pid}: {os.strerror(code)}")
+                continue  # the descriptor closed meanwhile
+            sock = socket.socket(fileno=borrowed)
+            try:
+                if sock.family in (socket.AF_INET, socket.AF_INET6):
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+                        shut += 1
+            finally:
+                sock.close()
+    finally:
+        os.close(pidfd)
+    return shut
 
 
 class ProcessWatch:

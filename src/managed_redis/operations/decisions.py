@@ -19,13 +19,15 @@ The rules, for each shard:
   AOF if it keeps one; else a snapshot of the replica holding the data (an empty master
   would wipe its replicas); else what its disk holds.
 - **Master silent** (alive, not answering) for ``fence_after_s`` while it is stopped by a
-  signal or its replicas hear nothing from it either: it is fenced (killed) before a replica
-  is promoted, so it acknowledges nothing that would be lost; then as above.
+  signal or its replicas hear nothing from it either: it is fenced before a replica is
+  promoted (``Engine.fence``), so it acknowledges nothing that would be lost; then as above.
 - **Master replaced** (a host says it is master while the Sentinels name another that
   answers as master): it is made a replica of that one at once.
 - **Replicas and Sentinels** whose process is gone are restarted (a replica following the
-  master); a Sentinel naming another master than its peers for ``sentinel_reset_after_s`` is
-  restarted from a fresh config; a host whose files are gone while it serves gets them back.
+  master); a replica that runs but has not answered for ``fence_after_s`` (hung, or a fenced
+  master that was resumed) is killed and started again; a Sentinel naming another master
+  than its peers for ``sentinel_reset_after_s`` is restarted from a fresh config; a host
+  whose files are gone while it serves gets them back.
 - **Settings that follow roles**: persistence ON_REPLICAS keeps an AOF on replicas only; a
   master with at least two replicas linked refuses writes when none acknowledges for
   ``min-replicas-max-lag`` (bounding what an isolated master can take and then lose); with
@@ -46,6 +48,7 @@ from managed_redis.operations.views import PERSISTENCE_ON, PERSISTENCE_ON_REPLIC
 class Do(StrEnum):
     COLD_START = "cold start"
     RESTART_REPLICA = "restart replica"
+    RESTART_HUNG = "restart hung"
     RESTART_MASTER = "restart master"
     RESTART_MASTER_FROM_REPLICA = "restart master from a replica's snapshot"
     FENCE = "fence"
@@ -118,7 +121,7 @@ def _shard(view: ClusterView, shard: str, policy: Policy, now: dt.datetime) -> l
     actions += _master_actions(view, shard, master, policy, now)
     for host in members:
         if host.name != master.name:
-            actions += _replica_actions(view, shard, host, master)
+            actions += _replica_actions(view, shard, host, master, policy, now)
     if not view.sharded:
         actions += _sentinel_actions(view, shard, master, policy)
     if master.is_master and master.name != view.recorded_masters.get(shard):
@@ -238,7 +241,8 @@ def _promote(view: ClusterView, shard: str, master: HostView, target: HostView, 
         Do.FAILOVER,
         shard,
         master.name,
-        f"{why}: the Sentinels promote a replica now ({target.name} leads by priority and offset)",
+        f"{why}: the Sentinels promote a replica now (they pick by priority, then offset; {target.name} "
+        "is in the lead)",
         other=target.name,
         cooldown_s=policy.failover_retry_s,
     )
@@ -321,7 +325,9 @@ def _master_silent(view: ClusterView, shard: str, master: HostView, policy: Poli
     return [fence, _promote(view, shard, master, best, f"master {master.name} is fenced", policy)]
 
 
-def _replica_actions(view: ClusterView, shard: str, host: HostView, master: HostView) -> list[Action]:
+def _replica_actions(
+    view: ClusterView, shard: str, host: HostView, master: HostView, policy: Policy, now: dt.datetime
+) -> list[Action]:
     redis = host.redis
     if redis.process == ProcessState.GONE:
         follow = "its nodes.conf's master" if view.sharded else master.name
@@ -332,6 +338,19 @@ def _replica_actions(view: ClusterView, shard: str, host: HostView, master: Host
                 host.name,
                 f"replica {host.name}'s process is gone: restart it as a replica of {follow}",
                 other=master.name,
+            )
+        ]
+    silent = host.silent_s(now)
+    if redis.process == ProcessState.RUNNING and not redis.answered and silent >= policy.fence_after_s:
+        return [
+            Action(
+                Do.RESTART_HUNG,
+                shard,
+                host.name,
+                f"{host.name}'s Redis runs but has not answered for {silent:.1f} s (hung, or fenced and "
+                f"resumed): kill it and start it again as a replica of {master.name}",
+                other=master.name,
+                cooldown_s=policy.failover_retry_s,
             )
         ]
     if redis.answered and not redis.files_present:

@@ -32,7 +32,13 @@ Runner = Callable[[Database, ClusterPlan, Action], None]
 
 def deadline_s(action: Action) -> float:
     """The most ``carry_out(action)`` may take, in seconds."""
-    if action.do in (Do.RESTART_MASTER, Do.RESTART_MASTER_FROM_REPLICA, Do.COLD_START, Do.RESTART_REPLICA):
+    if action.do in (
+        Do.RESTART_MASTER,
+        Do.RESTART_MASTER_FROM_REPLICA,
+        Do.COLD_START,
+        Do.RESTART_REPLICA,
+        Do.RESTART_HUNG,
+    ):
         return RESTART_TIMEOUT_S
     return QUICK_S
 
@@ -75,6 +81,14 @@ def _restart_replica(db: Database, plan: ClusterPlan, action: Action) -> None:
     # Sharded: the node's nodes.conf says whom it replicates; it rejoins as it was.
     master = None if plan.record.sharded else _other(plan, action)
     plan.deps.engine.ensure_node(plan.node(host, master), RESTART_TIMEOUT_S)
+
+
+def _restart_hung(db: Database, plan: ClusterPlan, action: Action) -> None:
+    host = _host(plan, action)
+    master = None if plan.record.sharded else _other(plan, action)
+    node = plan.node(host, master)
+    plan.deps.engine.fence(node)
+    plan.deps.engine.ensure_node(node, RESTART_TIMEOUT_S)
 
 
 def _restart_master(db: Database, plan: ClusterPlan, action: Action) -> None:
@@ -159,6 +173,7 @@ def _set_min_replicas(db: Database, plan: ClusterPlan, action: Action) -> None:
 _RUNNERS: dict[Do, Runner] = {
     Do.COLD_START: _cold_start,
     Do.RESTART_REPLICA: _restart_replica,
+    Do.RESTART_HUNG: _restart_hung,
     Do.RESTART_MASTER: _restart_master,
     Do.RESTART_MASTER_FROM_REPLICA: _restart_master_from_replica,
     Do.FENCE: _fence,

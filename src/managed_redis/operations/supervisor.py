@@ -161,7 +161,7 @@ class Supervisor:
                 log.exception("supervisor: pass failed")
             exited = self.deps.engine.wait_for_exit(self.period_s)
             if exited:
-                log.info("supervisor: %s exited; looking now", ", ".join(exited))
+                log.debug("supervisor: %s exited; looking now", ", ".join(exited))
 
     # -- one pass ------------------------------------------------------------------------------
 
