@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -211,7 +212,19 @@ def serve(settings: Settings) -> int:
         await server.run(stop)
 
     asyncio.run(main())
+    _leave_stuck_threads()
     return 0
+
+
+def _leave_stuck_threads() -> None:
+    """Exit now even if some step is still inside a long engine call: SIGTERM must end the
+    process within seconds, and an unfinished operation resumes from its checkpoint once its
+    lease expires (in this process's next life or in another worker)."""
+    stuck = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    if stuck:
+        log.warning("leaving %d busy threads behind; their operations resume after their lease", len(stuck))
+        logging.shutdown()
+        os._exit(0)
 
 
 def run_worker(settings: Settings, components: Components | None = None) -> int:
@@ -230,4 +243,5 @@ def run_worker(settings: Settings, components: Components | None = None) -> int:
     asyncio.run(wait())
     worker.stop()
     components.db.dispose()
+    _leave_stuck_threads()
     return 0

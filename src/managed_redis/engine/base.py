@@ -46,9 +46,9 @@ class Engine(Protocol):
         """Make sure ``node`` acknowledges nothing more, at once and whatever state it is in
         (stopped, hung, partitioned): afterwards its process is gone. At most ~10 s."""
 
-    def clear_address(self, node: Node, sentinel_marker: str | None = None) -> None:
-        """Kill anything left serving ``node``'s address and remove its directory, so a new
-        host starts clean there."""
+    def clear_addresses(self, hosts: Sequence[WatchedHost]) -> None:
+        """Kill anything left serving the ``hosts``' addresses and remove their directories,
+        so new hosts start clean there (one /proc pass, plus ~10 s per process killed)."""
 
     def write_node_files(self, node: Node) -> None:
         """Write ``node``'s config and users where a restart reads them."""

@@ -208,15 +208,17 @@ class LocalEngine:
             raise EngineError(f"redis on {node.name} (pid {pid}) did not die on SIGKILL")
         self._forget(node.marker, node.address)
 
-    def clear_address(self, node: Node, sentinel_marker: str | None = None) -> None:
-        """Kill whatever still serves ``node``'s address (a process left by a cluster that had
-        it before) and remove its directory: the address is then the new host's alone."""
-        markers = {node.marker} | ({sentinel_marker} if sentinel_marker else set())
-        for marker, pid in self._scan(markers).items():
+    def clear_addresses(self, hosts: Sequence[WatchedHost]) -> None:
+        """Kill whatever still serves the ``hosts``' addresses (processes left by a cluster
+        that had them before) and remove their directories: the addresses are then the new
+        hosts' alone. One pass over /proc for all of them."""
+        address_of = {marker: h.address for h in hosts for marker in (h.marker, h.sentinel_marker)}
+        for marker, pid in self._scan(set(address_of)).items():
             log.warning("killing pid %d left on %s by an earlier owner of the address", pid, marker)
             process.kill(pid)
-            self._forget(marker, node.address)
-        self.remove_directory(node.directory)
+            self._forget(marker, address_of[marker])
+        for host in hosts:
+            self.remove_directory(host.directory)
 
     def _forget(self, marker: str, address: str) -> None:
         self.watch.forget(marker)

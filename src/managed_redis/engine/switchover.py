@@ -27,13 +27,18 @@ from dataclasses import dataclass
 
 import redis
 
+from managed_redis import failpoints
 from managed_redis.engine.base import Engine
 from managed_redis.engine.errors import EngineError
 from managed_redis.engine.model import Node, Sentinel
 
 log = logging.getLogger(__name__)
 
-PAUSE_MS = 5000
+# Long enough that, should the control plane die between the promotion and the old master's
+# REPLICAOF, the old master is still paused when Sentinel demotes it on its own (it waits
+# ~8 s before correcting an instance's role): it takes no write that would be lost. When all
+# goes well the pause ends after ~0.2-0.5 s, whatever this says.
+PAUSE_MS = 15_000
 INFO_PERIOD_MS = 1000
 # Start the pause when the leader last looked at the target this long ago: the promotion
 # (~0.15-0.35 s here) then ends shortly before its next look.
@@ -43,6 +48,7 @@ CATCH_UP_TIMEOUT_S = 3.0
 PROMOTION_TIMEOUT_S = 4.0
 STEER_TIMEOUT_S = 15.0
 ANNOUNCE_TIMEOUT_S = 15.0
+SETTLE_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -101,14 +107,11 @@ def switchover(
             lambda: all(_priority(engine, sentinel, n.address) == 0 for n in others),
             f"sentinel on {sentinel.name} did not see the replica priorities change",
         )
+        failpoints.reached("switchover.steered")
         _align(engine, sentinel, target)
         paused_at = _pause_and_promote(engine, master, target, sentinel)
     finally:
-        for node in others:
-            try:
-                engine.admin(node).config_set("replica-priority", node.replica_priority)
-            except redis.RedisError as exc:
-                log.warning("could not restore replica-priority on %s: %s", node.name, exc)
+        restore_priorities(engine, others)
     paused_s = time.monotonic() - paused_at
     _wait(
         ANNOUNCE_TIMEOUT_S,
@@ -118,6 +121,59 @@ def switchover(
     return SwitchoverReport(master.name, target.name, paused_s)
 
 
+def _fields(reply: object) -> dict[str, str]:
+    if isinstance(reply, dict):
+        return {str(k): str(v) for k, v in reply.items()}
+    items = list(reply) if isinstance(reply, list | tuple) else []
+    return {str(k): str(v) for k, v in zip(items[::2], items[1::2], strict=False)}
+
+
+def wait_settled(engine: Engine, sentinels: Sequence[Sentinel], timeout_s: float = SETTLE_TIMEOUT_S) -> None:
+    """Return once no Sentinel is amid a failover and those that answer name one master: a
+    switchover resumed after a crash starts from a settled cluster. Raises EngineError if
+    they do not settle within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        named, busy = set(), False
+        for sentinel in sentinels:
+            try:
+                reply = engine.sentinel_admin(sentinel).execute_command("SENTINEL", "MASTER", sentinel.master_name)
+            except redis.RedisError:
+                continue
+            fields = _fields(reply)
+            busy = busy or "failover_in_progress" in fields.get("flags", "")
+            named.add(fields.get("ip"))
+        if not busy and len(named) == 1:
+            return
+        if time.monotonic() > deadline:
+            raise EngineError(f"the Sentinels did not settle on one master within {timeout_s:.0f} s")
+        time.sleep(0.05)
+
+
+def wait_priorities_seen(
+    engine: Engine, sentinels: Sequence[Sentinel], expected: dict[str, int], timeout_s: float = STEER_TIMEOUT_S
+) -> None:
+    """Return once every Sentinel reports each replica address in ``expected`` with that
+    priority: until then a failover may still promote a replica by its old priority.
+    Raises EngineError after ``timeout_s`` (Sentinel re-reads replicas every second here)."""
+    for sentinel in sentinels:
+        _wait(
+            timeout_s,
+            lambda s=sentinel: all(_priority(engine, s, a) == p for a, p in expected.items()),
+            f"sentinel on {sentinel.name} has not seen the new replica priorities",
+        )
+
+
+def restore_priorities(engine: Engine, replicas: Sequence[Node]) -> None:
+    """Put each replica's replica-priority back to what it declares (a switchover sets the
+    others' to 0 for its duration; a crash may have left them so)."""
+    for node in replicas:
+        try:
+            engine.admin(node).config_set("replica-priority", node.replica_priority)
+        except redis.RedisError as exc:
+            log.warning("could not restore replica-priority on %s: %s", node.name, exc)
+
+
 def _pause_and_promote(engine: Engine, master: Node, target: Node, sentinel: Sentinel) -> float:
     old = engine.admin(master)
     new = engine.admin(target)
@@ -125,6 +181,7 @@ def _pause_and_promote(engine: Engine, master: Node, target: Node, sentinel: Sen
     paused_at = time.monotonic()
     promoted = False
     try:
+        failpoints.reached("switchover.paused")
         _wait(
             CATCH_UP_TIMEOUT_S,
             lambda: (
@@ -140,6 +197,7 @@ def _pause_and_promote(engine: Engine, master: Node, target: Node, sentinel: Sen
             f"sentinel did not promote {target.name} in time",
         )
         promoted = True
+        failpoints.reached("switchover.promoted")
         old.execute_command("REPLICAOF", target.address, target.port)
     finally:
         try:

@@ -84,16 +84,36 @@ class Action:
         return f"{self.do}/{self.shard}/{self.host or '*'}"
 
 
+# What may be done even while an operation holds the cluster: demoting a master the Sentinels
+# replaced starts and stops nothing, and waiting would let it take writes that are then lost
+# (say, a switchover whose control plane died between the promotion and the demotion).
+SAFE_WHILE_BUSY = frozenset({Do.DEMOTE})
+
+
 @dataclass(frozen=True)
 class Policy:
     fence_after_s: float = 3.0
     failover_retry_s: float = 15.0
     restart_master_after_s: float = 30.0
     sentinel_reset_after_s: float = 15.0
+    # Kinds of operation that leave processes alone: healing goes on while they run.
+    heal_during: frozenset[str] = frozenset()
 
 
 def decide(view: ClusterView, policy: Policy, now: dt.datetime) -> list[Action]:
-    """The actions ``view`` calls for now, in the order to carry them out (pure)."""
+    """The actions ``view`` calls for now, in the order to carry them out (pure).
+
+    Only a RUNNING cluster is healed. One held by an operation (other than those healing
+    may run beside) gets only the actions safe beside it (``SAFE_WHILE_BUSY``).
+    """
+    busy = view.busy_with is not None and view.busy_with not in policy.heal_during
+    if view.status not in ("RUNNING", "UPDATING") or (view.status != "RUNNING" and not busy):
+        return []
+    actions = _decide(view, policy, now)
+    return [action for action in actions if action.do in SAFE_WHILE_BUSY] if busy else actions
+
+
+def _decide(view: ClusterView, policy: Policy, now: dt.datetime) -> list[Action]:
     if not view.hosts or not view.looked_at:
         return []
     if not any(host.redis.alive for host in view.hosts):

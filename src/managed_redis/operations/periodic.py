@@ -29,7 +29,7 @@ class PeriodicTask:
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(30)
+            self._thread.join(5)
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -9,7 +9,7 @@ from yandex.cloud.mdb.redis.v1 import cluster_pb2
 from managed_redis.clock import SYSTEM_CLOCK
 from managed_redis.domain.cluster_view import cluster_proto
 from managed_redis.engine.model import Node
-from managed_redis.engine.switchover import switchover
+from managed_redis.engine.switchover import restore_priorities, switchover, wait_settled
 from managed_redis.operations import sharding
 from managed_redis.operations.health import cluster_health
 from managed_redis.operations.observing import look
@@ -20,6 +20,13 @@ from managed_redis.store.clusters import HostRecord
 from managed_redis.store.database import Database
 
 log = logging.getLogger(__name__)
+
+
+def claim_addresses(plan: ClusterPlan, hosts: list[HostRecord]) -> None:
+    """Make the new ``hosts``' addresses theirs alone: whatever an earlier owner of an address
+    left running there is killed, its directory removed. Before anything of the new hosts is
+    written (their certificates included)."""
+    plan.deps.engine.clear_addresses([plan.watched(host) for host in hosts])
 
 
 def start_shard(plan: ClusterPlan, shard_name: str, master: HostRecord | None = None) -> str:
@@ -137,6 +144,20 @@ def rewrite_node_files(plan: ClusterPlan, master: HostRecord) -> None:
     engine = plan.deps.engine
     for host in plan.shard_hosts(master.shard_name):
         engine.write_node_files(plan.node(host, None if host.name == master.name else master))
+
+
+def settle(plan: ClusterPlan, shard: str) -> None:
+    """Non-sharded: wait until the Sentinels agree on a master and none is amid a failover,
+    and put the replicas' declared priorities back (a crashed switchover may have left some
+    at 0). Sharded: nothing to wait for; a manual failover ends by itself within seconds."""
+    if plan.record.sharded:
+        return
+    master = plan.shard_master(shard)
+    engine = plan.deps.engine
+    wait_settled(engine, [plan.sentinel(host, master) for host in plan.hosts])
+    current = current_master(plan, shard)
+    replicas = [plan.node(h, current) for h in plan.shard_hosts(shard) if h.name != current.name]
+    restore_priorities(engine, [node for node in replicas if engine.node_running(node)])
 
 
 def switch_master(plan: ClusterPlan, master: HostRecord, target: HostRecord) -> None:

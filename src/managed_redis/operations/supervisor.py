@@ -34,7 +34,7 @@ from managed_redis.clock import Clock
 from managed_redis.engine.facts import HostFacts
 from managed_redis.engine.model import Credentials, WatchedHost
 from managed_redis.operations import healing
-from managed_redis.operations.decisions import Action, Do, Policy, decide
+from managed_redis.operations.decisions import SAFE_WHILE_BUSY, Action, Do, Policy, decide
 from managed_redis.operations.deps import Deps
 from managed_redis.operations.plans import ClusterPlan, watched_host
 from managed_redis.operations.registry import HEAL_DURING
@@ -64,6 +64,7 @@ def policy_of(deps: Deps) -> Policy:
         failover_retry_s=detect_s * 2 + 5,
         restart_master_after_s=max(30.0, detect_s * 6),
         sentinel_reset_after_s=detect_s * 2 + 5,
+        heal_during=HEAL_DURING,
     )
 
 
@@ -181,8 +182,7 @@ class Supervisor:
         acting = 0
         for record in records:
             view = cluster_view(record, hosts[record.id], shards[record.id], stored, busy.get(record.id))
-            if self._may_heal(view):
-                acting += self._heal(view, now)
+            acting += self._heal(view, now)
         return PassReport(True, len(records), len(watched), acting, observe_s, time.monotonic() - started)
 
     def _read(
@@ -245,10 +245,6 @@ class Supervisor:
             host_facts.record(conn, sightings, now)
         return rows
 
-    @staticmethod
-    def _may_heal(view: ClusterView) -> bool:
-        return view.status == "RUNNING" and (view.busy_with is None or view.busy_with in HEAL_DURING)
-
     def _heal(self, view: ClusterView, now: dt.datetime) -> int:
         running = self._acting.get(view.id)
         if running is not None and not running.done():
@@ -256,15 +252,19 @@ class Supervisor:
         actions = self.book.due(view.id, decide(view, self.policy, now), now)
         if not actions:
             return 0
-        self._acting[view.id] = self._pool.submit(self._act, view, actions)
+        # Actions safe beside an operation need no lock; the rest take it (and wait if busy).
+        lock = any(action.do not in SAFE_WHILE_BUSY for action in actions)
+        self._acting[view.id] = self._pool.submit(self._act, view, actions, lock)
         return 1
 
     # -- acting --------------------------------------------------------------------------------
 
-    def _act(self, view: ClusterView, actions: list[Action]) -> None:
+    def _act(self, view: ClusterView, actions: list[Action], lock: bool) -> None:
+        """Carry out ``actions`` in order; under the healing lock unless ``lock`` is False
+        (actions safe beside an operation)."""
         now = self.clock.now()
         until = now + dt.timedelta(seconds=sum(healing.deadline_s(action) for action in actions))
-        if not self._lock(view, until, now):
+        if lock and not self._lock(view, until, now):
             log.debug("supervisor: cluster %s changed or is busy; not healing it this pass", view.id)
             return
         try:
@@ -283,8 +283,9 @@ class Supervisor:
         except LookupError:
             log.info("supervisor: cluster %s is gone", view.id)
         finally:
-            with self.db.write() as conn:
-                cluster_store.unlock_healing(conn, view.id, until)
+            if lock:
+                with self.db.write() as conn:
+                    cluster_store.unlock_healing(conn, view.id, until)
 
     def _lock(self, view: ClusterView, until: dt.datetime, now: dt.datetime) -> bool:
         """Take the healing lock if the cluster is as it was seen; False otherwise."""

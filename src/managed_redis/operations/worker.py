@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -78,12 +79,14 @@ class Worker:
         heartbeat.start()
         self._threads.append(heartbeat)
 
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop claiming; wait a while for running handlers. Unfinished ones resume elsewhere."""
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop claiming; wait up to ``timeout_s`` in all for running handlers. Unfinished ones
+        resume from their checkpoint once their lease expires."""
         self._stop.set()
         self.notify()
+        deadline = time.monotonic() + timeout_s
         for thread in self._threads:
-            thread.join(timeout_s)
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def notify(self) -> None:
         """Wake an idle thread now instead of at its next poll (called after a submit)."""

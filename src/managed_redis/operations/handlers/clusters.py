@@ -22,6 +22,7 @@ def _plan(ctx: OperationContext[Any]) -> ClusterPlan:
 
 def create_cluster(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
     plan = _plan(ctx)
+    ctx.once("claim the addresses", lambda: steps.claim_addresses(plan, plan.hosts))
     if plan.record.sharded:
         for shard_name, master_name in ctx.once("form cluster", lambda: sharding.form(plan)).items():
             steps.record_master(ctx.db, plan, shard_name, master_name)

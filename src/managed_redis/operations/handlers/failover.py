@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from yandex.cloud.mdb.redis.v1 import cluster_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
+from managed_redis import failpoints
 from managed_redis.domain.topology import DEFAULT_REPLICA_PRIORITY
 from managed_redis.engine.facts import Role
 from managed_redis.errors import FailedPrecondition
@@ -17,6 +19,7 @@ from managed_redis.operations.plans import ClusterPlan
 from managed_redis.store.clusters import HostRecord
 
 FailoverType = service_pb.StartClusterFailoverRequest.FailoverType
+log = logging.getLogger(__name__)
 
 
 def choose_target(
@@ -70,21 +73,48 @@ def shards_involved(plan: ClusterPlan, request: service_pb.StartClusterFailoverR
 
 
 def start_failover(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
+    """Per shard: choose the new master once (remembered), then switch once. A resumed attempt
+    finds the choice it made and switches only if the master is still where it was."""
     plan = ClusterPlan.load(ctx.db, ctx.deps, ctx.cluster_id)
     request: service_pb.StartClusterFailoverRequest = ctx.request
     for shard_name in shards_involved(plan, request):
 
-        def run(shard: str = shard_name) -> str:
+        def choose(shard: str = shard_name) -> dict[str, str | None]:
             master = steps.current_master(plan, shard)
             target = choose_target(plan, master, request)
-            if target is None:
-                return master.name
-            steps.switch_master(plan, master, target)
-            return target.name
+            return {"from": master.name, "to": target.name if target else None}
 
-        new_master = plan.host(ctx.once(f"switch the master of {shard_name}", run))
-        steps.record_master(ctx.db, plan, shard_name, new_master.name)
+        chosen = ctx.once(f"choose the new master of {shard_name}", choose)
+        failpoints.reached("failover.chosen")
+        old, target = str(chosen["from"]), chosen["to"]
+        new_master = old
+        if target is not None:
+
+            def switch(shard: str = shard_name, old: str = old, new: str = target) -> str:
+                return switch_once(plan, shard, old, new)
+
+            new_master = ctx.once(f"switch the master of {shard_name}", switch)
+        steps.record_master(ctx.db, plan, shard_name, new_master)
         if not plan.record.sharded:
-            steps.rewrite_node_files(plan, new_master)
+            steps.rewrite_node_files(plan, plan.host(new_master))
     steps.set_status(ctx.db, plan.record.id, "RUNNING")
     return steps.cluster_now(ctx.db, plan)
+
+
+def switch_once(plan: ClusterPlan, shard: str, old: str, new: str) -> str:
+    """Switch ``shard``'s master from ``old`` to ``new`` unless that is no longer to do; the
+    master's name at the end.
+
+    After a crash this runs again, and the switch may already have happened (its end was not
+    recorded) or the master may have moved elsewhere meanwhile: only a master still at ``old``
+    is switched. The Sentinels are first let settle, and priorities a crashed attempt left at
+    0 are put back, so that nothing of the earlier attempt steers this one.
+    """
+    steps.settle(plan, shard)
+    current = steps.current_master(plan, shard)
+    if current.name != old:
+        log.info("cluster %s: the master of %s is %s already; no switch", plan.record.id, shard, current.name)
+        return current.name
+    steps.switch_master(plan, current, plan.host(new))
+    failpoints.reached("failover.switched")
+    return new

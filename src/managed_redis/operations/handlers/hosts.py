@@ -8,6 +8,7 @@ from google.protobuf import empty_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
 from managed_redis.domain.topology import DEFAULT_SHARD
+from managed_redis.engine.switchover import wait_priorities_seen
 from managed_redis.errors import ApiError
 from managed_redis.operations import steps
 from managed_redis.operations.context import OperationContext
@@ -33,6 +34,7 @@ def add_hosts(ctx: OperationContext[Any]) -> empty_pb2.Empty:
     plan = _plan(ctx)
     engine = plan.deps.engine
     new_hosts = [host for host in plan.hosts if host.state == ADDING]
+    ctx.once("claim the addresses", lambda: steps.claim_addresses(plan, new_hosts))
     if plan.record.sharded:
         for shard_name in sorted({host.shard_name for host in new_hosts}):
 
@@ -122,6 +124,9 @@ def delete_hosts(ctx: OperationContext[Any]) -> empty_pb2.Empty:
 
 
 def update_hosts(ctx: OperationContext[Any]) -> empty_pb2.Empty:
+    """Store the hosts' new settings, apply them live, and finish only once every part that
+    acts on them has them: each Sentinel must report the new replica priorities (they choose
+    whom to promote by them), or a failover right after could still pick an excluded replica."""
     plan = _plan(ctx)
     request: service_pb.UpdateClusterHostsRequest = ctx.request
     engine = plan.deps.engine
@@ -136,10 +141,19 @@ def update_hosts(ctx: OperationContext[Any]) -> empty_pb2.Empty:
         with ctx.db.write() as conn:
             cluster_store.update_host(conn, spec.host_name, **values)
     updated = _plan(ctx)
+    seen: dict[str, int] = {}
     for spec in request.update_host_specs:
         host = updated.host(spec.host_name)
         node = updated.node(host, None if host.name == master.name else master)
-        engine.config_set(node, [("replica-priority", str(node.replica_priority))])
+        directives = [("replica-priority", str(node.replica_priority))]
+        if updated.record.sharded:
+            directives.append(("cluster-replica-no-failover", "yes" if node.replica_priority == 0 else "no"))
+        engine.config_set(node, directives)
+        if host.name != master.name:
+            seen[host.address] = node.replica_priority
+    if seen and not updated.record.sharded:
+        sentinels = [updated.sentinel(host, master) for host in updated.hosts]
+        ctx.once("wait until the sentinels see the priorities", lambda: wait_priorities_seen(engine, sentinels, seen))
     steps.set_status(ctx.db, plan.record.id, "RUNNING")
     steps.look_again(ctx.db, plan)
     return empty_pb2.Empty()

@@ -79,6 +79,7 @@ def restore_cluster(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
     plan = ClusterPlan.load(ctx.db, ctx.deps, ctx.cluster_id)
     backup = _backup(ctx)
     pairs = list(zip(sorted(backup.shard_names), sorted(shard.name for shard in plan.shards), strict=True))
+    ctx.once("claim the addresses", lambda: steps.claim_addresses(plan, plan.hosts))
 
     def load_every_shard() -> dict[str, str]:
         loaded = for_each(lambda pair: load_shard(plan, backup, *pair), pairs)

@@ -48,6 +48,7 @@ def add_shard(ctx: OperationContext[Any]) -> cluster_pb2.Shard:
     shard_name = ctx.request.shard_name
     new_hosts = plan.shard_hosts(shard_name)
     master = plan.shard_master(shard_name)
+    ctx.once("claim the addresses", lambda: steps.claim_addresses(plan, new_hosts))
     ctx.once("start the shard's hosts", lambda: join_hosts(plan, new_hosts, master))
     steps.record_master(ctx.db, plan, shard_name, master.name)
     _set_state(ctx, new_hosts, ACTIVE)
