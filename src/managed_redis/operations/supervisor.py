@@ -153,6 +153,12 @@ class Supervisor:
         except Exception:
             log.debug("supervisor: could not release its lease", exc_info=True)
 
+    def wait_idle(self, timeout_s: float = 30.0) -> None:
+        """Wait until every action started by past passes is done (tests, bench/)."""
+        deadline = time.monotonic() + timeout_s
+        for future in list(self._acting.values()):
+            future.result(max(0.0, deadline - time.monotonic()))
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
