@@ -16,8 +16,10 @@ def load_cluster(db: Database, cluster_id: str, caller: Caller, permission: Perm
     principal = caller.authenticated
     with db.read() as conn:
         record = cluster_store.get(conn, cluster_id)
-        bound = access_store.roles_of(conn, cluster_id, principal.subject_id) if record else frozenset()
-    if record is None:
-        raise NotFound(f"cluster {cluster_id} does not exist")
+        if record is None:
+            raise NotFound(f"cluster {cluster_id} does not exist")
+        if principal.can(record.folder_id, permission):
+            return record  # the folder's roles suffice: no need to read the cluster's bindings
+        bound = access_store.roles_of(conn, cluster_id, principal.subject_id)
     principal.require(record.folder_id, permission, bound)
     return record

@@ -21,6 +21,7 @@ from managed_redis.operations.views import ClusterView, cluster_view
 from managed_redis.services.access import Permission
 from managed_redis.services.cluster_access import load_cluster
 from managed_redis.services.context import Caller
+from managed_redis.services.render_cache import RenderCache
 from managed_redis.services.submitting import submit_operation
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store import host_facts
@@ -33,6 +34,7 @@ class ClusterServiceBase:
         self.db = db
         self.queue = queue
         self.deps = deps
+        self.rendered: RenderCache[cluster_pb2.Cluster] = RenderCache()
 
     def _cluster(self, cluster_id: str, caller: Caller, permission: Permission) -> ClusterRecord:
         return load_cluster(self.db, cluster_id, caller, permission)
@@ -44,10 +46,17 @@ class ClusterServiceBase:
         return self._with_health_all([record])[0]
 
     def _with_health_all(self, records: list[ClusterRecord]) -> list[cluster_pb2.Cluster]:
-        """The clusters as the API shows them, health from what was last seen (no probe)."""
-        views = self._views(records)
-        now = self.queue.clock.now()
-        return [cluster_proto(record, cluster_health(views[record.id], now)) for record in records]
+        """The clusters as the API shows them, health from what was last seen (no probe);
+        each rendered once per revision (``RenderCache``)."""
+        found = {r.id: hit for r in records if (hit := self.rendered.get(r.id, r.revision)) is not None}
+        missing = [record for record in records if record.id not in found]
+        if missing:
+            views = self._views(missing)
+            now = self.queue.clock.now()
+            for record in missing:
+                found[record.id] = cluster_proto(record, cluster_health(views[record.id], now))
+                self.rendered.put(record.id, record.revision, found[record.id])
+        return [found[record.id] for record in records]
 
     def _views(self, records: list[ClusterRecord]) -> dict[str, ClusterView]:
         """cluster id -> the cluster as last seen, read in one transaction for all of them."""

@@ -29,6 +29,7 @@ class ClusterRecord:
     secrets: bytes | None = None
     active_operation_id: str | None = None
     healing_until: dt.datetime | None = None
+    revision: int = 0
 
 
 @dataclass
@@ -61,8 +62,13 @@ def insert(conn: Connection, record: ClusterRecord) -> None:
     conn.execute(clusters.insert().values(**record.__dict__))
 
 
+# Built once: every API read of a cluster runs it, and building a statement costs more
+# than running it on SQLite.
+_GET = sa.select(clusters).where(clusters.c.id == sa.bindparam("cluster_id"))
+
+
 def get(conn: Connection, cluster_id: str) -> ClusterRecord | None:
-    row = conn.execute(sa.select(clusters).where(clusters.c.id == cluster_id)).mappings().first()
+    row = conn.execute(_GET, {"cluster_id": cluster_id}).mappings().first()
     return _cluster(row) if row else None
 
 
@@ -154,7 +160,22 @@ def unlock_healing(conn: Connection, cluster_id: str, until: dt.datetime) -> Non
 
 
 def update(conn: Connection, cluster_id: str, **values: Any) -> None:
-    conn.execute(clusters.update().where(clusters.c.id == cluster_id).values(**values))
+    conn.execute(
+        clusters.update().where(clusters.c.id == cluster_id).values(revision=clusters.c.revision + 1, **values)
+    )
+
+
+def bump(conn: Connection, cluster_ids: list[str]) -> None:
+    """Note that what reads show of ``cluster_ids`` changed (see ``clusters.revision``)."""
+    if cluster_ids:
+        conn.execute(
+            clusters.update().where(clusters.c.id.in_(cluster_ids)).values(revision=clusters.c.revision + 1)
+        )
+
+
+def _bump_host(conn: Connection, host_name: str) -> None:
+    owner = sa.select(hosts.c.cluster_id).where(hosts.c.name == host_name).scalar_subquery()
+    conn.execute(clusters.update().where(clusters.c.id == owner).values(revision=clusters.c.revision + 1))
 
 
 def lock_for_operation(conn: Connection, cluster_id: str, operation_id: str) -> bool:
@@ -176,6 +197,7 @@ def delete(conn: Connection, cluster_id: str) -> None:
 
 def insert_shard(conn: Connection, record: ShardRecord) -> None:
     conn.execute(shards.insert().values(**record.__dict__))
+    bump(conn, [record.cluster_id])
 
 
 def list_shards(conn: Connection, cluster_id: str) -> list[ShardRecord]:
@@ -191,14 +213,17 @@ def set_shard_master(conn: Connection, cluster_id: str, shard_name: str, host_na
         .where(shards.c.cluster_id == cluster_id, shards.c.name == shard_name)
         .values(master_host=host_name)
     )
+    bump(conn, [cluster_id])
 
 
 def delete_shard(conn: Connection, cluster_id: str, name: str) -> None:
     conn.execute(shards.delete().where(shards.c.cluster_id == cluster_id, shards.c.name == name))
+    bump(conn, [cluster_id])
 
 
 def insert_host(conn: Connection, record: HostRecord) -> None:
     conn.execute(hosts.insert().values(**record.__dict__))
+    bump(conn, [record.cluster_id])
 
 
 def list_hosts(conn: Connection, cluster_id: str) -> list[HostRecord]:
@@ -210,9 +235,11 @@ def list_hosts(conn: Connection, cluster_id: str) -> list[HostRecord]:
 
 def update_host(conn: Connection, name: str, **values: Any) -> None:
     conn.execute(hosts.update().where(hosts.c.name == name).values(**values))
+    _bump_host(conn, name)
 
 
 def delete_host(conn: Connection, name: str) -> None:
+    _bump_host(conn, name)
     conn.execute(hosts.delete().where(hosts.c.name == name))
 
 

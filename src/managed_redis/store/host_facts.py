@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from managed_redis.store import clusters as clusters_store
 from managed_redis.store.schema import host_facts, hosts
 
 
@@ -51,6 +52,7 @@ def record(conn: Connection, sightings: Iterable[Sighting], now: dt.datetime) ->
         conn.execute(host_facts.update().where(host_facts.c.host_name.in_(same_silent)).values(checked_at=now))
     if not changed:
         return
+    clusters_store.bump(conn, sorted({s.cluster_id for s in changed}))
     names = [s.host_name for s in changed]
     existing = set(conn.execute(sa.select(host_facts.c.host_name).where(host_facts.c.host_name.in_(names))).scalars())
     live = _existing_hosts(conn, names)

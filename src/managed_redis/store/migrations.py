@@ -36,15 +36,16 @@ def _initial(conn: Connection) -> None:  # pragma: no cover - the baseline is cr
 
 
 def _supervision(conn: Connection) -> None:
-    """Stored host facts, leases, and the clusters' healing lock."""
+    """Stored host facts, leases, the clusters' healing lock and revision."""
     schema.host_facts.create(conn)
     schema.leases.create(conn)
     conn.execute(sa.text("ALTER TABLE clusters ADD COLUMN healing_until BIGINT"))
+    conn.execute(sa.text("ALTER TABLE clusters ADD COLUMN revision BIGINT NOT NULL DEFAULT 0"))
 
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
-    Migration(2, "host facts, leases, healing lock", _supervision),
+    Migration(2, "host facts, leases, healing lock, revision", _supervision),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

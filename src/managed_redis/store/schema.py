@@ -60,6 +60,9 @@ clusters = sa.Table(
     sa.Column("active_operation_id", sa.String(50), nullable=True),
     # Set while the supervisor heals the cluster: operations wait until it is past or cleared.
     sa.Column("healing_until", UtcDateTime, nullable=True),
+    # Bumped by every write that changes what reads show (the row, its shards, hosts, host
+    # facts), so a rendered answer can be reused while the revision stays the same.
+    sa.Column("revision", sa.BigInteger, nullable=False, default=0, server_default="0"),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.UniqueConstraint("folder_id", "name", name="uq_clusters_folder_name"),
 )
