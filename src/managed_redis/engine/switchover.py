@@ -129,9 +129,9 @@ def _fields(reply: object) -> dict[str, str]:
 
 
 def wait_settled(engine: Engine, sentinels: Sequence[Sentinel], timeout_s: float = SETTLE_TIMEOUT_S) -> None:
-    """Return once no Sentinel is amid a failover and those that answer name one master: a
-    switchover resumed after a crash starts from a settled cluster. Raises EngineError if
-    they do not settle within ``timeout_s``."""
+    """Return once no Sentinel is amid a failover or sees the master down (it would soon start
+    one), and those that answer name one master: a switchover resumed after a crash starts
+    from a settled cluster. Raises EngineError if they do not settle within ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while True:
         named, busy = set(), False
@@ -141,7 +141,8 @@ def wait_settled(engine: Engine, sentinels: Sequence[Sentinel], timeout_s: float
             except redis.RedisError:
                 continue
             fields = _fields(reply)
-            busy = busy or "failover_in_progress" in fields.get("flags", "")
+            flags = fields.get("flags", "").split(",")
+            busy = busy or any(flag in flags for flag in ("failover_in_progress", "s_down", "o_down"))
             named.add(fields.get("ip"))
         if not busy and len(named) == 1:
             return
@@ -172,6 +173,15 @@ def restore_priorities(engine: Engine, replicas: Sequence[Node]) -> None:
             engine.admin(node).config_set("replica-priority", node.replica_priority)
         except redis.RedisError as exc:
             log.warning("could not restore replica-priority on %s: %s", node.name, exc)
+
+
+def unpause(engine: Engine, node: Node) -> None:
+    """End a ``CLIENT PAUSE`` on ``node`` (a node not paused is left as it is); should that
+    fail, the pause ends by itself."""
+    try:
+        engine.admin(node).execute_command("CLIENT", "UNPAUSE")
+    except redis.RedisError as exc:
+        log.warning("CLIENT UNPAUSE on %s failed (%s); the pause ends by itself", node.name, exc)
 
 
 def _pause_and_promote(engine: Engine, master: Node, target: Node, sentinel: Sentinel) -> float:

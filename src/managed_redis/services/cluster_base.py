@@ -34,7 +34,7 @@ class ClusterServiceBase:
         self.db = db
         self.queue = queue
         self.deps = deps
-        self.rendered: RenderCache[cluster_pb2.Cluster] = RenderCache()
+        self.rendered: RenderCache[cluster_pb2.Cluster] = RenderCache(lambda: queue.clock.now().timestamp())
 
     def _cluster(self, cluster_id: str, caller: Caller, permission: Permission) -> ClusterRecord:
         return load_cluster(self.db, cluster_id, caller, permission)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -22,7 +22,10 @@ SIZE = 4096
 
 
 class RenderCache(Generic[T]):
-    def __init__(self, ttl_s: float = TTL_S, size: int = SIZE) -> None:
+    """``seconds`` is the clock ages are measured with (the service's own, so tests move it)."""
+
+    def __init__(self, seconds: Callable[[], float] = time.monotonic, ttl_s: float = TTL_S, size: int = SIZE) -> None:
+        self.seconds = seconds
         self.ttl_s = ttl_s
         self.size = size
         self._items: OrderedDict[Hashable, tuple[int, float, T]] = OrderedDict()
@@ -35,7 +38,7 @@ class RenderCache(Generic[T]):
             if entry is None:
                 return None
             kept_revision, at, value = entry
-            if kept_revision != revision or time.monotonic() - at > self.ttl_s:
+            if kept_revision != revision or self.seconds() - at > self.ttl_s:
                 del self._items[key]
                 return None
             self._items.move_to_end(key)
@@ -43,7 +46,7 @@ class RenderCache(Generic[T]):
 
     def put(self, key: Hashable, revision: int, value: T) -> None:
         with self._lock:
-            self._items[key] = (revision, time.monotonic(), value)
+            self._items[key] = (revision, self.seconds(), value)
             self._items.move_to_end(key)
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
