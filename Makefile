@@ -44,7 +44,9 @@ lint: install
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
+# wrk drives the read benchmarks (bench/supervision.py).
 bench: install
+	@command -v wrk >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 	$(BIN)/python -m bench
 
 clean:

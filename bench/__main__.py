@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import backup, cluster_create, failover, sharding
+from bench import backup, cluster_create, failover, sharding, supervision
 
 BENCHMARKS = {
     "create": cluster_create.main,
     "failover": failover.main,
     "backup": backup.main,
     "sharding": sharding.main,
+    "supervision": supervision.main,
 }
 
 
