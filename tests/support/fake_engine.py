@@ -178,7 +178,9 @@ class FakeEngine:
 
     # -- observation ---------------------------------------------------------------------------
 
-    def observe(self, hosts: Sequence[WatchedHost], timeout_s: float = 1.0) -> dict[str, HostFacts]:
+    def observe(
+        self, hosts: Sequence[WatchedHost], timeout_s: float = 1.0, keep_connections: bool = False
+    ) -> dict[str, HostFacts]:
         found = {}
         for watched in hosts:
             host = self.hosts[watched.name]

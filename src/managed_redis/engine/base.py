@@ -124,8 +124,11 @@ class Engine(Protocol):
 
     # -- observation ---------------------------------------------------------------------------
 
-    def observe(self, hosts: Sequence[WatchedHost], timeout_s: float = ...) -> dict[str, HostFacts]:
-        """One look at every host at once (at most ``timeout_s``): host name -> facts."""
+    def observe(
+        self, hosts: Sequence[WatchedHost], timeout_s: float = ..., keep_connections: bool = False
+    ) -> dict[str, HostFacts]:
+        """One look at every host at once (at most ``timeout_s``): host name -> facts.
+        ``keep_connections`` keeps what it opened for the caller's next look."""
 
     def wait_for_exit(self, timeout_s: float) -> list[str]:
         """Sleep until a watched process exits (or ``timeout_s``); which ones did."""

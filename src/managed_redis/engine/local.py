@@ -422,11 +422,15 @@ class LocalEngine:
 
     # -- observation ---------------------------------------------------------------------------
 
-    def observe(self, hosts: Sequence[WatchedHost], timeout_s: float = OBSERVE_TIMEOUT_S) -> dict[str, HostFacts]:
+    def observe(
+        self, hosts: Sequence[WatchedHost], timeout_s: float = OBSERVE_TIMEOUT_S, keep_connections: bool = False
+    ) -> dict[str, HostFacts]:
         """One look at every host at once: its processes and what each says; host name -> facts.
 
         Takes at most ``timeout_s`` (plus a /proc pass when a process lost its pidfile). Never
-        raises for a host's own fault: that is what the facts say.
+        raises for a host's own fault: that is what the facts say. ``keep_connections`` keeps
+        the connections open for the next look of the same caller (the supervisor, which
+        looks at every host each second); otherwise they are closed before returning.
         """
         redis_pids = {h.name: self._pid(h.marker, h.directory / REDIS_PIDFILE) for h in hosts}
         sentinel_pids = {
@@ -459,7 +463,12 @@ class LocalEngine:
                 endpoint = Endpoint(host.address, SENTINEL_PORT, credentials.admin_user, credentials.admin_password)
                 questions.append(Question(endpoint, (("SENTINEL", "GET-MASTER-ADDR-BY-NAME", host.sentinel_master),)))
                 asked.append((host.name, "sentinel"))
-        answers = dict(zip(asked, self._prober().ask(questions, timeout_s), strict=True))
+        prober = self._prober() if keep_connections else Prober()
+        try:
+            answers = dict(zip(asked, prober.ask(questions, timeout_s), strict=True))
+        finally:
+            if not keep_connections:
+                prober.close()
         facts = {}
         for host in hosts:
             redis_facts_ = self._redis_facts(host, redis_pids[host.name], answers.get((host.name, "redis")))

@@ -187,8 +187,12 @@ class Prober:
     def ask(self, questions: Sequence[Question], timeout_s: float) -> list[Answer]:
         """One answer per question, in order, within ``timeout_s`` seconds (plus a little CPU).
 
-        Never raises for an endpoint's fault: it is in that answer's ``error``.
+        Never raises for an endpoint's fault: it is in that answer's ``error``. Connections
+        to endpoints this round did not ask (hosts gone since) are closed.
         """
+        asked = {question.endpoint for question in questions}
+        for endpoint in [e for e in self._links if e not in asked]:
+            self._links.pop(endpoint).close()
         deadline = time.monotonic() + timeout_s
         answers: list[Answer | None] = [None] * len(questions)
         selector = selectors.DefaultSelector()

@@ -181,7 +181,7 @@ class Supervisor:
         records, hosts, shards, stored, busy = self._read()
         watched = [w for r in records for w in self._watched(r, hosts[r.id])]
         looked = time.monotonic()
-        facts = self.deps.engine.observe(watched)
+        facts = self.deps.engine.observe(watched, keep_connections=True)
         observe_s = time.monotonic() - looked
         now = self.clock.now()
         stored = self._store(records, hosts, stored, facts, now)

@@ -168,9 +168,7 @@ def update(conn: Connection, cluster_id: str, **values: Any) -> None:
 def bump(conn: Connection, cluster_ids: list[str]) -> None:
     """Note that what reads show of ``cluster_ids`` changed (see ``clusters.revision``)."""
     if cluster_ids:
-        conn.execute(
-            clusters.update().where(clusters.c.id.in_(cluster_ids)).values(revision=clusters.c.revision + 1)
-        )
+        conn.execute(clusters.update().where(clusters.c.id.in_(cluster_ids)).values(revision=clusters.c.revision + 1))
 
 
 def _bump_host(conn: Connection, host_name: str) -> None:
