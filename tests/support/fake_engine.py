@@ -203,7 +203,7 @@ class FakeEngine:
             master_last_io_s=(0 if link_up else -1) if replica else None,
             offset=host.offset,
             replica_priority=host.priority,
-            min_replicas=None if replica else host.min_replicas,
+            min_replicas=host.min_replicas,
         )
 
     @staticmethod

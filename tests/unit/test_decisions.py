@@ -149,6 +149,17 @@ ROWS = [
         [(Do.RESTART_REPLICA, "h3", "h1"), (Do.SET_MIN_REPLICAS, "h1", None)],
     ),
     Row(
+        "a switchover that did not finish left its fence on a master that stayed: lift it",
+        with_host(healthy(), "h1", redis=master(min_replicas=1_000_000)),
+        [(Do.SET_MIN_REPLICAS, "h1", None)],
+    ),
+    Row(
+        "a replica left fenced by a switchover would refuse writes once promoted: clear it",
+        with_host(healthy(), "h2", redis=replica(min_replicas=1_000_000)),
+        [(Do.SET_MIN_REPLICAS, "h2", "h1")],
+        says="the moment it is promoted",
+    ),
+    Row(
         "master process gone, replicas in sync: promote now",
         with_host(healthy(), "h1", redis=GONE, silent_s=0.5),
         [(Do.FAILOVER, "h1", "h2")],

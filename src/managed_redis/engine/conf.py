@@ -65,6 +65,9 @@ def redis_conf(node: Node) -> str:
         ("pidfile", quote(str(node.pidfile))),
         ("logfile", quote(str(node.log_file))),
         ("dir", directory),
+        # CONFIG SET dir moves a Redis whose directory was removed into a new one (restore_files);
+        # only the control plane's user may run CONFIG.
+        ("enable-protected-configs", "yes"),
         ("aclfile", quote(str(node.acl_file))),
         ("replica-announce-ip", node.address),
         ("repl-diskless-sync", "yes"),

@@ -44,9 +44,9 @@ class RedisFacts:
     # Its replication offset (a master's own, a replica's processed one).
     offset: int | None = None
     replica_priority: int | None = None
-    # A master: the addresses of the replicas streaming from it, and whether it refuses
-    # writes unless a replica acknowledges them (min-replicas-to-write: 0 or more).
+    # A master: the addresses of the replicas streaming from it.
     replicas_online: tuple[str, ...] = ()
+    # How many replicas must acknowledge for it to take a write (min-replicas-to-write).
     min_replicas: int | None = None
     loading: bool = False
     aof_enabled: bool | None = None
@@ -140,8 +140,11 @@ def parse_info(text: str) -> dict[str, str]:
     return fields
 
 
-def redis_facts(process: ProcessState, files_present: bool, info: str, cluster_info: str | None) -> RedisFacts:
-    """Facts from ``INFO replication persistence`` (and ``CLUSTER INFO``) of an answering node."""
+def redis_facts(
+    process: ProcessState, files_present: bool, info: str, cluster_info: str | None, min_replicas: int | None = None
+) -> RedisFacts:
+    """Facts from ``INFO replication persistence`` (and ``CLUSTER INFO``, and the configured
+    ``min-replicas-to-write``) of an answering node."""
     fields = parse_info(info)
     role = Role.MASTER if fields.get("role") == "master" else Role.REPLICA
     replicas = []
@@ -163,8 +166,7 @@ def redis_facts(process: ProcessState, files_present: bool, info: str, cluster_i
         offset=_int(fields.get("slave_repl_offset" if replica else "master_repl_offset")),
         replica_priority=_int(fields.get("slave_priority")),
         replicas_online=tuple(sorted(replicas)),
-        # INFO shows the good-replica count only while min-replicas-to-write is on.
-        min_replicas=None if replica else (1 if "min_slaves_good_slaves" in fields else 0),
+        min_replicas=min_replicas,
         loading=fields.get("loading") == "1",
         aof_enabled=fields["aof_enabled"] == "1" if "aof_enabled" in fields else None,
         cluster_state=cluster.get("cluster_state"),

@@ -451,7 +451,10 @@ class LocalEngine:
         for host in hosts:
             credentials = host.credentials
             if redis_pids[host.name] is not None:
-                commands: tuple[tuple[str, ...], ...] = (("INFO", "replication", "persistence"),)
+                commands: tuple[tuple[str, ...], ...] = (
+                    ("INFO", "replication", "persistence"),
+                    ("CONFIG", "GET", "min-replicas-to-write"),
+                )
                 if host.cluster_mode:
                     commands += (("CLUSTER", "INFO"),)
                 endpoint = Endpoint(
@@ -485,8 +488,10 @@ class LocalEngine:
         if not answer.answered or isinstance(answer.replies[0], Exception):
             error = answer.error or str(answer.replies[0])
             return RedisFacts(_process_state(pid), error=error, files_present=files_present)
-        cluster_info = str(answer.replies[1]) if host.cluster_mode and len(answer.replies) > 1 else None
-        return redis_facts(ProcessState.RUNNING, files_present, str(answer.replies[0]), cluster_info)
+        info, config = answer.replies[0], answer.replies[1]
+        min_replicas = int(config[1]) if isinstance(config, list) and len(config) == 2 else None
+        cluster_info = str(answer.replies[2]) if host.cluster_mode and len(answer.replies) > 2 else None
+        return redis_facts(ProcessState.RUNNING, files_present, str(info), cluster_info, min_replicas)
 
     def wait_for_exit(self, timeout_s: float) -> list[str]:
         """Sleep until a process the engine watches exits, or ``timeout_s`` passes; the

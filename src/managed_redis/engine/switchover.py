@@ -34,10 +34,12 @@ from managed_redis.engine.model import Node, Sentinel
 
 log = logging.getLogger(__name__)
 
-# Long enough that, should the control plane die between the promotion and the old master's
-# REPLICAOF, the old master is still paused when Sentinel demotes it on its own (it waits
-# ~8 s before correcting an instance's role): it takes no write that would be lost. When all
-# goes well the pause ends after ~0.2-0.5 s, whatever this says.
+# Writes on the old master stay paused until it is a replica (~0.2-0.5 s when all goes well).
+# Should the control plane die mid-way, the pause holds them until the control plane is
+# back and finishes (or the supervisor demotes the old master); the old master is also fenced
+# before the promotion (FENCE_MIN_REPLICAS), so whatever was paused is refused, not
+# acknowledged, when the pause ends. Sentinel may see a long-paused master as down (its
+# hello PUBLISH waits behind the pause, and its pings behind that) and fail it over itself.
 PAUSE_MS = 15_000
 INFO_PERIOD_MS = 1000
 # Start the pause when the leader last looked at the target this long ago: the promotion
@@ -48,6 +50,11 @@ CATCH_UP_TIMEOUT_S = 3.0
 PROMOTION_TIMEOUT_S = 4.0
 STEER_TIMEOUT_S = 15.0
 ANNOUNCE_TIMEOUT_S = 15.0
+# min-replicas-to-write set on the old master just before the promotion: no replica count
+# can reach it, so from then on it refuses every write (NOREPLICAS) until it is a replica and
+# the value is put back. It is what keeps a promotion the control plane did not live to
+# finish from losing writes.
+FENCE_MIN_REPLICAS = 1_000_000
 SETTLE_TIMEOUT_S = 30.0
 
 
@@ -189,6 +196,7 @@ def _pause_and_promote(engine: Engine, master: Node, target: Node, sentinel: Sen
     new = engine.admin(target)
     old.execute_command("CLIENT", "PAUSE", PAUSE_MS, "WRITE")
     paused_at = time.monotonic()
+    min_replicas = str(old.config_get("min-replicas-to-write").get("min-replicas-to-write") or "0")
     promoted = False
     try:
         failpoints.reached("switchover.paused")
@@ -200,6 +208,7 @@ def _pause_and_promote(engine: Engine, master: Node, target: Node, sentinel: Sen
             ),
             f"replica {target.name} did not catch up with {master.name}; nothing was changed",
         )
+        old.config_set("min-replicas-to-write", FENCE_MIN_REPLICAS)
         engine.sentinel_admin(sentinel).execute_command("SENTINEL", "FAILOVER", sentinel.master_name)
         _wait(
             PROMOTION_TIMEOUT_S,
@@ -210,10 +219,37 @@ def _pause_and_promote(engine: Engine, master: Node, target: Node, sentinel: Sen
         failpoints.reached("switchover.promoted")
         old.execute_command("REPLICAOF", target.address, target.port)
     finally:
-        try:
-            old.execute_command("CLIENT", "UNPAUSE")
-        except redis.RedisError as exc:
-            log.warning("CLIENT UNPAUSE on %s failed (%s); the pause ends by itself", master.name, exc)
-        if not promoted:
-            log.warning("switchover from %s to %s abandoned", master.name, target.name)
+        _finish(engine, master, target, promoted, min_replicas)
     return paused_at
+
+
+def _finish(engine: Engine, master: Node, target: Node, promoted: bool, min_replicas: str) -> None:
+    """Leave the old master either a replica of a promoted target or the master it was:
+    never a master again with the target promoted after all (a late promotion)."""
+    old = engine.admin(master)
+    try:
+        if not promoted and engine.admin(target).execute_command("ROLE")[0] == "master":
+            log.warning("%s was promoted late; %s follows it", target.name, master.name)
+            old.execute_command("REPLICAOF", target.address, target.port)
+            promoted = True
+        old.config_set("min-replicas-to-write", min_replicas)
+    except redis.RedisError as exc:
+        log.warning(
+            "switchover from %s to %s: could not put %s back in order (%s)", master.name, target.name, master.name, exc
+        )
+    unpause(engine, master)
+    if not promoted:
+        log.warning("switchover from %s to %s abandoned; %s stays master", master.name, target.name, master.name)
+
+
+def lift_fence(engine: Engine, node: Node) -> None:
+    """End what a switchover that did not finish may have left on ``node``, now the master
+    everyone names: its write pause and the fence of FENCE_MIN_REPLICAS (the supervisor puts
+    its proper min-replicas-to-write back on its next pass)."""
+    unpause(engine, node)
+    try:
+        client = engine.admin(node)
+        if int(client.config_get("min-replicas-to-write").get("min-replicas-to-write") or 0) >= FENCE_MIN_REPLICAS:
+            client.config_set("min-replicas-to-write", 0)
+    except redis.RedisError as exc:
+        log.warning("could not lift the fence on %s: %s", node.name, exc)

@@ -31,7 +31,8 @@ The rules, for each shard:
 - **Settings that follow roles**: persistence ON_REPLICAS keeps an AOF on replicas only; a
   master with at least two replicas linked refuses writes when none acknowledges for
   ``min-replicas-max-lag`` (bounding what an isolated master can take and then lose); with
-  fewer, that bound is lifted (a lone replica's restart would stop writes).
+  fewer, that bound is lifted (a lone replica's restart would stop writes); a replica keeps
+  none (a switchover's fence left on one would stop writes once it is promoted).
 - **Every process gone**: a cold start, beginning with the master the Sentinels last wrote down.
 """
 
@@ -440,8 +441,28 @@ def _role_settings(view: ClusterView, shard: str, master: HostView) -> list[Acti
                         value="yes" if wanted else "no",
                     )
                 )
-    if view.sharded or not master.is_master or master.redis.min_replicas is None:
+    if view.sharded or not master.is_master:
         return actions
+    linked = [
+        h.name
+        for h in view.shard_hosts(shard)
+        if h.name != master.name and h.redis.answered and h.redis.master_address == master.address and h.redis.link_up
+    ]
+    wanted_min = 1 if len(linked) >= 2 else 0
+    if master.redis.min_replicas is not None and master.redis.min_replicas != wanted_min:
+        why = (
+            f"{len(linked)} replicas are linked to master {master.name}: it refuses writes when none acknowledges "
+            "them (an isolated master takes nothing it would lose)"
+            if wanted_min
+            else f"{len(linked)} replica(s) linked to master {master.name}: it writes without waiting for any"
+        )
+        actions.append(Action(Do.SET_MIN_REPLICAS, shard, master.name, why, value=str(wanted_min)))
+    for host in view.shard_hosts(shard):
+        replica = host.redis.answered and host.redis.role == Role.REPLICA
+        if host.name != master.name and replica and (host.redis.min_replicas or 0) != 0:
+            why = f"replica {host.name} would refuse writes the moment it is promoted: min-replicas-to-write 0"
+            actions.append(Action(Do.SET_MIN_REPLICAS, shard, host.name, why, other=master.name, value="0"))
+    return actions
     linked = [
         h.name
         for h in view.shard_hosts(shard)

@@ -153,7 +153,8 @@ def _restore_files(db: Database, plan: ClusterPlan, action: Action) -> None:
     master = None if plan.record.sharded or action.other in (None, host.name) else _other(plan, action)
     plan.deps.engine.restore_files(plan.node(host, master))
     if not plan.record.sharded:  # its Sentinel lost its config too: it starts again from a fresh one
-        _reset_sentinel(db, plan, Action(Do.RESET_SENTINEL, action.shard, host.name, "", other=action.other))
+        master_name = action.other or host.name  # no other: the host is the master
+        _reset_sentinel(db, plan, Action(Do.RESET_SENTINEL, action.shard, host.name, "", other=master_name))
 
 
 def _record_master(db: Database, plan: ClusterPlan, action: Action) -> None:
@@ -167,7 +168,8 @@ def _set_appendonly(db: Database, plan: ClusterPlan, action: Action) -> None:
 
 
 def _set_min_replicas(db: Database, plan: ClusterPlan, action: Action) -> None:
-    plan.deps.engine.config_set(plan.node(_host(plan, action), None), [("min-replicas-to-write", str(action.value))])
+    master = _other(plan, action) if action.other else None
+    plan.deps.engine.config_set(plan.node(_host(plan, action), master), [("min-replicas-to-write", str(action.value))])
 
 
 _RUNNERS: dict[Do, Runner] = {

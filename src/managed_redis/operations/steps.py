@@ -9,7 +9,7 @@ from yandex.cloud.mdb.redis.v1 import cluster_pb2
 from managed_redis.clock import SYSTEM_CLOCK
 from managed_redis.domain.cluster_view import cluster_proto
 from managed_redis.engine.model import Node
-from managed_redis.engine.switchover import restore_priorities, switchover, unpause, wait_settled
+from managed_redis.engine.switchover import lift_fence, restore_priorities, switchover, wait_settled
 from managed_redis.operations import sharding
 from managed_redis.operations.health import cluster_health
 from managed_redis.operations.observing import look
@@ -156,11 +156,11 @@ def settle(plan: ClusterPlan, shard: str) -> None:
     engine = plan.deps.engine
     sentinels = [plan.sentinel(host, master) for host in plan.hosts]
     wait_settled(engine, sentinels)
-    # A crashed attempt may have left the master under CLIENT PAUSE WRITE (up to PAUSE_MS). The
-    # Sentinels' link to it then blocks behind their paused PUBLISH, so after down-after they
-    # would fail it over on their own, amid this attempt. Every Sentinel names it master and
-    # none is failing over: it may take writes again.
-    unpause(engine, plan.node(current_master(plan, shard), None))
+    # A crashed attempt may have left the master under CLIENT PAUSE WRITE (up to PAUSE_MS) and
+    # fenced (refusing writes). The Sentinels' link to a paused master blocks behind their
+    # paused PUBLISH, so after down-after they would fail it over on their own, amid this
+    # attempt. Every Sentinel names it master and none is failing over: it may take writes.
+    lift_fence(engine, plan.node(current_master(plan, shard), None))
     wait_settled(engine, sentinels)
     current = current_master(plan, shard)
     replicas = [plan.node(h, current) for h in plan.shard_hosts(shard) if h.name != current.name]

@@ -127,7 +127,10 @@ class Supervisor:
         self.period_s = period_s
         self.policy = policy_of(deps)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        self.lease_ttl_s = max(10.0, 5 * period_s)
+        # Short, so that a restarted control plane takes over within seconds (say, to demote
+        # a master a crashed switchover left behind); two supervisors never act on one
+        # cluster at once anyway (the healing lock).
+        self.lease_ttl_s = max(3.0, 3 * period_s)
         self.book = ActionBook()
         self._pool = ThreadPoolExecutor(max_workers=ACT_THREADS, thread_name_prefix="heal")
         self._acting: dict[str, Future[None]] = {}
