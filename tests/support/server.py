@@ -32,10 +32,7 @@ def host_network() -> str:
     """A loopback /24 for one server: 127.<21+xdist worker>.<n>.0/24 under xdist, else
     127.<121+pid % 100>.<n>.0/24, so that test runs going on at once never share addresses."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    if worker[2:].isdigit():
-        second = 21 + int(worker[2:]) % 80
-    else:
-        second = 121 + os.getpid() % 100
+    second = 21 + int(worker[2:]) % 80 if worker[2:].isdigit() else 121 + os.getpid() % 100
     return f"127.{second}.{next(_counter) % 250 + 1}.0/24"
 
 

@@ -80,6 +80,7 @@ class Row:
     recorded: dict[str, str] = field(default_factory=lambda: {"shard1": "h1"})
     status: str = "RUNNING"
     busy_with: str | None = None
+    busy_orphaned: bool = False
     # False: the hosts were never looked at (no facts stored yet).
     looked: bool = True
 
@@ -116,6 +117,7 @@ def view_of(row: Row) -> ClusterView:
         hosts=tuple(hosts),
         recorded_masters=dict(row.recorded),
         busy_with=row.busy_with,
+        busy_orphaned=row.busy_orphaned,
     )
 
 
@@ -335,11 +337,19 @@ ROWS = [
         busy_with="cluster.delete",
     ),
     Row(
-        "a cluster being deleted: a master the Sentinels replaced is still demoted",
+        "an operation carried on by its worker: left to it, even two masters",
+        [H("h1", master(), names="h2"), H("h2", master(), names="h2"), H("h3", replica(of="h2"), names="h2")],
+        [],
+        status="UPDATING",
+        busy_with="cluster.failover",
+    ),
+    Row(
+        "an operation whose control plane died (lease run out): a replaced master is still demoted",
         [H("h1", master(), names="h2"), H("h2", master(), names="h2"), H("h3", replica(of="h2"), names="h2")],
         [(Do.DEMOTE, "h1", "h2")],
         status="UPDATING",
-        busy_with="cluster.delete",
+        busy_with="cluster.failover",
+        busy_orphaned=True,
     ),
     Row(
         "a backup runs beside healing",
@@ -420,6 +430,23 @@ def test_decision(row: Row) -> None:
         assert action.reason, action
     if row.says:
         assert any(row.says in action.reason for action in actions), [a.reason for a in actions]
+
+
+def test_a_master_promoted_in_the_claimants_place_demotes_it_at_once() -> None:
+    old, new = master(replid="A" * 40), master(replid="B" * 40, replid2="A" * 40)
+    hosts = [H("h1", old, names="h2"), H("h2", new, names="h2"), H("h3", replica(of="h2"), names="h2")]
+    (demote, *_) = decide(view_of(Row("x", hosts, [])), POLICY, NOW)
+    assert (demote.do, demote.host, demote.grace_s) == (Do.DEMOTE, "h1", 0.0)
+    assert "promoted in its place" in demote.reason
+
+
+def test_a_promotion_not_yet_announced_is_not_undone_at_once() -> None:
+    """Mid-switchover: the target already says master, the Sentinels still name the old one
+    (they announce ~1 s later). Demoting the target then would undo the switchover."""
+    old, new = master(replid="A" * 40), master(replid="B" * 40, replid2="A" * 40)
+    hosts = [H("h1", old, names="h1"), H("h2", new, names="h1"), H("h3", replica(), names="h1")]
+    demotions = [a for a in decide(view_of(Row("x", hosts, [])), POLICY, NOW) if a.do == Do.DEMOTE]
+    assert [(a.host, a.grace_s) for a in demotions] == [("h2", POLICY.demote_grace_s)]
 
 
 def test_a_sentinel_reset_waits_for_its_grace() -> None:

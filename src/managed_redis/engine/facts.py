@@ -43,6 +43,10 @@ class RedisFacts:
     master_last_io_s: int | None = None
     # Its replication offset (a master's own, a replica's processed one).
     offset: int | None = None
+    # Its replication history's id, and the id of the history it continued when it was
+    # promoted (a master's replid2 is its old master's replid): who replaced whom.
+    replid: str | None = None
+    replid2: str | None = None
     replica_priority: int | None = None
     # A master: the addresses of the replicas streaming from it.
     replicas_online: tuple[str, ...] = ()
@@ -164,6 +168,8 @@ def redis_facts(
         link_up=fields.get("master_link_status") == "up" if replica else None,
         master_last_io_s=_int(fields.get("master_last_io_seconds_ago")) if replica else None,
         offset=_int(fields.get("slave_repl_offset" if replica else "master_repl_offset")),
+        replid=fields.get("master_replid"),
+        replid2=fields.get("master_replid2"),
         replica_priority=_int(fields.get("slave_priority")),
         replicas_online=tuple(sorted(replicas)),
         min_replicas=min_replicas,

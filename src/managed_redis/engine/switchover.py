@@ -125,7 +125,23 @@ def switchover(
         lambda: all(engine.master_seen_by(s) == target.address for s in all_sentinels),
         f"not every sentinel names {target.name} as master",
     )
+    # Done once in force: the Sentinels re-point the other replicas one by one after they
+    # announce the new master (parallel-syncs 1); until then those still follow the old one.
+    running = [node for node in others if engine.node_running(node)]
+    _wait(
+        ANNOUNCE_TIMEOUT_S,
+        lambda: all(_follows(engine, node, target) for node in running),
+        f"not every replica follows {target.name} yet",
+    )
     return SwitchoverReport(master.name, target.name, paused_s)
+
+
+def _follows(engine: Engine, replica: Node, master: Node) -> bool:
+    try:
+        info = engine.replication(replica)
+    except redis.RedisError:
+        return False
+    return info.get("master_host") == master.address and info.get("master_link_status") == "up"
 
 
 def _fields(reply: object) -> dict[str, str]:

@@ -22,7 +22,9 @@ The rules, for each shard:
   signal or its replicas hear nothing from it either: it is fenced before a replica is
   promoted (``Engine.fence``), so it acknowledges nothing that would be lost; then as above.
 - **Master replaced** (a host says it is master while the Sentinels name another that
-  answers as master): it is made a replica of that one at once.
+  answers as master): it is made a replica of that one, at once when the named one was
+  promoted in its place (replication ids say so), else after ``demote_grace_s``; even on a
+  cluster an operation holds, once that operation is orphaned (its control plane died).
 - **Replicas and Sentinels** whose process is gone are restarted (a replica following the
   master); a replica that runs but has not answered for ``fence_after_s`` (hung, or a fenced
   master that was resumed) is killed and started again; a Sentinel naming another master
@@ -94,6 +96,10 @@ SAFE_WHILE_BUSY = frozenset({Do.DEMOTE})
 @dataclass(frozen=True)
 class Policy:
     fence_after_s: float = 3.0
+    # How long two masters must be seen, the Sentinels naming one, before the other is
+    # demoted when nothing shows the named one replaced it (say, mid-failover, before the
+    # Sentinels announce the promoted replica): longer than Sentinel takes to announce one.
+    demote_grace_s: float = 3.0
     failover_retry_s: float = 15.0
     restart_master_after_s: float = 30.0
     sentinel_reset_after_s: float = 15.0
@@ -105,10 +111,14 @@ def decide(view: ClusterView, policy: Policy, now: dt.datetime) -> list[Action]:
     """The actions ``view`` calls for now, in the order to carry them out (pure).
 
     Only a RUNNING cluster is healed. One held by an operation (other than those healing
-    may run beside) gets only the actions safe beside it (``SAFE_WHILE_BUSY``).
+    may run beside) is left to it while its worker carries it on; once the operation is
+    orphaned (its lease ran out: its control plane died), it gets the actions safe beside
+    it (``SAFE_WHILE_BUSY``) until a worker resumes it.
     """
     busy = view.busy_with is not None and view.busy_with not in policy.heal_during
     if view.status not in ("RUNNING", "UPDATING") or (view.status != "RUNNING" and not busy):
+        return []
+    if busy and not view.busy_orphaned:
         return []
     actions = _decide(view, policy, now)
     return [action for action in actions if action.do in SAFE_WHILE_BUSY] if busy else actions
@@ -138,7 +148,7 @@ def _shard(view: ClusterView, shard: str, policy: Policy, now: dt.datetime) -> l
     if not members:
         return []
     master = _master(view, shard)
-    actions = _replaced_masters(view, shard, master)
+    actions = _replaced_masters(view, shard, master, policy)
     actions += _master_actions(view, shard, master, policy, now)
     for host in members:
         if host.name != master.name:
@@ -193,22 +203,31 @@ def _sentinel_majority(view: ClusterView, master: HostView) -> bool:
     return naming * 2 > len(view.hosts)
 
 
-def _replaced_masters(view: ClusterView, shard: str, master: HostView) -> list[Action]:
+def _replaced_masters(view: ClusterView, shard: str, master: HostView, policy: Policy) -> list[Action]:
+    """A host claiming master beside the one the Sentinels name is made its replica: at once
+    if the named master's history continues the claimant's (its replid2 is the claimant's
+    replid: it was promoted in the claimant's place), else after ``demote_grace_s`` (a
+    promotion the Sentinels have not announced yet looks the same for a moment)."""
     if view.sharded or not master.is_master or not _sentinel_majority(view, master):
         return []
-    return [
-        Action(
-            Do.DEMOTE,
-            shard,
-            host.name,
-            f"{host.name} says it is master, but the Sentinels named {master.name} (a failover happened "
-            f"while it was away): make it a replica of {master.name} now, so it acknowledges nothing that "
-            "would be lost",
-            other=master.name,
+    actions = []
+    for host in view.shard_hosts(shard):
+        if host.name == master.name or not host.is_master:
+            continue
+        replaced = master.redis.replid2 is not None and master.redis.replid2 == host.redis.replid
+        actions.append(
+            Action(
+                Do.DEMOTE,
+                shard,
+                host.name,
+                f"{host.name} says it is master, but the Sentinels named {master.name}"
+                + (" (promoted in its place while it was away)" if replaced else "")
+                + f": make it a replica of {master.name} now, so it acknowledges nothing that would be lost",
+                other=master.name,
+                grace_s=0.0 if replaced else policy.demote_grace_s,
+            )
         )
-        for host in view.shard_hosts(shard)
-        if host.name != master.name and host.is_master
-    ]
+    return actions
 
 
 def _promotable(view: ClusterView, shard: str, master: HostView) -> list[HostView]:

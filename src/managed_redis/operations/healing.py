@@ -80,7 +80,25 @@ def _restart_replica(db: Database, plan: ClusterPlan, action: Action) -> None:
     host = _host(plan, action)
     # Sharded: the node's nodes.conf says whom it replicates; it rejoins as it was.
     master = None if plan.record.sharded else _other(plan, action)
-    plan.deps.engine.ensure_node(plan.node(host, master), RESTART_TIMEOUT_S)
+    node = plan.node(host, master)
+    plan.deps.engine.ensure_node(node, RESTART_TIMEOUT_S)
+    if plan.record.sharded and len(sharding.ops(plan).view(node)) == 1:
+        _rejoin(plan, host, _other(plan, action))
+
+
+def _rejoin(plan: ClusterPlan, host: HostRecord, master: HostRecord) -> None:
+    """A node whose nodes.conf went (with its directory) starts as a new, lone node: it meets
+    the others and replicates its shard's master, and they forget the node it was."""
+    cluster, engine = sharding.ops(plan), plan.deps.engine
+    node = plan.node(host, None)
+    others = [plan.node(h, None) for h in plan.hosts if h.name != host.name]
+    others = [other for other in others if engine.node_running(other)]
+    cluster.meet_directly(others, [node])
+    ids = {cluster.node_id(n) for n in [*others, node]}
+    cluster.wait_known([*others, node], ids)
+    stale = {known.id for other in others for known in cluster.view(other)} - ids
+    cluster.forget(others, stale)
+    cluster.replicate(node, cluster.node_id(plan.node(master, None)))
 
 
 def _restart_hung(db: Database, plan: ClusterPlan, action: Action) -> None:

@@ -190,7 +190,15 @@ class Supervisor:
         stored = self._store(records, hosts, stored, facts, now)
         acting = 0
         for record in records:
-            view = cluster_view(record, hosts[record.id], shards[record.id], stored, busy.get(record.id))
+            holder = busy.get(record.id)
+            view = cluster_view(
+                record,
+                hosts[record.id],
+                shards[record.id],
+                stored,
+                holder.kind if holder else None,
+                holder is not None and holder.orphaned(now),
+            )
             acting += self._heal(view, now)
         return PassReport(True, len(records), len(watched), acting, observe_s, time.monotonic() - started)
 
@@ -201,7 +209,7 @@ class Supervisor:
         dict[str, list[HostRecord]],
         dict[str, list[ShardRecord]],
         dict[str, FactsRow],
-        dict[str, str],
+        dict[str, op_store.Holder],
     ]:
         with self.db.read() as conn:
             records = cluster_store.list_all(conn, OBSERVED_STATUSES)
@@ -210,8 +218,8 @@ class Supervisor:
             shards = cluster_store.shards_of(conn, ids)
             stored = host_facts.for_clusters(conn, ids)
             running = [r.active_operation_id for r in records if r.active_operation_id]
-            kinds = op_store.kinds_of(conn, running)
-        busy = {r.id: kinds.get(r.active_operation_id, "?") for r in records if r.active_operation_id}
+            holders = op_store.holders(conn, running)
+        busy = {r.id: holders[r.active_operation_id] for r in records if r.active_operation_id in holders}
         return records, hosts, shards, stored, busy
 
     def _watched(self, record: ClusterRecord, hosts: list[HostRecord]) -> list[WatchedHost]:

@@ -65,8 +65,10 @@ class ClusterView:
     hosts: tuple[HostView, ...]
     # shard name -> the host last recorded as its master (None before the first record).
     recorded_masters: Mapping[str, str | None] = field(default_factory=dict)
-    # The kind of the operation holding the cluster, if one does.
+    # The kind of the operation holding the cluster, if one does, and whether that operation
+    # is orphaned (its worker's lease ran out: no control plane is carrying it on right now).
     busy_with: str | None = None
+    busy_orphaned: bool = False
 
     @property
     def shards(self) -> list[str]:
@@ -118,6 +120,7 @@ def cluster_view(
     shards: Sequence[ShardRecord],
     facts: Mapping[str, FactsRow],
     busy_with: str | None = None,
+    busy_orphaned: bool = False,
 ) -> ClusterView:
     return ClusterView(
         id=record.id,
@@ -128,4 +131,5 @@ def cluster_view(
         hosts=tuple(host_view(host, facts.get(host.name)) for host in hosts),
         recorded_masters={shard.name: shard.master_host for shard in shards},
         busy_with=busy_with,
+        busy_orphaned=busy_orphaned,
     )

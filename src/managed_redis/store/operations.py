@@ -54,12 +54,28 @@ def get(conn: Connection, operation_id: str) -> OperationRecord | None:
     return _record(row) if row else None
 
 
-def kinds_of(conn: Connection, operation_ids: list[str]) -> dict[str, str]:
-    """operation id -> its kind, for the ids that exist."""
+@dataclass(frozen=True)
+class Holder:
+    """An operation holding a cluster: its kind, and until when its worker's lease runs."""
+
+    kind: str
+    lease_expires_at: dt.datetime | None
+
+    def orphaned(self, now: dt.datetime) -> bool:
+        """Claimed once, and its lease ran out: no worker is carrying it on right now."""
+        return self.lease_expires_at is not None and self.lease_expires_at < now
+
+
+def holders(conn: Connection, operation_ids: list[str]) -> dict[str, Holder]:
+    """operation id -> its kind and lease, for the unfinished ones among ``operation_ids``."""
     if not operation_ids:
         return {}
-    rows = conn.execute(sa.select(operations.c.id, operations.c.kind).where(operations.c.id.in_(operation_ids)))
-    return {row.id: row.kind for row in rows}
+    rows = conn.execute(
+        sa.select(operations.c.id, operations.c.kind, operations.c.lease_expires_at).where(
+            operations.c.id.in_(operation_ids), operations.c.done.is_(False)
+        )
+    )
+    return {row.id: Holder(row.kind, row.lease_expires_at) for row in rows}
 
 
 def find_by_idempotency_key(conn: Connection, created_by: str, key: str) -> OperationRecord | None:
