@@ -83,6 +83,8 @@ class Row:
     busy_orphaned: bool = False
     # False: the hosts were never looked at (no facts stored yet).
     looked: bool = True
+    # Hosts whose Sentinel config file is gone.
+    sentinel_files_gone: tuple[str, ...] = ()
 
 
 def view_of(row: Row) -> ClusterView:
@@ -93,7 +95,12 @@ def view_of(row: Row) -> ClusterView:
             sentinel = (
                 SentinelFacts(ProcessState.GONE)
                 if h.names is None
-                else SentinelFacts(ProcessState.RUNNING, answered=True, master_address=addr(h.names))
+                else SentinelFacts(
+                    ProcessState.RUNNING,
+                    answered=True,
+                    master_address=addr(h.names),
+                    files_present=h.name not in row.sentinel_files_gone,
+                )
             )
         answered_at = NOW - dt.timedelta(seconds=h.silent_s)
         hosts.append(
@@ -308,6 +315,13 @@ ROWS = [
         [(Do.RESTART_SENTINEL, "h2", "h1")],
     ),
     Row(
+        "a Sentinel whose config file is gone: restart it from a fresh one",
+        [H("h1", master()), H("h2", replica()), H("h3", replica())],
+        [(Do.RESET_SENTINEL, "h2", "h1")],
+        says="config of the Sentinel",
+        sentinel_files_gone=("h2",),
+    ),
+    Row(
         "a Sentinel naming another master than its peers: reset it (after a grace)",
         with_host(healthy(), "h3", names="h2"),
         [(Do.RESET_SENTINEL, "h3", "h1")],
@@ -394,6 +408,15 @@ ROWS = [
         "sharded, master stopped by a signal: fence, then takeover",
         shard_of("s1", ("h1", silent(ProcessState.STOPPED)), ("h2", replica())),
         [(Do.FENCE, "h1", None), (Do.TAKEOVER, "h1", "h2")],
+        sharded=True,
+        recorded={"s1": "h1"},
+    ),
+    Row(
+        "sharded, master gone with its files (its node identity) and no replica may be promoted: "
+        "the replica holding the data takes over anyway, or the shard would stay down",
+        shard_of("s1", ("h1", dataclasses.replace(GONE, files_present=False)), ("h2", replica()), priority={"h2": 0}),
+        [(Do.TAKEOVER, "h1", "h2")],
+        says="node identity",
         sharded=True,
         recorded={"s1": "h1"},
     ),

@@ -88,6 +88,8 @@ class SentinelFacts:
     answered: bool = False
     error: str = ""
     master_address: str | None = None
+    # Whether its config file is there (it rewrites it to remember epochs and masters).
+    files_present: bool = True
 
     @property
     def alive(self) -> bool:

@@ -24,7 +24,15 @@ from managed_redis.engine.addresses import SENTINEL_PORT
 from managed_redis.engine.connections import Connections, Endpoint, connect
 from managed_redis.engine.errors import EngineError
 from managed_redis.engine.facts import HostFacts, ProcessState, RedisFacts, SentinelFacts, redis_facts
-from managed_redis.engine.model import REDIS_CONF, REDIS_PIDFILE, SENTINEL_PIDFILE, Node, Sentinel, WatchedHost
+from managed_redis.engine.model import (
+    REDIS_CONF,
+    REDIS_PIDFILE,
+    SENTINEL_CONF,
+    SENTINEL_PIDFILE,
+    Node,
+    Sentinel,
+    WatchedHost,
+)
 from managed_redis.engine.probe import Answer, Prober, Question
 
 log = logging.getLogger(__name__)
@@ -102,9 +110,11 @@ class LocalEngine:
     def _scan(self, markers: set[str], fresh: bool = True) -> dict[str, int]:
         """marker -> pid of the live processes holding ``markers``, from one pass over /proc;
         with ``fresh`` False, a pass of the last ``SCAN_EVERY_S`` that looked for them will do."""
+        if fresh:  # a fresh pass answers its caller only: a later look must not see it as old news
+            return process.find_by_markers(markers)
         with self._scan_lock:
             at, searched, found = self._last_scan
-            if fresh or time.monotonic() - at > SCAN_EVERY_S or not markers <= searched:
+            if time.monotonic() - at > SCAN_EVERY_S or not markers <= searched:
                 found = process.find_by_markers(markers)
                 self._last_scan = (time.monotonic(), frozenset(markers), found)
             return {marker: pid for marker, pid in found.items() if marker in markers}
@@ -230,13 +240,14 @@ class LocalEngine:
 
     def restore_files(self, node: Node) -> None:
         """Give a running Redis whose directory is gone its files back, from its memory:
-        config and users, pidfile, ``nodes.conf`` (cluster mode) and, if it keeps one, a new
-        AOF. No restart, no copy from elsewhere. Raises EngineError if Redis refuses."""
+        a new AOF (if it keeps one) or ``nodes.conf`` (cluster mode), then config, users and
+        pidfile. No restart, no copy from elsewhere. The config comes last: while it is
+        missing the host still counts as having lost its files, so a failure is tried again.
+        Raises EngineError if Redis refuses."""
         pid = self._pid(node.marker, node.pidfile, scan=True)
         if pid is None:
             raise EngineError(f"redis on {node.name} is not running; nothing to restore files for")
-        self.write_node_files(node)
-        _write(node.pidfile, f"{pid}\n", mode=0o644)
+        node.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         client = self.admin(node)
         try:
             # Redis works in its directory (it chdir'ed into it at start); a new one at the same
@@ -248,6 +259,8 @@ class LocalEngine:
                 client.execute_command("BGREWRITEAOF")
         except redis.RedisError as exc:
             raise EngineError(f"redis on {node.name} could not write its files again: {exc}") from exc
+        _write(node.pidfile, f"{pid}\n", mode=0o644)
+        self.write_node_files(node)
 
     # -- replication --------------------------------------------------------------------------
 
@@ -478,6 +491,8 @@ class LocalEngine:
             sentinel_facts = None
             if host.sentinel_master:
                 sentinel_facts = _sentinel_facts(sentinel_pids[host.name], answers.get((host.name, "sentinel")))
+                if not (host.directory / SENTINEL_CONF).exists():
+                    sentinel_facts = dataclasses.replace(sentinel_facts, files_present=False)
             facts[host.name] = HostFacts(redis_facts_, sentinel_facts)
         return facts
 

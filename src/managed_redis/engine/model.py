@@ -15,6 +15,7 @@ ADMIN_USER = "mredis"
 REDIS_PIDFILE = "redis.pid"
 REDIS_CONF = "redis.conf"
 SENTINEL_PIDFILE = "sentinel.pid"
+SENTINEL_CONF = "sentinel.conf"
 
 
 def redis_port(tls: bool) -> int:
@@ -141,7 +142,7 @@ class Sentinel:
 
     @property
     def conf_file(self) -> Path:
-        return self.directory / "sentinel.conf"
+        return self.directory / SENTINEL_CONF
 
     @property
     def log_file(self) -> Path:

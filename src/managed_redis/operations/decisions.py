@@ -134,7 +134,7 @@ def _decide(view: ClusterView, policy: Policy, now: dt.datetime) -> list[Action]
                 "*",
                 None,
                 "every redis-server of the cluster is gone: start the master last named first, then the rest",
-                cooldown_s=policy.failover_retry_s,
+                cooldown_s=policy.fence_after_s,
             )
         ]
     actions: list[Action] = []
@@ -304,6 +304,15 @@ def _master_gone(view: ClusterView, shard: str, master: HostView, policy: Policy
 
 
 def _restart_master(view: ClusterView, shard: str, master: HostView, why: str, policy: Policy) -> Action:
+    holders = [
+        host
+        for host in view.shard_hosts(shard)
+        if host.name != master.name and host.redis.answered and not host.redis.loading
+    ]
+    if view.sharded and not master.redis.files_present and holders:
+        source = max(holders, key=lambda host: host.redis.offset or 0)
+        why += ", and its files went with its node identity (restarted, it would be a new, empty node)"
+        return _promote(view, shard, master, source, why, policy)
     if view.persistence == PERSISTENCE_ON and master.redis.files_present:
         return Action(
             Do.RESTART_MASTER,
@@ -312,7 +321,6 @@ def _restart_master(view: ClusterView, shard: str, master: HostView, why: str, p
             f"{why}: restart it from its AOF, which holds every write it acknowledged",
             cooldown_s=policy.fence_after_s,
         )
-    holders = [h for h in view.shard_hosts(shard) if h.name != master.name and h.redis.answered and not h.redis.loading]
     if holders:
         source = max(holders, key=lambda host: host.redis.offset or 0)
         return Action(
@@ -422,6 +430,18 @@ def _sentinel_actions(view: ClusterView, shard: str, master: HostView, policy: P
                     host.name,
                     f"the Sentinel on {host.name} is gone: restart it from its own config",
                     other=master.name,
+                )
+            )
+        elif sentinel.answered and not sentinel.files_present and host.redis.files_present:
+            actions.append(
+                Action(
+                    Do.RESET_SENTINEL,
+                    shard,
+                    host.name,
+                    f"the config of the Sentinel on {host.name} is gone (it could not remember a failover): "
+                    "restart it from a fresh config",
+                    other=master.name,
+                    cooldown_s=policy.sentinel_reset_after_s,
                 )
             )
         elif agreed and sentinel.answered and sentinel.master_address != master.address:
