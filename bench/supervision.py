@@ -1,9 +1,11 @@
 """Reads under load and the supervisor at scale, each beside a floor measured in the same run.
 
-- **Reads**: GET of a cluster and List of a folder's clusters with 200 concurrent readers
-  (wrk, closed loop: each reader sends its next request when the last one is answered), with
-  every host up and with one host frozen (SIGSTOP); the floor is the same load on the
-  server's cheapest route (endpoint discovery: no token, no store).
+- **Reads**: GET of a cluster and List of a folder's 20 clusters with 200 concurrent
+  readers (wrk), with every host up and with one host frozen (SIGSTOP), in two patterns:
+  each reader asking about once a second (jittered 0.5-1.5 s: 200 dashboards or scripts
+  polling), and back to back (closed loop: each reader asks again as soon as it is answered,
+  a stress far beyond a control plane's load). The floor is the same load on the server's
+  cheapest route (endpoint discovery: no token, no store).
 - **Scale**: 200 clusters of 3 hosts (600 redis-servers, 600 Sentinels). The control plane's
   RSS and its idle CPU (no request for 30 s, the supervisor looking at every host each
   second), then one supervisor pass timed in this process (the server stopped, the Redis
@@ -21,6 +23,7 @@ import resource
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,11 +50,19 @@ IDLE_S = 30
 PASSES = 10
 
 
-def wrk(url: str, token: str | None) -> dict[str, float]:
+# wrk calls delay() before each request of a connection: a reader polling about once a second.
+PACED = "function delay()\n  return math.random(500, 1500)\nend\n"
+
+
+def wrk(url: str, token: str | None, paced: bool) -> dict[str, float]:
     """p50/p99 (ms) and requests/s of READERS readers on ``url`` for READ_S seconds."""
     command = ["wrk", "-t", "2", "-c", str(READERS), "-d", f"{READ_S}s", "--latency", url]
     if token:
         command[1:1] = ["-H", f"Authorization: Bearer {token}"]
+    if paced:
+        script = Path(tempfile.gettempdir()) / "mredis-bench-paced.lua"
+        script.write_text(PACED)
+        command[1:1] = ["-s", str(script)]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
     for percentile in ("50", "99"):
@@ -71,10 +82,10 @@ def show(name: str, result: dict[str, float], target: str = "") -> None:
     figure(name, text, target)
 
 
-def create_many(server: RunningServer, count: int) -> list[str]:
-    """Submit ``count`` 3-host clusters at once; wait for all; their ids."""
+def create_many(server: RunningServer, count: int, first: int = 0) -> list[str]:
+    """Submit ``count`` 3-host clusters at once (named from ``bench-<first>``); wait for all; their ids."""
     operations = []
-    for index in range(count):
+    for index in range(first, first + count):
         response = server.rest("POST", "/managed-redis/v1/clusters", json=create_body(f"bench-{index}", 3))
         assert response.status_code == 200, response.text
         operations.append(response.json())
@@ -112,22 +123,25 @@ def frozen(pid: int) -> Iterator[None]:
 
 
 def reads(server: RunningServer, cluster_id: str) -> None:
-    print(f"reads: {READERS} concurrent readers (wrk, closed loop, {READ_S} s each)", flush=True)
     token = server.admin_token
     get_url = f"{server.rest_url}/managed-redis/v1/clusters/{cluster_id}"
     list_url = f"{server.rest_url}/managed-redis/v1/clusters?folderId={FOLDER}"
-    show("floor: endpoint discovery (no token, no store)", wrk(f"{server.rest_url}/endpoints", None))
-    show("GET cluster, all hosts up", wrk(get_url, token), "p99 under 100 ms")
-    show("List clusters (folder), all hosts up", wrk(list_url, token), "p99 under 100 ms")
     replica = next(h["name"] for h in hosts_of(server, cluster_id) if h.get("role") == "REPLICA")
-    with frozen(pid_of(BENCH_NETWORK, f"{replica}:6379")):
-        wait_until(
-            lambda: server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json()["health"] == "DEGRADED",
-            timeout_s=30,
-        )
-        show("GET cluster, one host frozen", wrk(get_url, token), "p99 under 100 ms")
-        show("List clusters (folder), one host frozen", wrk(list_url, token), "p99 under 100 ms")
-    wait_alive(server, cluster_id)
+    for paced in (True, False):
+        how = "each about once a second" if paced else "back to back (closed loop)"
+        target = "p99 under 100 ms" if paced else ""
+        print(f"reads: {READERS} concurrent readers, {how}, {READ_S} s each (wrk)", flush=True)
+        show("floor: endpoint discovery (no token, no store)", wrk(f"{server.rest_url}/endpoints", None, paced))
+        show("GET cluster, all hosts up", wrk(get_url, token, paced), target)
+        show("List of 20 clusters, all hosts up", wrk(list_url, token, paced), target)
+        with frozen(pid_of(BENCH_NETWORK, f"{replica}:6379")):
+            wait_until(
+                lambda: server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json()["health"] == "DEGRADED",
+                timeout_s=30,
+            )
+            show("GET cluster, one host frozen", wrk(get_url, token, paced), target)
+            show("List of 20 clusters, one host frozen", wrk(list_url, token, paced), target)
+        wait_alive(server, cluster_id)
 
 
 def pass_in_process(data_dir: Path) -> tuple[float, float, float, PassReport]:
@@ -192,7 +206,7 @@ def main() -> None:
         reads(server, first[0])
         print(f"scale: {CLUSTERS} clusters of 3 hosts", flush=True)
         started = time.monotonic()
-        create_many(server, CLUSTERS - len(first))
+        create_many(server, CLUSTERS - len(first), first=len(first))
         figure(f"created {CLUSTERS - len(first)} more clusters in", f"{time.monotonic() - started:.0f} s")
         time.sleep(10)  # let the first passes over the new hosts settle
         pid = server.process.pid

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from google.protobuf import json_format
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as cs
 from yandex.cloud.mdb.redis.v1.config import redis_pb2
 
+from managed_redis.api.json_rendering import JsonRenderer
 from managed_redis.api.methods import build_method_table
-from managed_redis.api.transcoding import Router, build_request, render
+from managed_redis.api.transcoding import Router, build_request
 from managed_redis.errors import InvalidArgument, NotFound, Unimplemented
 
 
@@ -119,5 +121,19 @@ def test_bad_bodies_are_invalid_argument(router):
 def test_render_uses_camel_case_and_int64_strings():
     message = cs.ConfigSpec(redis=redis_pb2.RedisConfig(maxmemory_policy=2))
     message.redis.timeout.value = 7
-    text = render(message)
+    text = JsonRenderer().render(message)
     assert json.loads(text) == {"redis": {"maxmemoryPolicy": "ALLKEYS_LRU", "timeout": "7"}}
+
+
+def test_render_of_a_list_is_the_json_of_each_element_and_stays_right_as_they_change():
+    renderer = JsonRenderer()
+    first = cs.ListClustersResponse(next_page_token="t")
+    first.clusters.add(id="c1", name="one")
+    first.clusters.add(id="c2", name="two")
+    assert json.loads(renderer.render(first)) == json_format.MessageToDict(first)
+    second = cs.ListClustersResponse()
+    second.clusters.add(id="c1", name="renamed")
+    second.clusters.add(id="c2", name="two")
+    assert json.loads(renderer.render(second)) == {
+        "clusters": [{"id": "c1", "name": "renamed"}, {"id": "c2", "name": "two"}]
+    }

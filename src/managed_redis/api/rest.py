@@ -11,17 +11,16 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections import OrderedDict
 from collections.abc import Sequence
 
 from aiohttp import web
 from google.protobuf import json_format
-from google.protobuf.message import Message
 
 from managed_redis.api.dispatch import Dispatcher
+from managed_redis.api.json_rendering import JsonRenderer
 from managed_redis.api.methods import Method
 from managed_redis.api.status import http_status, to_status
-from managed_redis.api.transcoding import Router, build_request, render
+from managed_redis.api.transcoding import Router, build_request
 from managed_redis.errors import ApiError, InvalidArgument
 
 log = logging.getLogger(__name__)
@@ -40,28 +39,11 @@ def _error_response(error: ApiError, request_id: str) -> web.Response:
     )
 
 
-RENDERED_KEPT = 1024
-
-
 class RestGateway:
     def __init__(self, dispatcher: Dispatcher, methods: Sequence[Method]) -> None:
         self.dispatcher = dispatcher
         self.router = Router(methods)
-        # Services hand out the same message object while its content stands (services/
-        # render_cache.py); its JSON is then reused too. Keyed by identity, holding the
-        # message so the identity cannot be reused. Touched only on the event loop.
-        self._rendered: OrderedDict[int, tuple[Message, str]] = OrderedDict()
-
-    def _render(self, message: Message) -> str:
-        kept = self._rendered.get(id(message))
-        if kept is not None and kept[0] is message:
-            self._rendered.move_to_end(id(message))
-            return kept[1]
-        text = render(message)
-        self._rendered[id(message)] = (message, text)
-        if len(self._rendered) > RENDERED_KEPT:
-            self._rendered.popitem(last=False)
-        return text
+        self.renderer = JsonRenderer()
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -83,7 +65,9 @@ class RestGateway:
         except web.HTTPRequestEntityTooLarge:
             return _error_response(InvalidArgument(f"request body is larger than {MAX_BODY_BYTES} bytes"), request_id)
         return web.Response(
-            text=self._render(response), content_type="application/json", headers={REQUEST_ID_HEADER: request_id}
+            text=self.renderer.render(response),
+            content_type="application/json",
+            headers={REQUEST_ID_HEADER: request_id},
         )
 
     async def _stream(

@@ -4,8 +4,8 @@
 (``/managed-redis/v1/clusters/{cluster_id}:start``). ``build_request`` fills the request
 message: the JSON body for ``body: "*"`` rules, query parameters otherwise (lowerCamelCase
 or snake_case names, ``a.b`` for nested fields, repeated keys for repeated fields), path
-variables last. ``render`` writes proto3 JSON: lowerCamelCase, int64 as strings, RFC 3339
-times, defaults omitted.
+variables last. Responses are written by ``json_rendering.JsonRenderer`` (proto3 JSON:
+lowerCamelCase, int64 as strings, RFC 3339 times, defaults omitted).
 """
 
 from __future__ import annotations
@@ -223,15 +223,3 @@ def _set_path(request: Message, path: str, value: str) -> None:
         setattr(target, leaf, value)
     else:
         _parse_dict(target, {field.json_name: value})
-
-
-# -- responses -----------------------------------------------------------------------------
-
-
-def to_json_dict(message: Message) -> dict[str, Any]:
-    result: dict[str, Any] = json_format.MessageToDict(message)
-    return result
-
-
-def render(message: Message) -> str:
-    return json.dumps(to_json_dict(message), indent=2, ensure_ascii=False) + "\n"

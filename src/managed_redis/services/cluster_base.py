@@ -25,7 +25,7 @@ from managed_redis.services.render_cache import RenderCache
 from managed_redis.services.submitting import submit_operation
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store import host_facts
-from managed_redis.store.clusters import ClusterRecord
+from managed_redis.store.clusters import ClusterBrief, ClusterRecord
 from managed_redis.store.database import Database
 
 
@@ -43,20 +43,29 @@ class ClusterServiceBase:
         return ClusterPlan.load(self.db, self.deps, record.id)
 
     def _with_health(self, record: ClusterRecord) -> cluster_pb2.Cluster:
-        return self._with_health_all([record])[0]
+        hit = self.rendered.get(record.id, record.revision)
+        return hit if hit is not None else self._render([record])[record.id]
 
-    def _with_health_all(self, records: list[ClusterRecord]) -> list[cluster_pb2.Cluster]:
+    def _with_health_of(self, briefs: list[ClusterBrief]) -> list[cluster_pb2.Cluster]:
         """The clusters as the API shows them, health from what was last seen (no probe);
-        each rendered once per revision (``RenderCache``)."""
-        found = {r.id: hit for r in records if (hit := self.rendered.get(r.id, r.revision)) is not None}
-        missing = [record for record in records if record.id not in found]
-        if missing:
-            views = self._views(missing)
-            now = self.queue.clock.now()
-            for record in missing:
-                found[record.id] = cluster_proto(record, cluster_health(views[record.id], now))
-                self.rendered.put(record.id, record.revision, found[record.id])
-        return [found[record.id] for record in records]
+        each rendered once per revision (``RenderCache``): only those whose revision moved
+        are read in full."""
+        found = {b.id: hit for b in briefs if (hit := self.rendered.get(b.id, b.revision)) is not None}
+        stale = [b.id for b in briefs if b.id not in found]
+        if stale:
+            with self.db.read() as conn:
+                records = cluster_store.get_many(conn, stale)
+            found.update(self._render(records))
+        return [found[b.id] for b in briefs if b.id in found]
+
+    def _render(self, records: list[ClusterRecord]) -> dict[str, cluster_pb2.Cluster]:
+        views = self._views(records)
+        now = self.queue.clock.now()
+        rendered = {}
+        for record in records:
+            rendered[record.id] = cluster_proto(record, cluster_health(views[record.id], now))
+            self.rendered.put(record.id, record.revision, rendered[record.id])
+        return rendered
 
     def _views(self, records: list[ClusterRecord]) -> dict[str, ClusterView]:
         """cluster id -> the cluster as last seen, read in one transaction for all of them."""

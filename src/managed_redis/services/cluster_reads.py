@@ -28,10 +28,10 @@ class ClusterReads(ClusterServiceBase):
         size = page_size(request.page_size)
         after = decode_time_key(request.page_token)
         with self.db.read() as conn:
-            records = cluster_store.list_in_folder(conn, request.folder_id, size + 1, after, name)
-        page = records[:size]
-        token = encode_time_key(page[-1].created_at, page[-1].id) if len(records) > size else ""
-        return service_pb.ListClustersResponse(clusters=self._with_health_all(page), next_page_token=token)
+            briefs = cluster_store.briefs_in_folder(conn, request.folder_id, size + 1, after, name)
+        page = briefs[:size]
+        token = encode_time_key(page[-1].created_at, page[-1].id) if len(briefs) > size else ""
+        return service_pb.ListClustersResponse(clusters=self._with_health_of(page), next_page_token=token)
 
     def list_hosts(
         self, request: service_pb.ListClusterHostsRequest, caller: Caller

@@ -95,6 +95,47 @@ def list_in_folder(
     return [_cluster(row) for row in conn.execute(query).mappings()]
 
 
+@dataclass(frozen=True)
+class ClusterBrief:
+    """Enough of a cluster to page through a list and to know whether its rendering still holds."""
+
+    id: str
+    created_at: dt.datetime
+    revision: int
+
+
+def briefs_in_folder(
+    conn: Connection,
+    folder_id: str,
+    limit: int,
+    after: tuple[dt.datetime, str] | None,
+    name: str | None = None,
+) -> list[ClusterBrief]:
+    """``list_in_folder`` without the rows' contents: ids, creation times and revisions."""
+    query = sa.select(clusters.c.id, clusters.c.created_at, clusters.c.revision).where(
+        clusters.c.folder_id == folder_id
+    )
+    if name is not None:
+        query = query.where(clusters.c.name == name)
+    if after is not None:
+        created_at, last_id = after
+        query = query.where(
+            sa.or_(
+                clusters.c.created_at > created_at,
+                sa.and_(clusters.c.created_at == created_at, clusters.c.id > last_id),
+            )
+        )
+    query = query.order_by(clusters.c.created_at, clusters.c.id).limit(limit)
+    return [ClusterBrief(row.id, row.created_at, row.revision) for row in conn.execute(query)]
+
+
+def get_many(conn: Connection, cluster_ids: list[str]) -> list[ClusterRecord]:
+    """The clusters among ``cluster_ids`` that exist, in no particular order."""
+    if not cluster_ids:
+        return []
+    return [_cluster(row) for row in conn.execute(sa.select(clusters).where(clusters.c.id.in_(cluster_ids))).mappings()]
+
+
 def list_all(conn: Connection, statuses: frozenset[str] | None = None) -> list[ClusterRecord]:
     """Every cluster (of ``statuses``, if given), by id."""
     query = sa.select(clusters).order_by(clusters.c.id)
