@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import resource
 import signal
 import sys
 import threading
@@ -202,8 +203,20 @@ def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> No
         loop.add_signal_handler(sig, stop.set)
 
 
+def _raise_open_files_limit() -> None:
+    """Allow as many open files as the system lets this process have: the supervisor keeps a
+    process handle and a connection per Redis and Sentinel (4 per host)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("could not raise the open files limit from %d: %s", soft, exc)
+
+
 def serve(settings: Settings) -> int:
     configure_logging(settings.log_level)
+    _raise_open_files_limit()
 
     async def main() -> None:
         stop = asyncio.Event()

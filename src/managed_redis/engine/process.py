@@ -200,6 +200,13 @@ def shut_sockets(pid: int) -> int:
     return shut
 
 
+def _readable(fd: int) -> bool:
+    """Whether ``fd`` is readable now (poll, not select: descriptors run past 1024 here)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
+
+
 class ProcessWatch:
     """Processes the engine started or found, each held by a pidfd (Linux >= 5.3).
 
@@ -234,7 +241,7 @@ class ProcessWatch:
             if entry is None:
                 return None
             pid, fd = entry
-            if select.select([fd], [], [], 0)[0]:  # readable: it exited
+            if _readable(fd):  # it exited
                 self._discard(marker)
                 return None
             return pid

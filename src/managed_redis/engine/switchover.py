@@ -5,7 +5,8 @@ writable for ~11 s and lost 2144 acknowledged writes; Redis's own ``FAILOVER`` b
 Sentinel's back made Sentinel fight it for 28 s. What lost nothing:
 
 1. steer Sentinel: ``replica-priority 0`` on every replica but the target, and wait until
-   Sentinel has seen it (it polls replicas every second here, see ``SENTINEL_TIMERS_MS``);
+   Sentinel has seen it (while a switchover runs, the Sentinels poll replicas every second:
+   ``attentive``);
 2. ``CLIENT PAUSE <ms> WRITE`` on the master, timed so that the leading Sentinel's next
    once-a-second look at the target falls just after the promotion: Sentinel notices the
    new master at that look, and only then tells its peers and, through them, the clients;
@@ -22,7 +23,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import redis
@@ -41,7 +43,10 @@ log = logging.getLogger(__name__)
 # acknowledged, when the pause ends. Sentinel may see a long-paused master as down (its
 # hello PUBLISH waits behind the pause, and its pings behind that) and fail it over itself.
 PAUSE_MS = 15_000
+# How often the Sentinels look at every instance while a switchover or a priority change
+# needs them to see it soon, and how often otherwise (engine/local.py, SENTINEL_TIMERS_MS).
 INFO_PERIOD_MS = 1000
+IDLE_INFO_PERIOD_MS = 10_000
 # Start the pause when the leader last looked at the target this long ago: the promotion
 # (~0.15-0.35 s here) then ends shortly before its next look.
 ALIGN_AGE_MS = 550
@@ -106,6 +111,18 @@ def switchover(
     all_sentinels: Sequence[Sentinel],
 ) -> SwitchoverReport:
     """Move the master role from ``master`` to ``target``; ``others`` are the other replicas."""
+    with attentive(engine, all_sentinels):
+        return _switchover(engine, master, target, others, sentinel, all_sentinels)
+
+
+def _switchover(
+    engine: Engine,
+    master: Node,
+    target: Node,
+    others: Sequence[Node],
+    sentinel: Sentinel,
+    all_sentinels: Sequence[Sentinel],
+) -> SwitchoverReport:
     for node in others:
         engine.admin(node).config_set("replica-priority", 0)
     try:
@@ -174,18 +191,44 @@ def wait_settled(engine: Engine, sentinels: Sequence[Sentinel], timeout_s: float
         time.sleep(0.05)
 
 
+@contextmanager
+def attentive(engine: Engine, sentinels: Sequence[Sentinel]) -> Iterator[None]:
+    """Have the Sentinels look at every instance each second while the block runs, then every
+    ``IDLE_INFO_PERIOD_MS`` again (a Sentinel that could not be told is left as it is)."""
+    _info_period(engine, sentinels, INFO_PERIOD_MS)
+    try:
+        yield
+    finally:
+        _info_period(engine, sentinels, IDLE_INFO_PERIOD_MS)
+
+
+def calm(engine: Engine, sentinels: Sequence[Sentinel]) -> None:
+    """Put the Sentinels back on their idle info period (after a switchover that did not end)."""
+    _info_period(engine, sentinels, IDLE_INFO_PERIOD_MS)
+
+
+def _info_period(engine: Engine, sentinels: Sequence[Sentinel], period_ms: int) -> None:
+    for sentinel in sentinels:
+        try:
+            engine.sentinel_admin(sentinel).execute_command("SENTINEL", "DEBUG", "info-period", period_ms)
+        except redis.RedisError as exc:
+            log.warning("could not set the info period of the sentinel on %s: %s", sentinel.name, exc)
+
+
 def wait_priorities_seen(
     engine: Engine, sentinels: Sequence[Sentinel], expected: dict[str, int], timeout_s: float = STEER_TIMEOUT_S
 ) -> None:
     """Return once every Sentinel reports each replica address in ``expected`` with that
     priority: until then a failover may still promote a replica by its old priority.
-    Raises EngineError after ``timeout_s`` (Sentinel re-reads replicas every second here)."""
-    for sentinel in sentinels:
-        _wait(
-            timeout_s,
-            lambda s=sentinel: all(_priority(engine, s, a) == p for a, p in expected.items()),
-            f"sentinel on {sentinel.name} has not seen the new replica priorities",
-        )
+    Raises EngineError after ``timeout_s`` (the Sentinels re-read replicas every second
+    meanwhile)."""
+    with attentive(engine, sentinels):
+        for sentinel in sentinels:
+            _wait(
+                timeout_s,
+                lambda s=sentinel: all(_priority(engine, s, a) == p for a, p in expected.items()),
+                f"sentinel on {sentinel.name} has not seen the new replica priorities",
+            )
 
 
 def restore_priorities(engine: Engine, replicas: Sequence[Node]) -> None:

@@ -9,7 +9,7 @@ from yandex.cloud.mdb.redis.v1 import cluster_pb2
 from managed_redis.clock import SYSTEM_CLOCK
 from managed_redis.domain.cluster_view import cluster_proto
 from managed_redis.engine.model import Node
-from managed_redis.engine.switchover import lift_fence, restore_priorities, switchover, wait_settled
+from managed_redis.engine.switchover import calm, lift_fence, restore_priorities, switchover, wait_settled
 from managed_redis.operations import sharding
 from managed_redis.operations.health import cluster_health
 from managed_redis.operations.observing import look
@@ -161,6 +161,7 @@ def settle(plan: ClusterPlan, shard: str) -> None:
     # paused PUBLISH, so after down-after they would fail it over on their own, amid this
     # attempt. Every Sentinel names it master and none is failing over: it may take writes.
     lift_fence(engine, plan.node(current_master(plan, shard), None))
+    calm(engine, sentinels)
     wait_settled(engine, sentinels)
     current = current_master(plan, shard)
     replicas = [plan.node(h, current) for h in plan.shard_hosts(shard) if h.name != current.name]
