@@ -204,7 +204,16 @@ class FakeEngine:
             offset=host.offset,
             replica_priority=host.priority,
             min_replicas=host.min_replicas,
+            replica_lags={} if replica else self._lags(host),
         )
+
+    def _lags(self, master: FakeHost) -> dict[str, int]:
+        """What a master hears of the replicas streaming from it (all keep up, here)."""
+        return {
+            host.address: 0
+            for host in self.hosts.values()
+            if host.master == master.address and host.process == ProcessState.RUNNING
+        }
 
     @staticmethod
     def _sentinel_facts(host: FakeHost, watched: WatchedHost) -> SentinelFacts | None:

@@ -263,7 +263,7 @@ ROWS = [
     Row(
         "network-isolated master, replicas cut off, Sentinels promoted h2: demote h1",
         [
-            H("h1", master(replicas_online=()), names="h2"),
+            H("h1", master(replica_lags={}), names="h2"),
             H("h2", master(min_replicas=0), names="h2"),
             H("h3", replica(of="h2"), names="h2"),
         ],
@@ -289,10 +289,17 @@ ROWS = [
         [(Do.RESTART_REPLICA, "h2", "h1"), (Do.SET_MIN_REPLICAS, "h1", None)],
     ),
     Row(
-        "a replica runs but has not answered for 5 s: restart it",
-        with_host(healthy(), "h3", redis=silent(), silent_s=5),
+        "a replica runs but has answered no one for 7 s: restart it",
+        with_host(healthy(), "h3", redis=silent(), silent_s=7),
         [(Do.RESTART_HUNG, "h3", "h1"), (Do.SET_MIN_REPLICAS, "h1", None)],
-        says="has not answered",
+        says="not streaming from it",
+    ),
+    Row(
+        "a replica too slow to answer the control plane, but its master hears it: leave it",
+        with_host(
+            with_host(healthy(), "h3", redis=silent(), silent_s=7), "h1", redis=master(replica_lags={"10.0.0.3": 0})
+        ),
+        [(Do.SET_MIN_REPLICAS, "h1", None)],
     ),
     Row(
         "a replica's files are gone while it serves: write them again",

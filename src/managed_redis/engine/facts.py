@@ -8,7 +8,7 @@ touching a process. Nothing here decides anything.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -48,8 +48,9 @@ class RedisFacts:
     replid: str | None = None
     replid2: str | None = None
     replica_priority: int | None = None
-    # A master: the addresses of the replicas streaming from it.
-    replicas_online: tuple[str, ...] = ()
+    # A master: the replicas streaming from it, by address, with how many seconds ago each
+    # last acknowledged (what the master hears of them).
+    replica_lags: dict[str, int] = field(default_factory=dict)
     # How many replicas must acknowledge for it to take a write (min-replicas-to-write).
     min_replicas: int | None = None
     loading: bool = False
@@ -76,7 +77,7 @@ class RedisFacts:
         values["process"] = ProcessState(values.get("process", ProcessState.GONE))
         if values.get("role") is not None:
             values["role"] = Role(values["role"])
-        values["replicas_online"] = tuple(values.get("replicas_online", ()))
+        values["replica_lags"] = dict(values.get("replica_lags", {}))
         return cls(**values)
 
 
@@ -153,12 +154,12 @@ def redis_facts(
     ``min-replicas-to-write``) of an answering node."""
     fields = parse_info(info)
     role = Role.MASTER if fields.get("role") == "master" else Role.REPLICA
-    replicas = []
+    lags = {}
     for key, value in fields.items():
         if key.startswith("slave") and key[5:].isdigit():
             parts = dict(part.split("=", 1) for part in value.split(",") if "=" in part)
             if parts.get("state") == "online":
-                replicas.append(parts.get("ip", ""))
+                lags[parts.get("ip", "")] = _int(parts.get("lag")) or 0
     cluster = parse_info(cluster_info) if cluster_info is not None else {}
     replica = role == Role.REPLICA
     return RedisFacts(
@@ -173,7 +174,7 @@ def redis_facts(
         replid=fields.get("master_replid"),
         replid2=fields.get("master_replid2"),
         replica_priority=_int(fields.get("slave_priority")),
-        replicas_online=tuple(sorted(replicas)),
+        replica_lags=lags,
         min_replicas=min_replicas,
         loading=fields.get("loading") == "1",
         aof_enabled=fields["aof_enabled"] == "1" if "aof_enabled" in fields else None,

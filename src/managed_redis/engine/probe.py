@@ -7,9 +7,10 @@ between rounds, waits on all of them with one selector until one deadline, and l
 parse the replies: ~10-20 µs of CPU per question (``bench/supervision.py`` prints it), and
 a host that does not answer costs the round its deadline, never more.
 
-A new connection sends ``AUTH`` pipelined before the commands. A connection whose reply did
-not come in time is closed, so a late reply is never read as the next round's. A kept
-connection found closed (Sentinel drops clients of the instances it reconfigures) is
+A new connection sends ``AUTH`` pipelined before the commands. A connection whose replies did
+not come in time is kept (a busy machine answers late, and a new connection costs more) and
+the late replies are skipped when they come, so one is never read as the next round's. A
+kept connection found closed (Sentinel drops clients of the instances it reconfigures) is
 replaced once within the same round.
 """
 
@@ -31,6 +32,8 @@ import hiredis
 from managed_redis.engine.connections import CONNECT_TIMEOUT_S, Endpoint
 
 Command = tuple[str, ...]
+# A kept connection owing more replies than this is closed instead of waited on.
+MAX_OWED = 16
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,9 @@ class _Link:
         self.expected = 0
         self.replies: list[object] = []
         self.received_any = False
+        # Replies still owed to an earlier round that gave up waiting: read and thrown away
+        # before this round's, so a late reply is never taken for a new one.
+        self.owed = 0
         self._tls_wants = selectors.EVENT_WRITE
         self._contexts = contexts
         code = self.sock.connect_ex((endpoint.address, endpoint.port))
@@ -146,11 +152,24 @@ class _Link:
                 reply = self.reader.gets()
                 if reply is False:
                     break
+                if self.owed:
+                    self.owed -= 1
+                    continue
                 self.replies.append(reply)
             if len(self.replies) == self.expected:
                 return True
             if not (isinstance(self.sock, ssl.SSLSocket) and self.sock.pending()):
                 return False
+
+    def give_up(self) -> bool:
+        """The round is over without all the replies: whether the link can be kept (its
+        request was sent in full over an authenticated connection; the replies still to
+        come are owed and will be skipped)."""
+        if not (self.connected and self.authenticated and not self.handshaking and not self.out):
+            return False
+        self.owed += self.expected - len(self.replies)
+        self.replies, self.expected = [], 0
+        return self.owed <= MAX_OWED
 
     def finish(self) -> tuple[object, ...]:
         """The replies to the caller's commands, once AUTH (if it was sent) succeeded."""
@@ -211,7 +230,8 @@ class Prober:
         finally:
             for index, link, _ in active.values():
                 answers[index] = Answer(error=f"no answer within {timeout_s:.1f} s")
-                self._drop(link)
+                if not link.give_up():
+                    self._drop(link)
             selector.close()
         return [answer or Answer(error="not asked") for answer in answers]
 

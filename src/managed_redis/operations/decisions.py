@@ -26,8 +26,9 @@ The rules, for each shard:
   promoted in its place (replication ids say so), else after ``demote_grace_s``; even on a
   cluster an operation holds, once that operation is orphaned (its control plane died).
 - **Replicas and Sentinels** whose process is gone are restarted (a replica following the
-  master); a replica that runs but has not answered for ``fence_after_s`` (hung, or a fenced
-  master that was resumed) is killed and started again; a Sentinel naming another master
+  master); a replica that runs but has answered neither the control plane nor its master for
+  twice ``fence_after_s`` (hung, or a fenced master that was resumed) is killed and started
+  again; a Sentinel naming another master
   than its peers for ``sentinel_reset_after_s`` is restarted from a fresh config; a host
   whose files are gone while it serves gets them back.
 - **Settings that follow roles**: persistence ON_REPLICAS keeps an AOF on replicas only; a
@@ -388,19 +389,25 @@ def _replica_actions(
                 other=master.name,
             )
         ]
-    silent = host.silent_s(now)
-    if redis.process == ProcessState.RUNNING and not redis.answered and silent >= policy.fence_after_s:
-        return [
-            Action(
-                Do.RESTART_HUNG,
-                shard,
-                host.name,
-                f"{host.name}'s Redis runs but has not answered for {silent:.1f} s (hung, or fenced and "
-                f"resumed): kill it and start it again as a replica of {master.name}",
-                other=master.name,
-                cooldown_s=policy.failover_retry_s,
-            )
-        ]
+    silent, hung_after = host.silent_s(now), 2 * policy.fence_after_s
+    if redis.process == ProcessState.RUNNING and not redis.answered and silent >= hung_after:
+        # Only on the master's word too: a replica merely slow to answer the control plane (a
+        # busy machine) still acknowledges its master every second.
+        lag = master.redis.replica_lags.get(host.address)
+        if master.redis.answered and (lag is None or lag >= hung_after):
+            heard = "not streaming from it" if lag is None else f"last heard {lag} s ago"
+            return [
+                Action(
+                    Do.RESTART_HUNG,
+                    shard,
+                    host.name,
+                    f"{host.name}'s Redis runs but has not answered for {silent:.1f} s and its master has it "
+                    f"{heard} (hung, or fenced and resumed): kill it and start it again as a replica of "
+                    f"{master.name}",
+                    other=master.name,
+                    cooldown_s=policy.failover_retry_s,
+                )
+            ]
     if redis.answered and not redis.files_present:
         return [
             Action(
