@@ -201,7 +201,7 @@ def import_only_rss_mb() -> float:
 
 
 def main() -> None:
-    with bench_server(MREDIS_WORKER_POLL_S="0.05") as server:
+    with bench_server() as server:
         first = create_many(server, 20)
         reads(server, first[0])
         print(f"scale: {CLUSTERS} clusters of 3 hosts", flush=True)

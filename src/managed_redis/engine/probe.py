@@ -163,9 +163,10 @@ class _Link:
 
     def give_up(self) -> bool:
         """The round is over without all the replies: whether the link can be kept (its
-        request was sent in full over an authenticated connection; the replies still to
-        come are owed and will be skipped)."""
-        if not (self.connected and self.authenticated and not self.handshaking and not self.out):
+        request was sent in full; the replies still to come, an AUTH's included, are owed
+        and will be skipped). On a busy machine a new connection's first answer may take
+        longer than a round: dropping it would start that over every round."""
+        if not (self.connected and not self.handshaking and not self.out):
             return False
         self.owed += self.expected - len(self.replies)
         self.replies, self.expected = [], 0
@@ -221,9 +222,12 @@ class Prober:
                 self._start(selector, active, answers, index, question, retry=question.endpoint in self._links)
             while active:
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                # Past the deadline, what already arrived is still read (this process may have
+                # had no CPU to read it in time on a busy machine); only then is it over.
+                events = selector.select(max(0.0, min(remaining, CONNECT_TIMEOUT_S)))
+                if not events and remaining <= 0:
                     break
-                for key, mask in selector.select(min(remaining, CONNECT_TIMEOUT_S)):
+                for key, mask in events:
                     entry = active.get(key.fd)
                     if entry is not None:
                         self._advance(selector, active, answers, questions, key.fd, entry, mask)

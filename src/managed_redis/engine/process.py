@@ -101,6 +101,21 @@ def _last_line(log_file: Path | None, offset: int) -> str:
     return lines[-1] if lines else ""
 
 
+# The scheduling priority (niceness) daemons start with: the one this process had before it
+# raised its own (``run_ahead``), so that the control plane, not Redis, gets ahead.
+_DAEMON_NICENESS = os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def run_ahead(niceness: int) -> bool:
+    """Give this process a higher scheduling priority than the daemons it starts (which keep
+    the one it had); False where that is not allowed (not root)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, niceness)
+    except OSError:
+        return False
+    return True
+
+
 def start_daemon(
     argv: list[str], pidfile: Path, marker: str, log_file: Path | None = None, timeout_s: float = 10.0
 ) -> int:
@@ -111,7 +126,9 @@ def start_daemon(
     """
     pidfile.unlink(missing_ok=True)
     log_offset = log_file.stat().st_size if log_file is not None and log_file.exists() else 0
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, check=False)
+    lower = _DAEMON_NICENESS - os.getpriority(os.PRIO_PROCESS, 0)
+    command = ["nice", "-n", str(lower), *argv] if lower else argv
+    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False)
     name = Path(argv[0]).name
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()[-3:]

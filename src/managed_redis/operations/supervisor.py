@@ -135,6 +135,7 @@ class Supervisor:
         self._pool = ThreadPoolExecutor(max_workers=ACT_THREADS, thread_name_prefix="heal")
         self._acting: dict[str, Future[None]] = {}
         self._credentials: dict[bytes, Credentials] = {}
+        self._watched_of: dict[str, tuple[int, list[WatchedHost]]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -182,6 +183,8 @@ class Supervisor:
             if not leases.hold(conn, LEASE, self.owner, now, self.lease_ttl_s):
                 return PassReport(held_lease=False)
         records, hosts, shards, stored, busy = self._read()
+        for gone in set(self._watched_of) - {record.id for record in records}:
+            del self._watched_of[gone]
         watched = [w for r in records for w in self._watched(r, hosts[r.id])]
         looked = time.monotonic()
         facts = self.deps.engine.observe(watched, keep_connections=True)
@@ -223,9 +226,15 @@ class Supervisor:
         return records, hosts, shards, stored, busy
 
     def _watched(self, record: ClusterRecord, hosts: list[HostRecord]) -> list[WatchedHost]:
+        """How to look at the cluster's hosts; built again only when its revision moves."""
+        kept = self._watched_of.get(record.id)
+        if kept is not None and kept[0] == record.revision:
+            return kept[1]
         credentials = self._credentials_of(record)
         tls = bool(record.spec.get("cluster", {}).get("tlsEnabled"))
-        return [watched_host(self.deps, record, host, credentials, tls) for host in hosts]
+        watched = [watched_host(self.deps, record, host, credentials, tls) for host in hosts]
+        self._watched_of[record.id] = (record.revision, watched)
+        return watched
 
     def _credentials_of(self, record: ClusterRecord) -> Credentials:
         sealed = record.secrets or b""
