@@ -1,11 +1,11 @@
 """Reads under load and the supervisor at scale, each beside a floor measured in the same run.
 
 - **Reads**: GET of a cluster and List of a folder's 20 clusters with 200 concurrent
-  readers (wrk), with every host up and with one host frozen (SIGSTOP), in two patterns:
-  each reader asking about once a second (jittered 0.5-1.5 s: 200 dashboards or scripts
-  polling), and back to back (closed loop: each reader asks again as soon as it is answered,
-  a stress far beyond a control plane's load). The floor is the same load on the server's
-  cheapest route (endpoint discovery: no token, no store).
+  readers, with every host up and with one host frozen (SIGSTOP), in two patterns: each
+  reader polling about once a second (``bench/readers.py``: 200 dashboards or scripts), and
+  back to back (wrk, closed loop: each reader asks again as soon as it is answered, a stress
+  far beyond a control plane's load). The floor is the same load on the server's cheapest
+  route (endpoint discovery: no token, no store).
 - **Scale**: 200 clusters of 3 hosts (600 redis-servers, 600 Sentinels). The control plane's
   RSS and its idle CPU (no request for 30 s, the supervisor looking at every host each
   second), then one supervisor pass timed in this process (the server stopped, the Redis
@@ -23,12 +23,12 @@ import resource
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench import readers
 from bench.common import BENCH_NETWORK, bench_server, figure
 from managed_redis.app import build_components
 from managed_redis.engine.addresses import SENTINEL_PORT
@@ -50,19 +50,18 @@ IDLE_S = 30
 PASSES = 10
 
 
-# wrk calls delay() before each request of a connection: a reader polling about once a second.
-PACED = "function delay()\n  return math.random(500, 1500)\nend\n"
-
-
-def wrk(url: str, token: str | None, paced: bool) -> dict[str, float]:
+def load(url: str, token: str | None, paced: bool) -> dict[str, float]:
     """p50/p99 (ms) and requests/s of READERS readers on ``url`` for READ_S seconds."""
+    if paced:
+        return readers.poll(url, token, READERS, READ_S)
+    return wrk(url, token)
+
+
+def wrk(url: str, token: str | None) -> dict[str, float]:
+    """Closed loop: each of READERS connections asks again as soon as it is answered."""
     command = ["wrk", "-t", "2", "-c", str(READERS), "-d", f"{READ_S}s", "--latency", url]
     if token:
         command[1:1] = ["-H", f"Authorization: Bearer {token}"]
-    if paced:
-        script = Path(tempfile.gettempdir()) / "mredis-bench-paced.lua"
-        script.write_text(PACED)
-        command[1:1] = ["-s", str(script)]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
     for percentile in ("50", "99"):
@@ -128,19 +127,19 @@ def reads(server: RunningServer, cluster_id: str) -> None:
     list_url = f"{server.rest_url}/managed-redis/v1/clusters?folderId={FOLDER}"
     replica = next(h["name"] for h in hosts_of(server, cluster_id) if h.get("role") == "REPLICA")
     for paced in (True, False):
-        how = "each about once a second" if paced else "back to back (closed loop)"
+        how = "each polling about once a second" if paced else "back to back (closed loop)"
         target = "p99 under 100 ms" if paced else ""
-        print(f"reads: {READERS} concurrent readers, {how}, {READ_S} s each (wrk)", flush=True)
-        show("floor: endpoint discovery (no token, no store)", wrk(f"{server.rest_url}/endpoints", None, paced))
-        show("GET cluster, all hosts up", wrk(get_url, token, paced), target)
-        show("List of 20 clusters, all hosts up", wrk(list_url, token, paced), target)
+        print(f"reads: {READERS} concurrent readers, {how}, {READ_S} s each", flush=True)
+        show("floor: endpoint discovery (no token, no store)", load(f"{server.rest_url}/endpoints", None, paced))
+        show("GET cluster, all hosts up", load(get_url, token, paced), target)
+        show("List of 20 clusters, all hosts up", load(list_url, token, paced), target)
         with frozen(pid_of(BENCH_NETWORK, f"{replica}:6379")):
             wait_until(
                 lambda: server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json()["health"] == "DEGRADED",
                 timeout_s=30,
             )
-            show("GET cluster, one host frozen", wrk(get_url, token, paced), target)
-            show("List of 20 clusters, one host frozen", wrk(list_url, token, paced), target)
+            show("GET cluster, one host frozen", load(get_url, token, paced), target)
+            show("List of 20 clusters, one host frozen", load(list_url, token, paced), target)
         wait_alive(server, cluster_id)
 
 

@@ -116,16 +116,52 @@ class HostFacts:
     def to_json(self) -> dict[str, Any]:
         return {"redis": self.redis.to_json(), "sentinel": self.sentinel.to_json() if self.sentinel else None}
 
+    @staticmethod
+    def same(stored: dict[str, Any], fresh: dict[str, Any]) -> bool:
+        """Whether two looks (as JSON) found the same, counters that move every second
+        (offsets, seconds since the last contact, lags) aside: only a change is written."""
+        return _steady(stored) == _steady(fresh)
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> HostFacts:
         sentinel = data.get("sentinel")
         return cls(RedisFacts.from_json(data["redis"]), SentinelFacts.from_json(sentinel) if sentinel else None)
 
 
+# Facts that move all the time on a healthy host: kept in what was seen, not in what decides
+# whether the stored row changed.
+_COUNTERS = frozenset({"offset", "master_last_io_s"})
+
+
+def _steady(data: dict[str, Any]) -> dict[str, Any]:
+    redis = {k: v for k, v in (data.get("redis") or {}).items() if k not in _COUNTERS}
+    if "replica_lags" in redis:
+        redis["replica_lags"] = sorted(redis["replica_lags"])  # who streams, not how far behind
+    return {"redis": redis, "sentinel": data.get("sentinel")}
+
+
+_DEFAULTS: dict[type, tuple[tuple[str, Any], ...]] = {}
+
+
+def _defaults(cls: type) -> tuple[tuple[str, Any], ...]:
+    """(field name, default) of a facts class, worked out once per class."""
+    found = _DEFAULTS.get(cls)
+    if found is None:
+        found = _DEFAULTS[cls] = tuple((f.name, _default(f)) for f in dataclasses.fields(cls))
+    return found
+
+
+def _default(field_: dataclasses.Field[Any]) -> Any:
+    if field_.default is not dataclasses.MISSING:
+        return field_.default
+    if field_.default_factory is not dataclasses.MISSING:
+        return field_.default_factory()
+    return None
+
+
 def _to_json(value: Any) -> dict[str, Any]:
-    defaults = {f.name: f.default for f in dataclasses.fields(value)}
     data = {}
-    for name, default in defaults.items():
+    for name, default in _defaults(type(value)):
         item = getattr(value, name)
         if item != default or name == "process":
             data[name] = list(item) if isinstance(item, tuple) else item
@@ -133,7 +169,7 @@ def _to_json(value: Any) -> dict[str, Any]:
 
 
 def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = {name for name, _ in _defaults(cls)}
     return {key: value for key, value in data.items() if key in names}
 
 
@@ -147,39 +183,60 @@ def parse_info(text: str) -> dict[str, str]:
     return fields
 
 
+def info_value(text: str, key: str) -> str | None:
+    """One field of ``INFO`` text, found without splitting the rest (a look parses hundreds)."""
+    at = text.find("\n" + key + ":")
+    if at < 0:
+        if not text.startswith(key + ":"):
+            return None
+        at = -1
+    start = at + len(key) + 2
+    end = text.find("\r", start)
+    return text[start : end if end >= 0 else len(text)].strip()
+
+
+def _replica_lags(info: str) -> dict[str, int]:
+    """ip -> lag of each replica line (``slaveN:ip=..,state=online,..,lag=N``) streaming."""
+    lags = {}
+    at = info.find("\nslave0:")
+    while at >= 0:
+        end = info.find("\r", at + 1)
+        line = info[at + 1 : end if end >= 0 else len(info)]
+        key, _, value = line.partition(":")
+        if not key[5:].isdigit():
+            break
+        parts = dict(part.split("=", 1) for part in value.split(",") if "=" in part)
+        if parts.get("state") == "online":
+            lags[parts.get("ip", "")] = _int(parts.get("lag")) or 0
+        at = info.find("\nslave", at + 1)
+    return lags
+
+
 def redis_facts(
     process: ProcessState, files_present: bool, info: str, cluster_info: str | None, min_replicas: int | None = None
 ) -> RedisFacts:
     """Facts from ``INFO replication persistence`` (and ``CLUSTER INFO``, and the configured
     ``min-replicas-to-write``) of an answering node."""
-    fields = parse_info(info)
-    role = Role.MASTER if fields.get("role") == "master" else Role.REPLICA
-    lags = {}
-    for key, value in fields.items():
-        if key.startswith("slave") and key[5:].isdigit():
-            parts = dict(part.split("=", 1) for part in value.split(",") if "=" in part)
-            if parts.get("state") == "online":
-                lags[parts.get("ip", "")] = _int(parts.get("lag")) or 0
-    cluster = parse_info(cluster_info) if cluster_info is not None else {}
-    replica = role == Role.REPLICA
+    replica = info_value(info, "role") != "master"
+    aof_enabled = info_value(info, "aof_enabled")
     return RedisFacts(
         process=process,
         answered=True,
         files_present=files_present,
-        role=role,
-        master_address=fields.get("master_host") if replica else None,
-        link_up=fields.get("master_link_status") == "up" if replica else None,
-        master_last_io_s=_int(fields.get("master_last_io_seconds_ago")) if replica else None,
-        offset=_int(fields.get("slave_repl_offset" if replica else "master_repl_offset")),
-        replid=fields.get("master_replid"),
-        replid2=fields.get("master_replid2"),
-        replica_priority=_int(fields.get("slave_priority")),
-        replica_lags=lags,
+        role=Role.REPLICA if replica else Role.MASTER,
+        master_address=info_value(info, "master_host") if replica else None,
+        link_up=info_value(info, "master_link_status") == "up" if replica else None,
+        master_last_io_s=_int(info_value(info, "master_last_io_seconds_ago")) if replica else None,
+        offset=_int(info_value(info, "slave_repl_offset" if replica else "master_repl_offset")),
+        replid=info_value(info, "master_replid"),
+        replid2=info_value(info, "master_replid2"),
+        replica_priority=_int(info_value(info, "slave_priority")),
+        replica_lags={} if replica else _replica_lags(info),
         min_replicas=min_replicas,
-        loading=fields.get("loading") == "1",
-        aof_enabled=fields["aof_enabled"] == "1" if "aof_enabled" in fields else None,
-        cluster_state=cluster.get("cluster_state"),
-        cluster_slots_ok=_int(cluster.get("cluster_slots_ok")),
+        loading=info_value(info, "loading") == "1",
+        aof_enabled=aof_enabled == "1" if aof_enabled is not None else None,
+        cluster_state=info_value(cluster_info, "cluster_state") if cluster_info is not None else None,
+        cluster_slots_ok=_int(info_value(cluster_info, "cluster_slots_ok")) if cluster_info is not None else None,
     )
 
 

@@ -25,10 +25,6 @@ from managed_redis.engine.connections import Connections, Endpoint, connect
 from managed_redis.engine.errors import EngineError
 from managed_redis.engine.facts import HostFacts, ProcessState, RedisFacts, SentinelFacts, redis_facts
 from managed_redis.engine.model import (
-    REDIS_CONF,
-    REDIS_PIDFILE,
-    SENTINEL_CONF,
-    SENTINEL_PIDFILE,
     Node,
     Sentinel,
     WatchedHost,
@@ -446,10 +442,8 @@ class LocalEngine:
         the connections open for the next look of the same caller (the supervisor, which
         looks at every host each second); otherwise they are closed before returning.
         """
-        redis_pids = {h.name: self._pid(h.marker, h.directory / REDIS_PIDFILE) for h in hosts}
-        sentinel_pids = {
-            h.name: self._pid(h.sentinel_marker, h.directory / SENTINEL_PIDFILE) for h in hosts if h.sentinel_master
-        }
+        redis_pids = {h.name: self._pid(h.marker, h.pidfile) for h in hosts}
+        sentinel_pids = {h.name: self._pid(h.sentinel_marker, h.sentinel_pidfile) for h in hosts if h.sentinel_master}
         missing = {h.marker for h in hosts if redis_pids[h.name] is None}
         missing |= {h.sentinel_marker for h in hosts if h.sentinel_master and sentinel_pids[h.name] is None}
         if missing:
@@ -492,13 +486,13 @@ class LocalEngine:
             sentinel_facts = None
             if host.sentinel_master:
                 sentinel_facts = _sentinel_facts(sentinel_pids[host.name], answers.get((host.name, "sentinel")))
-                if not (host.directory / SENTINEL_CONF).exists():
+                if not os.path.exists(host.sentinel_conf_file):
                     sentinel_facts = dataclasses.replace(sentinel_facts, files_present=False)
             facts[host.name] = HostFacts(redis_facts_, sentinel_facts)
         return facts
 
     def _redis_facts(self, host: WatchedHost, pid: int | None, answer: Answer | None) -> RedisFacts:
-        files_present = (host.directory / REDIS_CONF).exists()
+        files_present = os.path.exists(host.conf_file)
         if pid is None or answer is None:
             return RedisFacts(ProcessState.GONE, files_present=files_present)
         if not answer.answered or isinstance(answer.replies[0], Exception):

@@ -7,6 +7,7 @@ message, a SQL row or an HTTP request.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from managed_redis.engine.addresses import REDIS_PORT, REDIS_TLS_PORT, SENTINEL_PORT
@@ -178,3 +179,20 @@ class WatchedHost:
     @property
     def sentinel_marker(self) -> str:
         return marker(self.address, SENTINEL_PORT)
+
+    # Paths a look at the host checks, worked out once (a pass looks at hundreds of hosts).
+    @cached_property
+    def pidfile(self) -> Path:
+        return self.directory / REDIS_PIDFILE
+
+    @cached_property
+    def conf_file(self) -> str:
+        return str(self.directory / REDIS_CONF)
+
+    @cached_property
+    def sentinel_pidfile(self) -> Path:
+        return self.directory / SENTINEL_PIDFILE
+
+    @cached_property
+    def sentinel_conf_file(self) -> str:
+        return str(self.directory / SENTINEL_CONF)

@@ -34,6 +34,8 @@ from managed_redis.engine.connections import CONNECT_TIMEOUT_S, Endpoint
 Command = tuple[str, ...]
 # A kept connection owing more replies than this is closed instead of waited on.
 MAX_OWED = 16
+# A kept connection not asked anything for this many rounds is closed (its host is gone).
+IDLE_ROUNDS = 10
 
 
 @dataclass(frozen=True)
@@ -203,16 +205,21 @@ class Prober:
     def __init__(self) -> None:
         self._links: dict[Endpoint, _Link] = {}
         self._contexts: dict[Path, ssl.SSLContext] = {}
+        self._round = 0
+        self._asked_in: dict[Endpoint, int] = {}
 
     def ask(self, questions: Sequence[Question], timeout_s: float) -> list[Answer]:
         """One answer per question, in order, within ``timeout_s`` seconds (plus a little CPU).
 
         Never raises for an endpoint's fault: it is in that answer's ``error``. Connections
-        to endpoints this round did not ask (hosts gone since) are closed.
+        to endpoints not asked for ``IDLE_ROUNDS`` rounds (hosts gone since) are closed.
         """
-        asked = {question.endpoint for question in questions}
-        for endpoint in [e for e in self._links if e not in asked]:
+        self._round += 1
+        for question in questions:
+            self._asked_in[question.endpoint] = self._round
+        for endpoint in [e for e in self._links if self._round - self._asked_in.get(e, 0) > IDLE_ROUNDS]:
             self._links.pop(endpoint).close()
+            self._asked_in.pop(endpoint, None)
         deadline = time.monotonic() + timeout_s
         answers: list[Answer | None] = [None] * len(questions)
         selector = selectors.DefaultSelector()

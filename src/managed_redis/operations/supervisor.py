@@ -3,9 +3,10 @@
 One pass, under the supervisor's lease in the store (several ``mredis serve`` on one
 PostgreSQL: one supervises):
 
-1. **Observe**: one look at every host of every running cluster at once (``engine.observe``:
-   processes, what Redis and Sentinel say); the facts are stored with when they were seen,
-   so API reads show them without touching a process.
+1. **Observe**: one look at the hosts of every running cluster at once (``engine.observe``:
+   processes, what Redis and Sentinel say): all of a cluster that needs an eye, the masters
+   of a steady one and its other hosts in turn. What changed is stored with when it was
+   seen, so API reads show it without touching a process.
 2. **Decide**: ``decisions.decide`` (pure) turns each cluster's view into actions with reasons.
    Clusters held by an operation are left to it (but for those healing may run beside).
 3. **Act**: a cluster with due actions is locked for healing (in the transaction that checks
@@ -29,6 +30,7 @@ import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from managed_redis.clock import Clock
 from managed_redis.engine.facts import HostFacts
@@ -54,6 +56,19 @@ OBSERVED_STATUSES = frozenset({"RUNNING", "UPDATING"})
 ACT_THREADS = 4
 MAX_BACKOFF_S = 60.0
 _PROMOTIONS = (Do.FAILOVER, Do.TAKEOVER)
+# A steady cluster's replicas and Sentinels are looked at every ROTATION passes, its masters
+# every pass (a master's silence is what must be noticed within seconds).
+ROTATION = 3
+
+
+def _steady(facts: dict[str, Any]) -> bool:
+    """Whether a host's last look found it answering, whole and (a replica) linked."""
+    redis, sentinel = facts.get("redis") or {}, facts.get("sentinel")
+    if not (redis.get("answered") and redis.get("files_present", True)):
+        return False
+    if redis.get("role") == "replica" and not redis.get("link_up"):
+        return False
+    return sentinel is None or bool(sentinel.get("answered") and sentinel.get("files_present", True))
 
 
 def policy_of(deps: Deps) -> Policy:
@@ -92,6 +107,11 @@ class ActionBook:
             elif action.do == Do.FENCE:
                 held_shards.add(action.shard)
         return due
+
+    def pending(self, cluster_id: str) -> bool:
+        """Whether some action of the cluster was decided and waits (grace, cooldown, backoff)."""
+        prefix = f"{cluster_id}/"
+        return any(key.startswith(prefix) for key in self.first_seen)
 
     def succeeded(self, cluster_id: str, action: Action, now: dt.datetime) -> None:
         key = f"{cluster_id}/{action.key}"
@@ -136,6 +156,15 @@ class Supervisor:
         self._acting: dict[str, Future[None]] = {}
         self._credentials: dict[bytes, Credentials] = {}
         self._watched_of: dict[str, tuple[int, list[WatchedHost]]] = {}
+        # What this supervisor knows of each running cluster, as of the revision it read.
+        self._revisions: dict[str, int] = {}
+        self._hosts: dict[str, list[HostRecord]] = {}
+        self._shards: dict[str, list[ShardRecord]] = {}
+        self._rows: dict[str, FactsRow] = {}
+        self._parsed: dict[str, HostFacts] = {}
+        self._pass = 0
+        # Processes that exited since the last pass (address:port): their cluster gets a full look.
+        self._exited: set[str] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -173,6 +202,7 @@ class Supervisor:
             exited = self.deps.engine.wait_for_exit(self.period_s)
             if exited:
                 log.debug("supervisor: %s exited; looking now", ", ".join(exited))
+                self._exited.update(exited)
 
     # -- one pass ------------------------------------------------------------------------------
 
@@ -183,14 +213,18 @@ class Supervisor:
             if not leases.hold(conn, LEASE, self.owner, now, self.lease_ttl_s):
                 return PassReport(held_lease=False)
         records, hosts, shards, stored, busy = self._read()
-        for gone in set(self._watched_of) - {record.id for record in records}:
-            del self._watched_of[gone]
-        watched = [w for r in records for w in self._watched(r, hosts[r.id])]
+        self._pass += 1
+        watched = [
+            watched_host
+            for record in records
+            for watched_host in self._to_look_at(record, hosts[record.id], stored, record.id in busy)
+        ]
+        self._exited.clear()
         looked = time.monotonic()
         facts = self.deps.engine.observe(watched, keep_connections=True)
         observe_s = time.monotonic() - looked
         now = self.clock.now()
-        stored = self._store(records, hosts, stored, facts, now)
+        self._store(records, hosts, stored, facts, now)
         acting = 0
         for record in records:
             holder = busy.get(record.id)
@@ -198,9 +232,10 @@ class Supervisor:
                 record,
                 hosts[record.id],
                 shards[record.id],
-                stored,
+                self._rows,
                 holder.kind if holder else None,
                 holder is not None and holder.orphaned(now),
+                self._parsed_facts(hosts[record.id]),
             )
             acting += self._heal(view, now)
         return PassReport(True, len(records), len(watched), acting, observe_s, time.monotonic() - started)
@@ -214,16 +249,47 @@ class Supervisor:
         dict[str, FactsRow],
         dict[str, op_store.Holder],
     ]:
+        """The running clusters, their hosts, shards and stored facts, and who holds which.
+
+        Hosts, shards and facts are read again only for clusters whose revision moved since
+        the last pass (``clusters.revision``); the rest is what this supervisor already knows
+        (it keeps the facts it writes itself)."""
         with self.db.read() as conn:
             records = cluster_store.list_all(conn, OBSERVED_STATUSES)
-            ids = [record.id for record in records]
-            hosts = cluster_store.hosts_of(conn, ids)
-            shards = cluster_store.shards_of(conn, ids)
-            stored = host_facts.for_clusters(conn, ids)
+            stale = [r.id for r in records if self._revisions.get(r.id) != r.revision]
+            if stale:
+                hosts = cluster_store.hosts_of(conn, stale)
+                shards = cluster_store.shards_of(conn, stale)
+                rows = host_facts.for_clusters(conn, stale)
+                for record in records:
+                    if record.id in hosts:
+                        self._revisions[record.id] = record.revision
+                        self._hosts[record.id], self._shards[record.id] = hosts[record.id], shards[record.id]
+                        for host in hosts[record.id]:
+                            self._rows.pop(host.name, None)
+                            self._parsed.pop(host.name, None)
+                self._rows.update(rows)
             running = [r.active_operation_id for r in records if r.active_operation_id]
             holders = op_store.holders(conn, running)
+        self._forget_all_but({record.id for record in records})
         busy = {r.id: holders[r.active_operation_id] for r in records if r.active_operation_id in holders}
-        return records, hosts, shards, stored, busy
+        return records, self._hosts, self._shards, self._rows, busy
+
+    def _forget_all_but(self, cluster_ids: set[str]) -> None:
+        for gone in set(self._revisions) - cluster_ids:
+            for host in self._hosts.pop(gone, []):
+                self._rows.pop(host.name, None)
+                self._parsed.pop(host.name, None)
+            self._revisions.pop(gone, None)
+            self._shards.pop(gone, None)
+            self._watched_of.pop(gone, None)
+
+    def _parsed_facts(self, hosts: list[HostRecord]) -> dict[str, HostFacts]:
+        """The stored facts of ``hosts`` as values, parsed once per stored row."""
+        for host in hosts:
+            if host.name not in self._parsed and host.name in self._rows:
+                self._parsed[host.name] = HostFacts.from_json(self._rows[host.name].facts)
+        return self._parsed
 
     def _watched(self, record: ClusterRecord, hosts: list[HostRecord]) -> list[WatchedHost]:
         """How to look at the cluster's hosts; built again only when its revision moves."""
@@ -235,6 +301,26 @@ class Supervisor:
         watched = [watched_host(self.deps, record, host, credentials, tls) for host in hosts]
         self._watched_of[record.id] = (record.revision, watched)
         return watched
+
+    def _to_look_at(
+        self, record: ClusterRecord, hosts: list[HostRecord], stored: dict[str, FactsRow], busy: bool
+    ) -> list[WatchedHost]:
+        """Every host of a cluster that needs an eye (something is amiss, changing, or an
+        operation holds it); of a steady one, its masters each pass and the rest in turn,
+        every ``ROTATION`` passes (a death is seen at once anyway: the process watch)."""
+        watched = self._watched(record, hosts)
+        rows = [stored.get(host.name) for host in hosts]
+        steady = not busy and all(row is not None and _steady(row.facts) for row in rows)
+        steady = steady and not any(w.marker in self._exited or w.sentinel_marker in self._exited for w in watched)
+        steady = steady and not self.book.pending(record.id)
+        if not steady:
+            return watched
+        turn = self._pass % ROTATION
+        return [
+            w
+            for index, (w, row) in enumerate(zip(watched, rows, strict=True))
+            if index % ROTATION == turn or (row is not None and row.facts["redis"].get("role") == "master")
+        ]
 
     def _credentials_of(self, record: ClusterRecord) -> Credentials:
         sealed = record.secrets or b""
@@ -252,9 +338,9 @@ class Supervisor:
         stored: dict[str, FactsRow],
         facts: dict[str, HostFacts],
         now: dt.datetime,
-    ) -> dict[str, FactsRow]:
-        """Write what changed; return the rows as they now are."""
-        sightings, rows = [], dict(stored)
+    ) -> None:
+        """Write what changed, and keep the rows as they now are (``self._rows``)."""
+        sightings = []
         for record in records:
             for host in hosts[record.id]:
                 found = facts.get(host.name)
@@ -262,14 +348,14 @@ class Supervisor:
                     continue
                 data = found.to_json()
                 previous = stored.get(host.name)
-                changed = previous is None or previous.facts != data
+                changed = previous is None or not HostFacts.same(previous.facts, data)
                 answered = found.redis.answered
                 sightings.append(Sighting(host.name, record.id, answered, data if changed else None))
                 answered_at = now if answered else (previous.answered_at if previous else None)
-                rows[host.name] = FactsRow(host.name, record.id, now, answered_at, data)
+                self._rows[host.name] = FactsRow(host.name, record.id, now, answered_at, data)
+                self._parsed[host.name] = found
         with self.db.write() as conn:
             host_facts.record(conn, sightings, now)
-        return rows
 
     def _heal(self, view: ClusterView, now: dt.datetime) -> int:
         running = self._acting.get(view.id)

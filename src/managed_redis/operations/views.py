@@ -100,7 +100,9 @@ def persistence_of(record: ClusterRecord) -> str:
     return mode if mode in (PERSISTENCE_ON, PERSISTENCE_OFF, PERSISTENCE_ON_REPLICAS) else PERSISTENCE_ON
 
 
-def host_view(host: HostRecord, row: FactsRow | None) -> HostView:
+def host_view(host: HostRecord, row: FactsRow | None, parsed: HostFacts | None = None) -> HostView:
+    """``host`` with its last facts (``parsed`` if the caller already holds them as values)."""
+    facts = parsed if parsed is not None else (HostFacts.from_json(row.facts) if row is not None else None)
     return HostView(
         name=host.name,
         address=host.address,
@@ -108,7 +110,7 @@ def host_view(host: HostRecord, row: FactsRow | None) -> HostView:
         zone=host.zone_id,
         priority=DEFAULT_REPLICA_PRIORITY if host.replica_priority is None else host.replica_priority,
         state=host.state,
-        facts=HostFacts.from_json(row.facts) if row is not None else None,
+        facts=facts,
         checked_at=row.checked_at if row is not None else None,
         answered_at=row.answered_at if row is not None else None,
     )
@@ -121,6 +123,7 @@ def cluster_view(
     facts: Mapping[str, FactsRow],
     busy_with: str | None = None,
     busy_orphaned: bool = False,
+    parsed: Mapping[str, HostFacts] | None = None,
 ) -> ClusterView:
     return ClusterView(
         id=record.id,
@@ -128,7 +131,7 @@ def cluster_view(
         status=record.status,
         sharded=record.sharded,
         persistence=persistence_of(record),
-        hosts=tuple(host_view(host, facts.get(host.name)) for host in hosts),
+        hosts=tuple(host_view(host, facts.get(host.name), (parsed or {}).get(host.name)) for host in hosts),
         recorded_masters={shard.name: shard.master_host for shard in shards},
         busy_with=busy_with,
         busy_orphaned=busy_orphaned,
