@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from managed_redis.engine.facts import ProcessState, Role
+from managed_redis.operations.action_book import ActionBook
 from managed_redis.operations.decisions import Action, Do
-from managed_redis.operations.supervisor import ActionBook, Supervisor
+from managed_redis.operations.supervisor import Supervisor
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store import host_facts
 from managed_redis.store import operations as op_store

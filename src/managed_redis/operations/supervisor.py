@@ -15,8 +15,9 @@ PostgreSQL: one supervises):
    others. Operations submitted meanwhile wait for the lock to go.
 
 A pass also starts early when a watched process exits (``engine.wait_for_exit``): a dead
-master is noticed in milliseconds, not at the next tick. ``ActionBook`` keeps the timing of
-actions across passes: grace before some, cooldown after others, backoff after failures.
+master is noticed in milliseconds, not at the next tick. ``ActionBook`` (``action_book.py``)
+keeps the timing of actions across passes: grace before some, cooldown after others, backoff
+after failures.
 """
 
 from __future__ import annotations
@@ -29,13 +30,14 @@ import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from managed_redis.clock import Clock
 from managed_redis.engine.facts import HostFacts
 from managed_redis.engine.model import Credentials, WatchedHost
 from managed_redis.operations import healing
+from managed_redis.operations.action_book import ActionBook
 from managed_redis.operations.decisions import SAFE_WHILE_BUSY, Action, Do, Policy, decide
 from managed_redis.operations.deps import Deps
 from managed_redis.operations.plans import ClusterPlan, watched_host
@@ -54,11 +56,12 @@ LEASE = "supervisor"
 # Clusters whose processes are meant to run, and so are looked at.
 OBSERVED_STATUSES = frozenset({"RUNNING", "UPDATING"})
 ACT_THREADS = 4
-MAX_BACKOFF_S = 60.0
-_PROMOTIONS = (Do.FAILOVER, Do.TAKEOVER)
 # A steady cluster's replicas and Sentinels are looked at every ROTATION passes, its masters
 # every pass (a master's silence is what must be noticed within seconds).
 ROTATION = 3
+# A host whose facts did not change has its times written this often (readers call facts
+# older than health.STALE_AFTER_S unknown).
+STAMP_EVERY_S = 10.0
 
 
 def _steady(facts: dict[str, Any]) -> bool:
@@ -81,50 +84,6 @@ def policy_of(deps: Deps) -> Policy:
         sentinel_reset_after_s=detect_s * 2 + 5,
         heal_during=HEAL_DURING,
     )
-
-
-@dataclass
-class ActionBook:
-    """When each action (by cluster and key) may run: after its grace, outside its cooldown,
-    and after a backoff that doubles with each failure (up to ``MAX_BACKOFF_S``)."""
-
-    first_seen: dict[str, dt.datetime] = field(default_factory=dict)
-    not_before: dict[str, dt.datetime] = field(default_factory=dict)
-    failures: dict[str, int] = field(default_factory=dict)
-
-    def due(self, cluster_id: str, actions: list[Action], now: dt.datetime) -> list[Action]:
-        """The actions to carry out now. A promotion whose fencing is not due waits with it."""
-        keys = {f"{cluster_id}/{action.key}" for action in actions}
-        for key in [k for k in self.first_seen if k.startswith(f"{cluster_id}/") and k not in keys]:
-            del self.first_seen[key]
-        due, held_shards = [], set()
-        for action in actions:
-            key = f"{cluster_id}/{action.key}"
-            first = self.first_seen.setdefault(key, now)
-            ready = (now - first).total_seconds() >= action.grace_s and now >= self.not_before.get(key, first)
-            if ready and not (action.do in _PROMOTIONS and action.shard in held_shards):
-                due.append(action)
-            elif action.do == Do.FENCE:
-                held_shards.add(action.shard)
-        return due
-
-    def pending(self, cluster_id: str) -> bool:
-        """Whether some action of the cluster was decided and waits (grace, cooldown, backoff)."""
-        prefix = f"{cluster_id}/"
-        return any(key.startswith(prefix) for key in self.first_seen)
-
-    def succeeded(self, cluster_id: str, action: Action, now: dt.datetime) -> None:
-        key = f"{cluster_id}/{action.key}"
-        self.failures.pop(key, None)
-        self.not_before[key] = now + dt.timedelta(seconds=action.cooldown_s)
-
-    def failed(self, cluster_id: str, action: Action, now: dt.datetime) -> int:
-        """Book a failure; returns how many in a row."""
-        key = f"{cluster_id}/{action.key}"
-        count = self.failures[key] = self.failures.get(key, 0) + 1
-        backoff = min(MAX_BACKOFF_S, 2.0 ** (count - 1))
-        self.not_before[key] = now + dt.timedelta(seconds=max(backoff, action.cooldown_s))
-        return count
 
 
 @dataclass(frozen=True)
@@ -163,6 +122,11 @@ class Supervisor:
         self._rows: dict[str, FactsRow] = {}
         self._parsed: dict[str, HostFacts] = {}
         self._pass = 0
+        # Clusters whose last decision found nothing to do, and those read again this pass.
+        self._quiet: set[str] = set()
+        self._reread: set[str] = set()
+        # When each host's times were last written.
+        self._stamped: dict[str, dt.datetime] = {}
         # Processes that exited since the last pass (address:port): their cluster gets a full look.
         self._exited: set[str] = set()
         self._stop = threading.Event()
@@ -224,10 +188,13 @@ class Supervisor:
         facts = self.deps.engine.observe(watched, keep_connections=True)
         observe_s = time.monotonic() - looked
         now = self.clock.now()
-        self._store(records, hosts, stored, facts, now)
+        changed = self._store(records, hosts, stored, facts, now)
         acting = 0
         for record in records:
             holder = busy.get(record.id)
+            quiet = record.id in self._quiet and record.id not in changed and record.id not in self._reread
+            if quiet and holder is None:
+                continue  # nothing seen or stored changed, and last time there was nothing to do
             view = cluster_view(
                 record,
                 hosts[record.id],
@@ -237,7 +204,16 @@ class Supervisor:
                 holder is not None and holder.orphaned(now),
                 self._parsed_facts(hosts[record.id]),
             )
-            acting += self._heal(view, now)
+            started_acting = self._heal(view, now)
+            acting += started_acting
+            if (
+                started_acting
+                or self.book.pending(record.id)
+                or not all(_steady(stored[h.name].facts) for h in hosts[record.id] if h.name in stored)
+            ):
+                self._quiet.discard(record.id)
+            else:
+                self._quiet.add(record.id)
         return PassReport(True, len(records), len(watched), acting, observe_s, time.monotonic() - started)
 
     def _read(
@@ -257,6 +233,7 @@ class Supervisor:
         with self.db.read() as conn:
             records = cluster_store.list_all(conn, OBSERVED_STATUSES)
             stale = [r.id for r in records if self._revisions.get(r.id) != r.revision]
+            self._reread = set(stale)
             if stale:
                 hosts = cluster_store.hosts_of(conn, stale)
                 shards = cluster_store.shards_of(conn, stale)
@@ -283,6 +260,7 @@ class Supervisor:
             self._revisions.pop(gone, None)
             self._shards.pop(gone, None)
             self._watched_of.pop(gone, None)
+            self._quiet.discard(gone)
 
     def _parsed_facts(self, hosts: list[HostRecord]) -> dict[str, HostFacts]:
         """The stored facts of ``hosts`` as values, parsed once per stored row."""
@@ -338,9 +316,11 @@ class Supervisor:
         stored: dict[str, FactsRow],
         facts: dict[str, HostFacts],
         now: dt.datetime,
-    ) -> None:
-        """Write what changed, and keep the rows as they now are (``self._rows``)."""
-        sightings = []
+    ) -> set[str]:
+        """Write what changed, and keep the rows as they now are (``self._rows``); the ids
+        of the clusters where something changed. A host whose facts did not change gets its
+        times written only every ``STAMP_EVERY_S`` (readers only need to know it is looked at)."""
+        sightings, changed_clusters = [], set()
         for record in records:
             for host in hosts[record.id]:
                 found = facts.get(host.name)
@@ -350,12 +330,19 @@ class Supervisor:
                 previous = stored.get(host.name)
                 changed = previous is None or not HostFacts.same(previous.facts, data)
                 answered = found.redis.answered
-                sightings.append(Sighting(host.name, record.id, answered, data if changed else None))
+                stamped = self._stamped.get(host.name)
+                if changed or stamped is None or (now - stamped).total_seconds() >= STAMP_EVERY_S:
+                    sightings.append(Sighting(host.name, record.id, answered, data if changed else None))
+                    self._stamped[host.name] = now
+                if changed:
+                    changed_clusters.add(record.id)
                 answered_at = now if answered else (previous.answered_at if previous else None)
                 self._rows[host.name] = FactsRow(host.name, record.id, now, answered_at, data)
                 self._parsed[host.name] = found
-        with self.db.write() as conn:
-            host_facts.record(conn, sightings, now)
+        if sightings:
+            with self.db.write() as conn:
+                host_facts.record(conn, sightings, now)
+        return changed_clusters
 
     def _heal(self, view: ClusterView, now: dt.datetime) -> int:
         running = self._acting.get(view.id)
