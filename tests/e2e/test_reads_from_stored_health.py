@@ -74,6 +74,12 @@ def test_reads_answer_while_every_process_is_frozen(cluster_server):
             timeout_s=30,
             message="the cluster still shows ALIVE with every process stopped",
         )
+        # A steady cluster's replicas are looked at every few seconds (its masters each second).
+        wait_until(
+            lambda: all(host.get("health") != "ALIVE" for host in hosts_of(server, cluster_id)),
+            timeout_s=30,
+            message="a host still shows ALIVE with every process stopped",
+        )
         with ThreadPoolExecutor(READERS) as pool:
             rounds = list(pool.map(lambda _: read_everything(server, cluster_id), range(READERS * READS_PER_READER)))
         still_frozen = all(_state(pid) == "T" for pid in frozen)

@@ -292,7 +292,17 @@ ROWS = [
         "a replica runs but has answered no one for 7 s: restart it",
         with_host(healthy(), "h3", redis=silent(), silent_s=7),
         [(Do.RESTART_HUNG, "h3", "h1"), (Do.SET_MIN_REPLICAS, "h1", None)],
-        says="not streaming from it",
+        says="its master has it not streaming",
+    ),
+    Row(
+        "a fenced master resumed as a replica its master hears, but that refuses every connection: restart it",
+        with_host(
+            with_host(healthy(), "h3", redis=RedisFacts(ProcessState.RUNNING, error="connection refused"), silent_s=9),
+            "h1",
+            redis=master(replica_lags={"10.0.0.2": 0, "10.0.0.3": 0}),
+        ),
+        [(Do.RESTART_HUNG, "h3", "h1"), (Do.SET_MIN_REPLICAS, "h1", None)],
+        says="refuses connections",
     ),
     Row(
         "a replica too slow to answer the control plane, but its master hears it: leave it",

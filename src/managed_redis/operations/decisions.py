@@ -391,19 +391,24 @@ def _replica_actions(
         ]
     silent, hung_after = host.silent_s(now), 2 * policy.fence_after_s
     if redis.process == ProcessState.RUNNING and not redis.answered and silent >= hung_after:
-        # Only on the master's word too: a replica merely slow to answer the control plane (a
-        # busy machine) still acknowledges its master every second.
+        # A replica merely slow to answer the control plane (a busy machine) still acknowledges
+        # its master every second: it is restarted only on the master's word too, or if it
+        # refuses connections outright (a running Redis that does not listen: a fenced one).
         lag = master.redis.replica_lags.get(host.address)
-        if master.redis.answered and (lag is None or lag >= hung_after):
-            heard = "not streaming from it" if lag is None else f"last heard {lag} s ago"
+        refused = "refused" in redis.error
+        if refused or (master.redis.answered and (lag is None or lag >= hung_after)):
+            heard = (
+                "refuses connections"
+                if refused
+                else ("its master has it not streaming" if lag is None else f"its master last heard it {lag} s ago")
+            )
             return [
                 Action(
                     Do.RESTART_HUNG,
                     shard,
                     host.name,
-                    f"{host.name}'s Redis runs but has not answered for {silent:.1f} s and its master has it "
-                    f"{heard} (hung, or fenced and resumed): kill it and start it again as a replica of "
-                    f"{master.name}",
+                    f"{host.name}'s Redis runs but has not answered for {silent:.1f} s and {heard} (hung, or "
+                    f"fenced and resumed): kill it and start it again as a replica of {master.name}",
                     other=master.name,
                     cooldown_s=policy.failover_retry_s,
                 )
