@@ -169,6 +169,32 @@ def test_one_supervisor_per_database(world: World) -> None:
     assert second.run_once().held_lease
 
 
+def test_a_supervisor_taking_over_vouches_only_for_what_it_saw_itself(world: World) -> None:
+    """What a stopped control plane saw (however recent) is unknown until the next one looks."""
+    world.add_cluster("c1")
+    first = world.supervisor()
+    one_pass(first)
+    first.stop()
+    with world.db.read() as conn:
+        revision = cluster_store.get(conn, "c1").revision  # type: ignore[union-attr]
+    seen_while_looking: list[object] = []
+    observe = world.engine.observe
+
+    def observe_and_peek(*args: object, **kwargs: object) -> object:
+        with world.db.read() as conn:
+            seen_while_looking.extend(row.checked_at for row in host_facts.for_clusters(conn, ["c1"]).values())
+        return observe(*args, **kwargs)  # type: ignore[arg-type]
+
+    world.engine.observe = observe_and_peek  # type: ignore[method-assign]
+    world.clock.advance(2)
+    one_pass(world.supervisor())
+    assert seen_while_looking == [None, None, None]
+    with world.db.read() as conn:
+        rows = host_facts.for_clusters(conn, ["c1"])
+        assert cluster_store.get(conn, "c1").revision > revision  # type: ignore[union-attr]
+    assert {row.checked_at for row in rows.values()} == {T0 + dt.timedelta(seconds=2)}
+
+
 def test_a_fence_that_failed_holds_back_the_promotion() -> None:
     book = ActionBook()
     fence = Action(Do.FENCE, "s", "h1", "why")

@@ -122,6 +122,9 @@ class Supervisor:
         self._rows: dict[str, FactsRow] = {}
         self._parsed: dict[str, HostFacts] = {}
         self._pass = 0
+        # Whether the last pass held the lease: a pass that takes it anew first marks every
+        # stored look unconfirmed (``host_facts.unverify``) and reads everything again.
+        self._holding = False
         # Clusters whose last decision found nothing to do, and those read again this pass.
         self._quiet: set[str] = set()
         self._reread: set[str] = set()
@@ -175,7 +178,13 @@ class Supervisor:
         now = self.clock.now()
         with self.db.write() as conn:
             if not leases.hold(conn, LEASE, self.owner, now, self.lease_ttl_s):
+                self._holding = False
                 return PassReport(held_lease=False)
+            if not self._holding:
+                host_facts.unverify(conn)
+                self._revisions.clear()
+                self._stamped.clear()
+                self._holding = True
         records, hosts, shards, stored, busy = self._read()
         self._pass += 1
         watched = [
@@ -283,12 +292,13 @@ class Supervisor:
     def _to_look_at(
         self, record: ClusterRecord, hosts: list[HostRecord], stored: dict[str, FactsRow], busy: bool
     ) -> list[WatchedHost]:
-        """Every host of a cluster that needs an eye (something is amiss, changing, or an
-        operation holds it); of a steady one, its masters each pass and the rest in turn,
-        every ``ROTATION`` passes (a death is seen at once anyway: the process watch)."""
+        """Every host of a cluster that needs an eye (something is amiss, changing, not yet
+        looked at by this supervisor, or an operation holds it); of a steady one, its masters
+        each pass and the rest in turn, every ``ROTATION`` passes (a death is seen at once
+        anyway: the process watch)."""
         watched = self._watched(record, hosts)
         rows = [stored.get(host.name) for host in hosts]
-        steady = not busy and all(row is not None and _steady(row.facts) for row in rows)
+        steady = not busy and all(row is not None and row.checked_at is not None and _steady(row.facts) for row in rows)
         steady = steady and not any(w.marker in self._exited or w.sentinel_marker in self._exited for w in watched)
         steady = steady and not self.book.pending(record.id)
         if not steady:
@@ -328,7 +338,7 @@ class Supervisor:
                     continue
                 data = found.to_json()
                 previous = stored.get(host.name)
-                changed = previous is None or not HostFacts.same(previous.facts, data)
+                changed = previous is None or previous.checked_at is None or not HostFacts.same(previous.facts, data)
                 answered = found.redis.answered
                 stamped = self._stamped.get(host.name)
                 if changed or stamped is None or (now - stamped).total_seconds() >= STAMP_EVERY_S:

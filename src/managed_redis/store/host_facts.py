@@ -23,7 +23,8 @@ from managed_redis.store.schema import host_facts, hosts
 class FactsRow:
     host_name: str
     cluster_id: str
-    checked_at: dt.datetime
+    # None: not looked at since the supervisor now watching took over (see ``unverify``).
+    checked_at: dt.datetime | None
     # The last time Redis on the host answered; None if it never did.
     answered_at: dt.datetime | None
     facts: dict[str, Any]
@@ -66,6 +67,17 @@ def record(conn: Connection, sightings: Iterable[Sighting], now: dt.datetime) ->
             conn.execute(host_facts.update().where(host_facts.c.host_name == sighting.host_name).values(**values))
         else:
             conn.execute(host_facts.insert().values(host_name=sighting.host_name, **values))
+
+
+def unverify(conn: Connection) -> None:
+    """Mark every stored look as not yet confirmed by the supervisor that just took over.
+
+    What a previous supervisor saw may no longer hold (its control plane stopped, and the
+    machine may have rebooted meanwhile): until the new one looks, health is unknown rather
+    than what was last seen, however recent."""
+    owners = sorted(set(conn.execute(sa.select(host_facts.c.cluster_id).distinct()).scalars()))
+    conn.execute(host_facts.update().values(checked_at=None))
+    clusters_store.bump(conn, owners)
 
 
 def _existing_hosts(conn: Connection, names: list[str]) -> set[str]:

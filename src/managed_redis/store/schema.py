@@ -100,13 +100,14 @@ hosts = sa.Table(
 )
 
 # What the supervisor last saw of each host (engine/facts.py as JSON), with when it looked
-# and when Redis last answered: the API's health and the supervisor's decisions read these.
+# (NULL: not since the supervisor now watching took over) and when Redis last answered: the
+# API's health and the supervisor's decisions read these.
 host_facts = sa.Table(
     "host_facts",
     metadata,
     sa.Column("host_name", sa.String(253), sa.ForeignKey("hosts.name", ondelete="CASCADE"), primary_key=True),
     sa.Column("cluster_id", sa.String(50), nullable=False, index=True),
-    sa.Column("checked_at", UtcDateTime, nullable=False),
+    sa.Column("checked_at", UtcDateTime, nullable=True),
     sa.Column("answered_at", UtcDateTime, nullable=True),
     sa.Column("facts", sa.JSON, nullable=False),
 )
