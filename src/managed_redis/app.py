@@ -145,7 +145,7 @@ class ApiServer:
             "yandex.cloud.mdb.redis.v1.ClusterService": ClusterService(c.db, c.queue, c.deps),
             "yandex.cloud.mdb.redis.v1.BackupService": BackupService(c.db, c.queue),
             "yandex.cloud.mdb.redis.v1.BackupRetentionPolicyService": BackupRetentionPolicyService(c.db, c.queue),
-            "yandex.cloud.mdb.redis.v1.ResourcePresetService": ResourcePresetService(),
+            "yandex.cloud.mdb.redis.v1.ResourcePresetService": ResourcePresetService(c.deps.settings),
             "yandex.cloud.mdb.redis.v1.VersionsService": VersionsService(c.deps.versions),
             "yandex.cloud.operation.OperationService": OperationService(c.db, c.clock),
             "yandex.cloud.endpoint.ApiEndpointService": self.endpoints,

@@ -55,6 +55,12 @@ class Settings:
     # An isolated master refuses writes this long after its replicas stop acknowledging
     # (while it has 2 or more linked): the bound on what it can take and then lose.
     min_replicas_max_lag_s: int = 5
+    # The memory hosts may be promised (admission, services/capacity.py): this machine's RAM
+    # (None: MemTotal of /proc/meminfo) times the overcommit ratio. 4 lets a development
+    # machine of 16-32 GiB run the layouts of the docs (3 shards x 2 hosts of 8 GiB); 1
+    # promises no more than the machine has.
+    machine_memory_gib: float | None = None
+    memory_overcommit: float = 4.0
     worker_threads: int = 4
     lease_s: float = 30.0
     worker_poll_s: float = 0.5
@@ -111,6 +117,13 @@ def _parse_bool(text: str) -> bool:
     if lowered in ("0", "false", "no", "off"):
         return False
     raise ValueError(f"expected a boolean, got {text!r}")
+
+
+def _parse_positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError(f"expected a number above 0, got {text!r}")
+    return value
 
 
 def _parse_paths(text: str) -> tuple[str, ...]:
@@ -187,6 +200,20 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "--min-replicas-max-lag-s",
         int,
         "seconds an isolated master keeps taking writes once its replicas stop acknowledging",
+    ),
+    SettingSpec(
+        "machine_memory_gib",
+        "MREDIS_MACHINE_MEMORY_GIB",
+        "--machine-memory-gib",
+        _parse_positive,
+        "GiB of RAM hosts may be promised before overcommit (default: MemTotal of /proc/meminfo)",
+    ),
+    SettingSpec(
+        "memory_overcommit",
+        "MREDIS_MEMORY_OVERCOMMIT",
+        "--memory-overcommit",
+        _parse_positive,
+        "how many times over the machine's memory hosts may be promised (1: never more than it has)",
     ),
     SettingSpec("worker_threads", "MREDIS_WORKER_THREADS", "--worker-threads", int, "operations run at once"),
     SettingSpec("lease_s", "MREDIS_LEASE_S", "--lease-s", float, "seconds a worker's claim lasts unrenewed"),

@@ -90,6 +90,9 @@ def running_server(data_dir: Path, *extra_args: str, env: dict[str, str] | None 
     ]
     environment = {**os.environ, **(env or {})}
     environment.setdefault("MREDIS_HOST_NETWORK", host_network())
+    # Test servers run many small clusters whose presets promise far more memory than they use;
+    # admission itself is tested with a small machine set explicitly (tests/e2e/test_capacity.py).
+    environment.setdefault("MREDIS_MEMORY_OVERCOMMIT", "1000")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment)
     output: list[str] = []
     ready = threading.Event()

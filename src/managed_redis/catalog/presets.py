@@ -1,7 +1,9 @@
-"""The resource preset catalogue (host classes) of api.md §7.1, and the zones they run in.
+"""The resource preset catalogue (host classes) of api.md §7.1, the zones they run in, and
+the disks each may have (api.md §7.1, §7.3).
 
 ``memory`` is RAM in bytes (GiB x 2^30). On this machine a preset sets a host's
-``maxmemory`` (memory x ``maxmemory_percent``); cores are informational.
+``maxmemory`` (memory x ``maxmemory_percent``) and is what admission counts; cores are
+informational. Disk sizes are in bytes; the docs' "GB" are GiB, as ``memory``'s are.
 """
 
 from __future__ import annotations
@@ -70,3 +72,45 @@ def _all_presets() -> list[Preset]:
 
 PRESETS: tuple[Preset, ...] = tuple(_all_presets())
 PRESETS_BY_ID: dict[str, Preset] = {preset.id: preset for preset in PRESETS}
+
+DEFAULT_DISK_TYPE = "network-ssd"
+_ALL_DISK_TYPES = ("network-ssd", "local-ssd", "network-ssd-nonreplicated", "network-ssd-io-m3")
+
+
+@dataclass(frozen=True)
+class DiskRange:
+    """The disk sizes a host may have, in bytes: ``low``-``high``, a multiple of ``step``."""
+
+    low: int
+    high: int
+    step: int = 1
+
+
+# Per disk type: (smallest, largest, step) in GiB (api.md §7.3); the smallest is also at
+# least 2 x the preset's RAM.
+_DISK_TYPE_RANGE_GIB: dict[str, tuple[int, int, int]] = {
+    "network-ssd": (0, 4096, 1),
+    "network-ssd-nonreplicated": (93, 8184, 93),
+    "network-ssd-io-m3": (93, 8184, 93),
+    "local-ssd": (100, 1500, 100),
+}
+
+
+def disk_types(preset: Preset) -> tuple[str, ...]:
+    """The disk types a preset's platform offers (api.md §7.1)."""
+    if preset.burstable:
+        return ("network-ssd",)
+    if preset.id.startswith("hm1."):
+        return ("network-ssd", "local-ssd")
+    return _ALL_DISK_TYPES
+
+
+def disk_range(preset: Preset, disk_type: str) -> DiskRange:
+    """Disk sizes for a host of ``preset`` on ``disk_type`` (one of ``disk_types(preset)``):
+    burstable presets 8-32 GiB; others at least 2 x RAM, at most 4096 GiB (hm1) or 8184 GiB,
+    within the disk type's own range and steps."""
+    if preset.burstable:
+        return DiskRange(8 * GIB, 32 * GIB)
+    low, high, step = _DISK_TYPE_RANGE_GIB[disk_type]
+    platform_high = 4096 if preset.id.startswith("hm1.") else 8184
+    return DiskRange(max(low, 2 * preset.memory_gib) * GIB, min(high, platform_high) * GIB, step * GIB)

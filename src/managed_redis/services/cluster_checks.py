@@ -1,17 +1,22 @@
 """Semantic checks of cluster requests, beyond what the descriptors say (api.md §3, §7).
 
 Each check returns field violations rather than raising, so that one reply lists every
-problem of a request; ``raise_if_any`` turns them into one INVALID_ARGUMENT.
+problem of a request; ``raise_if_any`` turns them into one INVALID_ARGUMENT. A value a
+message quotes back is cut short (``shown``), so a megabyte of input never makes a megabyte
+of error. Identifiers stored with a cluster (folder, network, subnet, security groups) are
+cloud ids: 1-50 characters of ``[a-zA-Z0-9_-]`` (the network id up to 150, its descriptor's
+length).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 from yandex.cloud.mdb.redis.v1.config import redis_pb2
 
-from managed_redis.catalog.presets import PRESETS_BY_ID
+from managed_redis.catalog.presets import DEFAULT_DISK_TYPE, PRESETS_BY_ID, Preset, disk_range, disk_types
 from managed_redis.catalog.versions import RedisVersion
 from managed_redis.domain import redis_config
 from managed_redis.domain.topology import (
@@ -26,12 +31,55 @@ from managed_redis.domain.topology import (
 from managed_redis.errors import FieldViolation, InvalidArgument
 
 PASSWORD_LENGTH = (8, 128)
+# Security groups per cluster: Yandex VPC's limit per network interface (our reading of the
+# VPC limits page; api.md does not give one).
+MAX_SECURITY_GROUPS = 5
+_CLOUD_ID = re.compile(r"[a-zA-Z0-9_-]+")
+GIB = 1 << 30
 _LEGACY_CONFIGS = ("redis_config_7_0", "redis_config_6_2", "redis_config_6_0", "redis_config_5_0")
 
 
 def raise_if_any(violations: Sequence[FieldViolation]) -> None:
     if violations:
         raise InvalidArgument.fields(list(violations))
+
+
+def shown(value: str, limit: int = 40) -> str:
+    """``value`` quoted for an error message, cut to ``limit`` characters."""
+    return repr(value) if len(value) <= limit else repr(value[:limit]) + f"... ({len(value)} characters)"
+
+
+def check_cloud_id(value: str, path: str, required: bool = False, max_length: int = 50) -> list[FieldViolation]:
+    """An identifier of another cloud resource (folder, network, subnet, security group)."""
+    if not value:
+        return [FieldViolation(path, "required")] if required else []
+    if len(value) > max_length or not _CLOUD_ID.fullmatch(value):
+        return [FieldViolation(path, f"must be 1-{max_length} characters of [a-zA-Z0-9_-]")]
+    return []
+
+
+def check_security_group_ids(ids: Sequence[str], path: str = "security_group_ids") -> list[FieldViolation]:
+    if len(ids) > MAX_SECURITY_GROUPS:
+        return [FieldViolation(path, f"at most {MAX_SECURITY_GROUPS} security groups, not {len(ids)}")]
+    problems = [p for index, value in enumerate(ids) for p in check_cloud_id(value, f"{path}[{index}]", True)]
+    if len(set(ids)) != len(ids):
+        problems.append(FieldViolation(path, "elements must be unique"))
+    return problems
+
+
+def check_host_names(names: Sequence[object], path: str = "host_names") -> list[FieldViolation]:
+    """A request naming hosts names at most as many as a cluster may have."""
+    if len(names) > MAX_HOSTS_SHARDED:
+        return [FieldViolation(path, f"a cluster has at most {MAX_HOSTS_SHARDED} hosts; {len(names)} were named")]
+    return []
+
+
+def check_zone(zone_id: str, path: str) -> list[FieldViolation]:
+    if not zone_id:
+        return [FieldViolation(path, "required")]
+    if not known_zone(zone_id):
+        return [FieldViolation(path, f"unknown zone {shown(zone_id)}; zones: {zones_text()}")]
+    return []
 
 
 def unified_redis_config(spec: service_pb.ConfigSpec) -> redis_pb2.RedisConfig:
@@ -91,28 +139,36 @@ def check_config_spec(
     """Everything in a ConfigSpec this server cannot honour (the version is checked apart)."""
     problems: list[FieldViolation] = []
     resources = spec.resources
+    preset = PRESETS_BY_ID.get(resources.resource_preset_id)
     if not resources.resource_preset_id:
         problems.append(FieldViolation(f"{prefix}.resources.resource_preset_id", "required"))
-    elif resources.resource_preset_id not in PRESETS_BY_ID:
+    elif preset is None:
         problems.append(
             FieldViolation(
                 f"{prefix}.resources.resource_preset_id",
-                f"unknown resource preset {resources.resource_preset_id!r}; see ResourcePresetService.List",
+                f"unknown resource preset {shown(resources.resource_preset_id)}; see ResourcePresetService.List",
             )
         )
     if resources.disk_type_id and resources.disk_type_id not in DISK_TYPES:
         problems.append(
             FieldViolation(
                 f"{prefix}.resources.disk_type_id",
-                f"unknown disk type {resources.disk_type_id!r}; known: {', '.join(sorted(DISK_TYPES))}",
+                f"unknown disk type {shown(resources.disk_type_id)}; known: {', '.join(sorted(DISK_TYPES))}",
             )
         )
+    elif preset is not None:
+        problems += check_disk(spec, preset, prefix)
     if resources.disk_size < 0:
         problems.append(FieldViolation(f"{prefix}.resources.disk_size", "must be >=0"))
     if version is not None:
         problems += redis_config.check(
-            unified_redis_config(spec), (version.major, version.minor), sharded, f"{prefix}.redis"
+            unified_redis_config(spec),
+            (version.major, version.minor),
+            sharded,
+            f"{prefix}.redis",
+            preset.memory if preset is not None else None,
         )
+    problems += check_shard_autoscaling(spec, prefix)
     modules = spec.modules
     for name in ("valkey_search", "valkey_json", "valkey_bloom"):
         if getattr(modules, name).enabled:
@@ -122,9 +178,69 @@ def check_config_spec(
     return problems
 
 
+def check_disk(spec: service_pb.ConfigSpec, preset: Preset, prefix: str) -> list[FieldViolation]:
+    """The disk type the preset's platform offers, and a disk size (0: left out) and an
+    autoscaling limit within its range (api.md §7.1, §7.3)."""
+    resources = spec.resources
+    disk_type = resources.disk_type_id or DEFAULT_DISK_TYPE
+    offered = disk_types(preset)
+    if disk_type not in offered:
+        return [
+            FieldViolation(
+                f"{prefix}.resources.disk_type_id",
+                f"{preset.id} hosts have {', '.join(offered)} disks, not {disk_type}",
+            )
+        ]
+    allowed = disk_range(preset, disk_type)
+    text = f"{allowed.low // GIB}-{allowed.high // GIB} GiB"
+    if allowed.step > GIB:
+        text += f" in steps of {allowed.step // GIB} GiB"
+    problems = []
+    size = resources.disk_size
+    if size and (not allowed.low <= size <= allowed.high or size % allowed.step):
+        why = " (at least twice the preset's memory)" if size < allowed.low else ""
+        problems.append(
+            FieldViolation(f"{prefix}.resources.disk_size", f"{preset.id} on {disk_type}: must be {text}{why}")
+        )
+    limit = spec.disk_size_autoscaling.disk_size_limit.value
+    if limit and not max(size, allowed.low) <= limit <= allowed.high:
+        problems.append(
+            FieldViolation(
+                f"{prefix}.disk_size_autoscaling.disk_size_limit",
+                f"must be at least the disk size and at most {allowed.high // GIB} GiB",
+            )
+        )
+    return problems
+
+
+def check_shard_autoscaling(spec: service_pb.ConfigSpec, prefix: str) -> list[FieldViolation]:
+    """Shard counts autoscaling may reach stay within a cluster's 1-``MAX_SHARDS``."""
+    settings = spec.shard_autoscaling_settings
+    path = f"{prefix}.shard_autoscaling_settings"
+    problems = []
+    for name in ("min_shards", "max_shards"):
+        if not 0 <= getattr(settings, name) <= MAX_SHARDS:
+            problems.append(FieldViolation(f"{path}.{name}", f"must be in 1-{MAX_SHARDS}"))
+    if settings.min_shards > settings.max_shards > 0:
+        problems.append(FieldViolation(f"{path}.max_shards", "must be at least min_shards"))
+    return problems
+
+
+def check_cluster_fields(
+    request: service_pb.CreateClusterRequest | service_pb.RestoreClusterRequest | service_pb.UpdateClusterRequest,
+) -> list[FieldViolation]:
+    """The cloud identifiers a cluster stores: its network and security groups."""
+    return check_cloud_id(request.network_id, "network_id", max_length=150) + check_security_group_ids(
+        request.security_group_ids
+    )
+
+
 def check_host_specs(
     host_specs: Sequence[service_pb.HostSpec], tls_enabled: bool, sharded: bool, prefix: str = "host_specs"
 ) -> list[FieldViolation]:
+    if len(host_specs) > MAX_HOSTS_SHARDED:
+        # Checked before each host, so that a huge list yields one sentence, not one per host.
+        return [FieldViolation(prefix, f"a request adds at most {MAX_HOSTS_SHARDED} hosts, not {len(host_specs)}")]
     problems: list[FieldViolation] = []
     if not sharded and len(host_specs) > MAX_HOSTS_NON_SHARDED:
         problems.append(
@@ -132,17 +248,21 @@ def check_host_specs(
         )
     for index, host in enumerate(host_specs):
         path = f"{prefix}[{index}]"
-        if not host.zone_id:
-            problems.append(FieldViolation(f"{path}.zone_id", "required"))
-        elif not known_zone(host.zone_id):
-            problems.append(FieldViolation(f"{path}.zone_id", f"unknown zone {host.zone_id!r}; zones: {zones_text()}"))
+        problems += check_zone(host.zone_id, f"{path}.zone_id")
+        problems += check_cloud_id(host.subnet_id, f"{path}.subnet_id")
         if host.assign_public_ip and not tls_enabled:
             problems.append(
                 FieldViolation(f"{path}.assign_public_ip", "a public address needs a TLS cluster (tls_enabled)")
             )
-        if host.HasField("replica_priority") and host.replica_priority.value < 0:
-            problems.append(FieldViolation(f"{path}.replica_priority", "must be >=0"))
+        problems += check_replica_priority(host, f"{path}.replica_priority")
     return problems
+
+
+def check_replica_priority(spec: service_pb.HostSpec | service_pb.UpdateHostSpec, path: str) -> list[FieldViolation]:
+    """0 (never promoted) up to Redis's largest ``replica-priority``, 2^31-1."""
+    if spec.HasField("replica_priority") and not 0 <= spec.replica_priority.value <= redis_config.INT32_MAX:
+        return [FieldViolation(path, f"must be in 0-{redis_config.INT32_MAX}")]
+    return []
 
 
 def check_shard_layout(
@@ -150,11 +270,13 @@ def check_shard_layout(
 ) -> list[FieldViolation]:
     """A new sharded cluster's hosts: each names its shard; 1 or 3-10 shards at creation
     (api.md §7.3), or exactly ``shard_count`` (a restore, which keeps its backup's layout)."""
+    if len(host_specs) > MAX_HOSTS_SHARDED:
+        return []  # check_host_specs says so, in one sentence
     problems: list[FieldViolation] = []
     shards: dict[str, int] = {}
     for index, host in enumerate(host_specs):
         if not host.shard_name:
-            zone = host.zone_id or "no zone"
+            zone = shown(host.zone_id) if host.zone_id else "no zone"
             problems.append(
                 FieldViolation(f"{prefix}[{index}].shard_name", f"required for a sharded cluster (host in {zone})")
             )

@@ -18,9 +18,13 @@ from managed_redis.domain.topology import (
 from managed_redis.engine.addresses import allocate
 from managed_redis.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from managed_redis.services import new_clusters
+from managed_redis.services.capacity import admit_hosts, preset_of
 from managed_redis.services.cluster_base import ClusterServiceBase
 from managed_redis.services.cluster_checks import (
+    check_host_names,
     check_host_specs,
+    check_replica_priority,
+    check_zone,
     raise_if_any,
 )
 from managed_redis.services.context import Caller
@@ -33,6 +37,9 @@ class ClusterHosts(ClusterServiceBase):
         self, request: service_pb.StartClusterFailoverRequest, caller: Caller
     ) -> operation_pb2.Operation:
         record = self._changeable(request.cluster_id, caller, "switching its master")
+        raise_if_any(check_host_names(request.host_names))
+        if request.zone_id:
+            raise_if_any(check_zone(request.zone_id, "zone_id"))
         plan = self._plan(record)
         known = {host.name for host in plan.hosts}
         unknown = [name for name in request.host_names if name not in known]
@@ -86,6 +93,8 @@ class ClusterHosts(ClusterServiceBase):
             check_room(
                 current, hosts, request.host_specs, {s.name for s in cluster_store.list_shards(conn, current.id)}
             )
+            if (preset := preset_of(current)) is not None:
+                admit_hosts(conn, self.deps.settings, preset, len(request.host_specs))
             now = self.queue.clock.now()
             addresses = allocate(
                 self.deps.settings.host_network, cluster_store.used_addresses(conn), len(request.host_specs)
@@ -110,6 +119,7 @@ class ClusterHosts(ClusterServiceBase):
 
     def delete_hosts(self, request: service_pb.DeleteClusterHostsRequest, caller: Caller) -> operation_pb2.Operation:
         record = self._changeable(request.cluster_id, caller, "deleting hosts")
+        raise_if_any(check_host_names(request.host_names))
 
         def check(conn: Connection, current: ClusterRecord) -> None:
             hosts = {host.name: host for host in cluster_store.list_hosts(conn, current.id)}
@@ -142,6 +152,7 @@ class ClusterHosts(ClusterServiceBase):
         record = self._changeable(request.cluster_id, caller, "changing hosts")
         plan = self._plan(record)
         known = {host.name for host in plan.hosts}
+        raise_if_any(check_host_names(request.update_host_specs, "update_host_specs"))
         problems = []
         for index, spec in enumerate(request.update_host_specs):
             path = f"update_host_specs[{index}]"
@@ -154,8 +165,7 @@ class ClusterHosts(ClusterServiceBase):
                 problems.append(
                     FieldViolation(f"{path}.assign_public_ip", "a public address needs a TLS cluster (tls_enabled)")
                 )
-            if spec.HasField("replica_priority") and spec.replica_priority.value < 0:
-                problems.append(FieldViolation(f"{path}.replica_priority", "must be >=0"))
+            problems += check_replica_priority(spec, f"{path}.replica_priority")
         raise_if_any(problems)
         return self._change(
             caller,

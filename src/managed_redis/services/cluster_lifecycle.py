@@ -16,8 +16,11 @@ from managed_redis.errors import AlreadyExists, FailedPrecondition, FieldViolati
 from managed_redis.operations.submit import Submission
 from managed_redis.services import new_clusters
 from managed_redis.services.access import Permission
+from managed_redis.services.capacity import admit_preset_change
 from managed_redis.services.cluster_base import ClusterServiceBase
 from managed_redis.services.cluster_checks import (
+    check_cloud_id,
+    check_cluster_fields,
     check_config_spec,
     check_password,
     normalized_config_spec,
@@ -157,6 +160,7 @@ class ClusterLifecycle(ClusterServiceBase):
         )
 
     def move(self, request: service_pb.MoveClusterRequest, caller: Caller) -> operation_pb2.Operation:
+        raise_if_any(check_cloud_id(request.destination_folder_id, "destination_folder_id", required=True))
         record = self._changeable(request.cluster_id, caller, "moving it", ("RUNNING", "STOPPED"))
         caller.authenticated.require(request.destination_folder_id, Permission.MUTATE)
         if request.destination_folder_id == record.folder_id:
@@ -203,6 +207,7 @@ class ClusterLifecycle(ClusterServiceBase):
                     )
                 )
         problems += check_config_spec(state.config_spec, version, record.sharded)
+        problems += check_cluster_fields(state)
         problems += check_password(update.password, PASSWORD_PATH, required=False)
         raise_if_any(problems)
 
@@ -211,6 +216,7 @@ class ClusterLifecycle(ClusterServiceBase):
                 conn, current.folder_id, 1, None, state.name
             ):
                 raise AlreadyExists(f"a cluster named {state.name!r} already exists in folder {current.folder_id}")
+            admit_preset_change(conn, self.deps.settings, current, state.config_spec.resources.resource_preset_id)
             if update.password:
                 secrets = self.deps.vault.open_sealed(current.secrets or b"")
                 secrets["pending_password"] = update.password

@@ -13,6 +13,7 @@ from managed_redis.errors import AlreadyExists, FailedPrecondition, NotFound
 from managed_redis.operations import steps
 from managed_redis.operations.handlers.shards import keys_outside_db0
 from managed_redis.services import new_clusters
+from managed_redis.services.capacity import admit_hosts, preset_of
 from managed_redis.services.cluster_base import ClusterServiceBase
 from managed_redis.services.cluster_checks import check_host_specs, raise_if_any
 from managed_redis.services.context import Caller
@@ -44,6 +45,8 @@ class ClusterShards(ClusterServiceBase):
             hosts = cluster_store.list_hosts(conn, current.id)
             if len(hosts) + len(request.host_specs) > MAX_HOSTS_SHARDED:
                 raise FailedPrecondition(f"a sharded cluster has at most {MAX_HOSTS_SHARDED} hosts")
+            if (preset := preset_of(current)) is not None:
+                admit_hosts(conn, self.deps.settings, preset, len(request.host_specs))
             now = self.queue.clock.now()
             cluster_store.insert_shard(conn, ShardRecord(current.id, request.shard_name, now))
             addresses = allocate(

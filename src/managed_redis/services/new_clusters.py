@@ -17,13 +17,17 @@ from yandex.cloud.mdb.redis.v1 import cluster_pb2, maintenance_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
 from managed_redis import ids
+from managed_redis.catalog.presets import PRESETS_BY_ID
 from managed_redis.catalog.versions import RedisVersion
 from managed_redis.domain.cluster_spec import spec_json
 from managed_redis.domain.topology import DEFAULT_SHARD
 from managed_redis.engine.addresses import allocate
 from managed_redis.errors import AlreadyExists, FieldViolation, Unimplemented
 from managed_redis.operations.deps import Deps
+from managed_redis.services.capacity import admit_hosts
 from managed_redis.services.cluster_checks import (
+    check_cloud_id,
+    check_cluster_fields,
     check_config_spec,
     check_host_specs,
     check_password,
@@ -64,6 +68,8 @@ def check(
     if request.user_specs:
         raise Unimplemented("user_specs: Redis users are not available on this server yet")
     version, problems = resolve_version(spec.version, versions, "config_spec.version")
+    problems += check_cloud_id(folder_id, "folder_id", required=True)
+    problems += check_cluster_fields(request)
     problems += check_config_spec(spec, version, request.sharded)
     problems += check_password(spec.redis.password, "config_spec.redis.password", required=True)
     problems += check_host_specs(request.host_specs, request.tls_enabled.value, request.sharded)
@@ -132,9 +138,11 @@ def host_record(
 
 
 def insert(conn: Connection, deps: Deps, new: NewCluster, now: dt.datetime) -> None:
-    """Write the cluster (CREATING), its shards and hosts; the name must be free in the folder."""
+    """Write the cluster (CREATING), its shards and hosts; the name must be free in the folder
+    and the machine must hold the hosts' memory (ResourceExhausted, ``capacity.admit``)."""
     if cluster_store.list_in_folder(conn, new.folder_id, 1, None, new.name):
         raise AlreadyExists(f"a cluster named {new.name!r} already exists in folder {new.folder_id}")
+    admit_hosts(conn, deps.settings, PRESETS_BY_ID[new.spec.resources.resource_preset_id], len(new.hosts))
     secrets = deps.vault.seal({"password": new.spec.redis.password, "admin_password": ids.new_token()})
     cluster_store.insert(
         conn,
