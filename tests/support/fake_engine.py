@@ -105,6 +105,9 @@ class FakeEngine:
     def keyspace(self, node: Node) -> dict[str, int]:
         return {}
 
+    def databases_in_use(self, node: Node) -> list[str]:
+        return []
+
     # -- snapshots -----------------------------------------------------------------------------
 
     def rdb_path(self, node: Node) -> Path:
@@ -126,6 +129,13 @@ class FakeEngine:
     def load_snapshot(self, node: Node, timeout_s: float = 3600.0) -> None:
         host = self._call("load_snapshot", node.name)
         host.process, host.role, host.master = ProcessState.RUNNING, Role.MASTER, None
+
+    def restart_from_snapshot(
+        self, before: Node, after: Node, keep_data: bool = True, timeout_s: float = 3600.0
+    ) -> None:
+        host = self._call("restart_from_snapshot", after.name)
+        host.process, host.master = ProcessState.RUNNING, None
+        host.role = Role.MASTER  # cluster mode or not, it starts unattached until told to replicate
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -217,7 +227,7 @@ class FakeEngine:
 
     @staticmethod
     def _sentinel_facts(host: FakeHost, watched: WatchedHost) -> SentinelFacts | None:
-        if watched.sentinel_master is None or host.sentinel is None:
+        if not watched.asks_sentinel or host.sentinel is None:
             return None
         if host.sentinel != ProcessState.RUNNING:
             return SentinelFacts(host.sentinel)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from managed_redis.engine.facts import ProcessState, Role
+from managed_redis.engine.model import WatchedHost
 from managed_redis.operations.action_book import ActionBook
 from managed_redis.operations.decisions import Action, Do
 from managed_redis.operations.supervisor import Supervisor
@@ -193,6 +194,29 @@ def test_a_supervisor_taking_over_vouches_only_for_what_it_saw_itself(world: Wor
         rows = host_facts.for_clusters(conn, ["c1"])
         assert cluster_store.get(conn, "c1").revision > revision  # type: ignore[union-attr]
     assert {row.checked_at for row in rows.values()} == {T0 + dt.timedelta(seconds=2)}
+
+
+def test_a_steady_masters_sentinel_is_asked_in_turn_and_what_it_said_stands(world: World) -> None:
+    world.add_cluster("c1")
+    supervisor = world.supervisor()
+    one_pass(supervisor)  # a first look at everything
+    asked: list[list[tuple[str, bool]]] = []
+    observe = world.engine.observe
+
+    def observe_and_note(hosts: list[WatchedHost], *args: object, **kwargs: object) -> object:
+        asked.append([(w.name, w.asks_sentinel) for w in hosts])
+        return observe(hosts, *args, **kwargs)  # type: ignore[arg-type]
+
+    world.engine.observe = observe_and_note  # type: ignore[method-assign]
+    for _ in range(6):
+        world.clock.advance(1)
+        one_pass(supervisor)
+    masters_sentinel = [dict(looks)["c1-h1"] for looks in asked]
+    assert all("c1-h1" in dict(looks) for looks in asked)  # the master: every pass
+    assert masters_sentinel.count(True) == 2 and masters_sentinel.count(False) == 4  # its Sentinel: in turn
+    with world.db.read() as conn:
+        row = host_facts.for_clusters(conn, ["c1"])["c1-h1"]
+    assert row.facts["sentinel"]["answered"] is True  # not lost on the passes that skipped it
 
 
 def test_a_fence_that_failed_holds_back_the_promotion() -> None:

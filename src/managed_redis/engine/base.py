@@ -74,6 +74,10 @@ class Engine(Protocol):
     def keyspace(self, node: Node) -> dict[str, int]:
         """Keys per database (``db0`` -> count)."""
 
+    def databases_in_use(self, node: Node) -> list[str]:
+        """The databases (``db0``, ``db5``, ...) holding a key that has not expired, in order
+        (keys whose time has passed are not counted, reclaimed or not)."""
+
     # -- snapshots -----------------------------------------------------------------------------
 
     def rdb_path(self, node: Node) -> Path:
@@ -93,6 +97,16 @@ class Engine(Protocol):
 
     def load_snapshot(self, node: Node, timeout_s: float = ...) -> None:
         """Start ``node`` (not running) from the snapshot placed in its directory."""
+
+    def restart_from_snapshot(self, before: Node, after: Node, keep_data: bool = True, timeout_s: float = ...) -> None:
+        """Restart a host into another mode or version (``before`` -> ``after``) from a fresh
+        snapshot of its memory taken as it stops, never from a log whose commands the new
+        mode or version may read differently; ``after`` keeps an AOF if it asks for one, a
+        new one based on what it loaded. Every write acknowledged before is kept, none is
+        acknowledged between the snapshot and the restart. Without ``keep_data`` (a replica)
+        the host restarts empty, to copy its master. At most ``timeout_s`` to save and as long
+        to load. Raises EngineError if the snapshot could not be taken (the host runs on as
+        ``before``, unchanged) or ``after`` did not start."""
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -128,7 +142,8 @@ class Engine(Protocol):
         self, hosts: Sequence[WatchedHost], timeout_s: float = ..., keep_connections: bool = False
     ) -> dict[str, HostFacts]:
         """One look at every host at once (at most ``timeout_s``): host name -> facts.
-        ``keep_connections`` keeps what it opened for the caller's next look."""
+        A host's Sentinel is asked only where ``WatchedHost.asks_sentinel`` (else its facts'
+        ``sentinel`` is None). ``keep_connections`` keeps what it opened for the next look."""
 
     def wait_for_exit(self, timeout_s: float) -> list[str]:
         """Sleep until a watched process exits (or ``timeout_s``); which ones did."""

@@ -19,7 +19,7 @@ from typing import Any
 
 import redis
 
-from managed_redis.engine import conf, process, rdb_header
+from managed_redis.engine import conf, process, rdb_header, snapshot_restart
 from managed_redis.engine.addresses import SENTINEL_PORT
 from managed_redis.engine.connections import Connections, Endpoint, connect
 from managed_redis.engine.errors import EngineError
@@ -91,6 +91,14 @@ class LocalEngine:
 
     def node_running(self, node: Node) -> bool:
         return self._pid(node.marker, node.pidfile) is not None
+
+    def running_pid(self, node: Node) -> int | None:
+        """The pid of ``node``'s live process, looked for in /proc if its pidfile is gone."""
+        return self._pid(node.marker, node.pidfile, scan=True)
+
+    def forget_process(self, node: Node) -> None:
+        """Drop what the engine holds of ``node``'s process (watch, connections): it is gone."""
+        self._forget(node.marker, node.address)
 
     def _pid(self, marker: str, pidfile: Path, scan: bool = False) -> int | None:
         """The live process of ``marker``: watched, else named by its pidfile, else (``scan``)
@@ -339,6 +347,33 @@ class LocalEngine:
         shutil.rmtree(self.aof_manifest(node).parent, ignore_errors=True)
         self.ensure_node(node, timeout_s)
 
+    def restart_from_snapshot(
+        self, before: Node, after: Node, keep_data: bool = True, timeout_s: float = 3600.0
+    ) -> None:
+        """Restart a host into another mode or version (``before`` -> ``after``, the same
+        host and directory) from a fresh RDB snapshot of its memory, never from its AOF: a
+        log's commands may mean something else to what starts next (``SELECT 5`` is refused
+        in cluster mode, so what followed it lands in db0; see ``engine/snapshot_restart.py``).
+
+        With ``keep_data`` (a master): ``before`` is started if it is down (from its own
+        files, in the mode that wrote them), then ``SHUTDOWN SAVE`` writes the snapshot and
+        stops it in one step, so every write it acknowledged is in the file and none later is
+        acknowledged (clients see the connection closed, then refused, until ``after``
+        answers). Only once the new ``dump.rdb`` is checked on disk is the AOF removed; then
+        ``after`` loads the RDB, and if it keeps an AOF this returns once the new AOF base,
+        written from what it loaded, is complete: nothing ``after`` acknowledges depends on
+        the old log. Without ``keep_data`` (a replica, whose data is its master's) the host
+        is stopped without saving, its RDB and AOF removed and ``after`` started empty; it
+        copies its master's snapshot when it replicates it (Redis Cluster lets only an
+        empty node replicate). ``nodes.conf`` is kept either way.
+
+        Safe to run again: a host already running as ``after`` is saved and loaded again.
+        Takes up to ``timeout_s`` to save, and as long again to load.
+        Raises EngineError: the snapshot was not written (Redis refused to save: the host
+        keeps running as ``before``, its files untouched), or ``after`` did not start.
+        """
+        snapshot_restart.restart_from_snapshot(self, before, after, keep_data, timeout_s)
+
     # -- configuration ------------------------------------------------------------------------
 
     def config_set(self, node: Node, pairs: Sequence[tuple[str, str]]) -> None:
@@ -425,6 +460,20 @@ class LocalEngine:
         except redis.RedisError as exc:
             raise EngineError(f"sentinel on {sentinel.name} did not take the failover: {exc}") from exc
 
+    def databases_in_use(self, node: Node) -> list[str]:
+        """The databases (``db0``, ``db5``, ...) holding at least one key that has not expired.
+
+        ``INFO keyspace`` also counts keys whose time has passed but that Redis has not
+        reclaimed yet; a database whose keys all carry a TTL is scanned (SCAN skips expired
+        keys) until one live key is found. Raises redis.RedisError if ``node`` cannot be asked.
+        """
+        in_use = []
+        with connect(self.endpoint(node), timeout_s=30) as client:
+            for db, stats in client.info("keyspace").items():
+                if int(stats.get("keys", 0)) > int(stats.get("expires", 0)) or _has_live_key(client, db):
+                    in_use.append(db)
+        return sorted(in_use, key=lambda db: int(db.removeprefix("db")))
+
     def keyspace(self, node: Node) -> dict[str, int]:
         """Keys per database (``db0`` -> count) as ``INFO keyspace`` reports them."""
         info: dict[str, Any] = self.admin(node).info("keyspace")
@@ -443,16 +492,16 @@ class LocalEngine:
         looks at every host each second); otherwise they are closed before returning.
         """
         redis_pids = {h.name: self._pid(h.marker, h.pidfile) for h in hosts}
-        sentinel_pids = {h.name: self._pid(h.sentinel_marker, h.sentinel_pidfile) for h in hosts if h.sentinel_master}
+        sentinel_pids = {h.name: self._pid(h.sentinel_marker, h.sentinel_pidfile) for h in hosts if h.asks_sentinel}
         missing = {h.marker for h in hosts if redis_pids[h.name] is None}
-        missing |= {h.sentinel_marker for h in hosts if h.sentinel_master and sentinel_pids[h.name] is None}
+        missing |= {h.sentinel_marker for h in hosts if h.asks_sentinel and sentinel_pids[h.name] is None}
         if missing:
             for marker, pid in self._scan(missing, fresh=False).items():
                 self.watch.add(marker, pid)
             for host in hosts:
                 if redis_pids[host.name] is None:
                     redis_pids[host.name] = self.watch.pid(host.marker)
-                if host.sentinel_master and sentinel_pids[host.name] is None:
+                if host.asks_sentinel and sentinel_pids[host.name] is None:
                     sentinel_pids[host.name] = self.watch.pid(host.sentinel_marker)
         questions: list[Question] = []
         asked: list[tuple[str, str]] = []  # (host name, "redis" | "sentinel")
@@ -464,13 +513,13 @@ class LocalEngine:
                     ("CONFIG", "GET", "min-replicas-to-write"),
                 )
                 if host.cluster_mode:
-                    commands += (("CLUSTER", "INFO"),)
+                    commands += (("CLUSTER", "INFO"), ("CLUSTER", "NODES"), ("CONFIG", "GET", "cluster-node-timeout"))
                 endpoint = Endpoint(
                     host.address, host.port, credentials.admin_user, credentials.admin_password, host.ca_file
                 )
                 questions.append(Question(endpoint, commands))
                 asked.append((host.name, "redis"))
-            if host.sentinel_master and sentinel_pids[host.name] is not None:
+            if host.sentinel_master and host.ask_sentinel and sentinel_pids[host.name] is not None:
                 endpoint = Endpoint(host.address, SENTINEL_PORT, credentials.admin_user, credentials.admin_password)
                 questions.append(Question(endpoint, (("SENTINEL", "GET-MASTER-ADDR-BY-NAME", host.sentinel_master),)))
                 asked.append((host.name, "sentinel"))
@@ -484,7 +533,7 @@ class LocalEngine:
         for host in hosts:
             redis_facts_ = self._redis_facts(host, redis_pids[host.name], answers.get((host.name, "redis")))
             sentinel_facts = None
-            if host.sentinel_master:
+            if host.asks_sentinel:
                 sentinel_facts = _sentinel_facts(sentinel_pids[host.name], answers.get((host.name, "sentinel")))
                 if not os.path.exists(host.sentinel_conf_file):
                     sentinel_facts = dataclasses.replace(sentinel_facts, files_present=False)
@@ -501,7 +550,14 @@ class LocalEngine:
         info, config = answer.replies[0], answer.replies[1]
         min_replicas = int(config[1]) if isinstance(config, list) and len(config) == 2 else None
         cluster_info = str(answer.replies[2]) if host.cluster_mode and len(answer.replies) > 2 else None
-        return redis_facts(ProcessState.RUNNING, files_present, str(info), cluster_info, min_replicas)
+        if not (host.cluster_mode and len(answer.replies) > 4):
+            return redis_facts(ProcessState.RUNNING, files_present, str(info), cluster_info, min_replicas)
+        nodes, timeout = answer.replies[3], answer.replies[4]
+        timeout_ms = int(timeout[1]) if isinstance(timeout, list) and len(timeout) == 2 else None
+        nodes_text = nodes if isinstance(nodes, str) else None
+        return redis_facts(
+            ProcessState.RUNNING, files_present, str(info), cluster_info, min_replicas, nodes_text, timeout_ms
+        )
 
     def wait_for_exit(self, timeout_s: float) -> list[str]:
         """Sleep until a process the engine watches exits, or ``timeout_s`` passes; the
@@ -513,6 +569,19 @@ class LocalEngine:
         if prober is None:
             prober = self._probers.prober = Prober()
         return prober
+
+
+def _has_live_key(client: redis.Redis, db: str) -> bool:
+    """Whether database ``db`` (``db5``) of the connected Redis holds a key that has not
+    expired. Leaves the connection in that database."""
+    client.execute_command("SELECT", int(db.removeprefix("db")))
+    cursor = "0"
+    while True:
+        cursor, keys = client.execute_command("SCAN", cursor, "COUNT", 1000)
+        if keys:
+            return True
+        if str(cursor) == "0":
+            return False
 
 
 def _process_state(pid: int) -> ProcessState:

@@ -167,6 +167,12 @@ class WatchedHost:
     cluster_mode: bool = False
     # The master name the host's Sentinel monitors; None where no Sentinel runs.
     sentinel_master: str | None = None
+    # False: this look asks Redis only and leaves the Sentinel be (its facts come back None).
+    ask_sentinel: bool = True
+
+    @property
+    def asks_sentinel(self) -> bool:
+        return self.sentinel_master is not None and self.ask_sentinel
 
     @property
     def port(self) -> int:

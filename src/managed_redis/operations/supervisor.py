@@ -5,7 +5,7 @@ PostgreSQL: one supervises):
 
 1. **Observe**: one look at the hosts of every running cluster at once (``engine.observe``:
    processes, what Redis and Sentinel say): all of a cluster that needs an eye, the masters
-   of a steady one and its other hosts in turn. What changed is stored with when it was
+   of a steady one (their Sentinels in turn) and its other hosts in turn. What changed is stored with when it was
    seen, so API reads show it without touching a process.
 2. **Decide**: ``decisions.decide`` (pure) turns each cluster's view into actions with reasons.
    Clusters held by an operation are left to it (but for those healing may run beside).
@@ -22,6 +22,7 @@ after failures.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -82,6 +83,8 @@ def policy_of(deps: Deps) -> Policy:
         failover_retry_s=detect_s * 2 + 5,
         restart_master_after_s=max(30.0, detect_s * 6),
         sentinel_reset_after_s=detect_s * 2 + 5,
+        settle_slots_after_s=settings.cluster_node_timeout_s * 2,
+        cluster_node_timeout_ms=int(settings.cluster_node_timeout_s * 1000),
         heal_during=HEAL_DURING,
     )
 
@@ -114,7 +117,7 @@ class Supervisor:
         self._pool = ThreadPoolExecutor(max_workers=ACT_THREADS, thread_name_prefix="heal")
         self._acting: dict[str, Future[None]] = {}
         self._credentials: dict[bytes, Credentials] = {}
-        self._watched_of: dict[str, tuple[int, list[WatchedHost]]] = {}
+        self._watched_of: dict[str, tuple[int, list[WatchedHost], list[WatchedHost]]] = {}
         # What this supervisor knows of each running cluster, as of the revision it read.
         self._revisions: dict[str, int] = {}
         self._hosts: dict[str, list[HostRecord]] = {}
@@ -196,6 +199,11 @@ class Supervisor:
         looked = time.monotonic()
         facts = self.deps.engine.observe(watched, keep_connections=True)
         observe_s = time.monotonic() - looked
+        for w in watched:
+            if w.sentinel_master is not None and not w.ask_sentinel and w.name in facts:
+                last = self._last_facts(w.name)
+                if last is not None:
+                    facts[w.name] = dataclasses.replace(facts[w.name], sentinel=last.sentinel)
         now = self.clock.now()
         changed = self._store(records, hosts, stored, facts, now)
         acting = 0
@@ -271,23 +279,30 @@ class Supervisor:
             self._watched_of.pop(gone, None)
             self._quiet.discard(gone)
 
+    def _last_facts(self, name: str) -> HostFacts | None:
+        """What was last seen of host ``name``, parsed once per stored row."""
+        if name not in self._parsed and name in self._rows:
+            self._parsed[name] = HostFacts.from_json(self._rows[name].facts)
+        return self._parsed.get(name)
+
     def _parsed_facts(self, hosts: list[HostRecord]) -> dict[str, HostFacts]:
         """The stored facts of ``hosts`` as values, parsed once per stored row."""
         for host in hosts:
-            if host.name not in self._parsed and host.name in self._rows:
-                self._parsed[host.name] = HostFacts.from_json(self._rows[host.name].facts)
+            self._last_facts(host.name)
         return self._parsed
 
-    def _watched(self, record: ClusterRecord, hosts: list[HostRecord]) -> list[WatchedHost]:
-        """How to look at the cluster's hosts; built again only when its revision moves."""
+    def _watched(self, record: ClusterRecord, hosts: list[HostRecord]) -> tuple[list[WatchedHost], list[WatchedHost]]:
+        """How to look at the cluster's hosts, in full and at Redis only; built again only
+        when its revision moves."""
         kept = self._watched_of.get(record.id)
         if kept is not None and kept[0] == record.revision:
-            return kept[1]
+            return kept[1], kept[2]
         credentials = self._credentials_of(record)
         tls = bool(record.spec.get("cluster", {}).get("tlsEnabled"))
         watched = [watched_host(self.deps, record, host, credentials, tls) for host in hosts]
-        self._watched_of[record.id] = (record.revision, watched)
-        return watched
+        redis_only = [dataclasses.replace(w, ask_sentinel=False) for w in watched]
+        self._watched_of[record.id] = (record.revision, watched, redis_only)
+        return watched, redis_only
 
     def _to_look_at(
         self, record: ClusterRecord, hosts: list[HostRecord], stored: dict[str, FactsRow], busy: bool
@@ -296,7 +311,7 @@ class Supervisor:
         looked at by this supervisor, or an operation holds it); of a steady one, its masters
         each pass and the rest in turn, every ``ROTATION`` passes (a death is seen at once
         anyway: the process watch)."""
-        watched = self._watched(record, hosts)
+        watched, redis_only = self._watched(record, hosts)
         rows = [stored.get(host.name) for host in hosts]
         steady = not busy and all(row is not None and row.checked_at is not None and _steady(row.facts) for row in rows)
         steady = steady and not any(w.marker in self._exited or w.sentinel_marker in self._exited for w in watched)
@@ -304,11 +319,13 @@ class Supervisor:
         if not steady:
             return watched
         turn = self._pass % ROTATION
-        return [
-            w
-            for index, (w, row) in enumerate(zip(watched, rows, strict=True))
-            if index % ROTATION == turn or (row is not None and row.facts["redis"].get("role") == "master")
-        ]
+        looks = []
+        for index, (w, row) in enumerate(zip(watched, rows, strict=True)):
+            if index % ROTATION == turn:
+                looks.append(w)
+            elif row is not None and row.facts["redis"].get("role") == "master":
+                looks.append(redis_only[index])  # its Sentinel in turn: what it said last stands
+        return looks
 
     def _credentials_of(self, record: ClusterRecord) -> Credentials:
         sealed = record.secrets or b""
