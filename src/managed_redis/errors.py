@@ -6,11 +6,12 @@ engine stores it as an operation's ``error``::
 
     ApiError                      code
     ├── InvalidArgument           INVALID_ARGUMENT (3)   bad field; carries field violations
-    ├── NotFound                  NOT_FOUND (5)
+    ├── NotFound                  NOT_FOUND (5)           also a LookupError
     ├── AlreadyExists             ALREADY_EXISTS (6)
     ├── PermissionDenied          PERMISSION_DENIED (7)
     ├── ResourceExhausted         RESOURCE_EXHAUSTED (8)
     ├── FailedPrecondition        FAILED_PRECONDITION (9)  a state blocks the request
+    ├── DeadlineExceeded          DEADLINE_EXCEEDED (4)  an operation ran past its deadline
     ├── Aborted                   ABORTED (10)
     ├── Unimplemented             UNIMPLEMENTED (12)
     ├── Internal                  INTERNAL (13)
@@ -20,11 +21,13 @@ engine stores it as an operation's ``error``::
     └── Cancelled                 CANCELLED (1)
 
 Messages say what was wrong and, where it helps, what to do about it. They never carry
-secrets or stack traces.
+secrets, stack traces or the server's file paths (``without_paths`` takes those out of
+text that comes from below, such as an engine failure).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -69,7 +72,9 @@ class InvalidArgument(ApiError):
         return cls("; ".join(str(v) for v in violations), violations)
 
 
-class NotFound(ApiError):
+class NotFound(ApiError, LookupError):
+    """What was asked for is not there; a LookupError too, for code that looks things up."""
+
     code = code_pb2.NOT_FOUND
 
 
@@ -87,6 +92,10 @@ class ResourceExhausted(ApiError):
 
 class FailedPrecondition(ApiError):
     code = code_pb2.FAILED_PRECONDITION
+
+
+class DeadlineExceeded(ApiError):
+    code = code_pb2.DEADLINE_EXCEEDED
 
 
 class Aborted(ApiError):
@@ -115,3 +124,12 @@ class Unauthenticated(ApiError):
 
 class Cancelled(ApiError):
     code = code_pb2.CANCELLED
+
+
+# An absolute path of two or more parts, not inside a URL or an address (127.0.0.0/8).
+_PATH = re.compile(r"(?<![\w.:/~-])(?:/[\w.@+~-]+){2,}/?")
+
+
+def without_paths(text: str) -> str:
+    """``text`` with each absolute file path cut to its last part: ``see …/redis.log``."""
+    return _PATH.sub(lambda found: "…/" + found.group(0).rstrip("/").rsplit("/", 1)[-1], text)

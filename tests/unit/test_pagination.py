@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 import pytest
@@ -35,3 +36,30 @@ def test_time_keys_round_trip_and_fit_the_token_limit():
 def test_foreign_tokens_are_rejected(token):
     with pytest.raises(InvalidArgument, match="page_token"):
         decode_time_key(token)
+
+
+def _token(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "ÿÿÿÿ",  # not ASCII: base64 raises a plain ValueError
+        "\x00\x01",
+        _token("9" * 40 + "\x1fc9qabc"),  # microseconds past year 9999
+        _token("²\x1fc9qabc"),  # a Unicode digit int() would take
+        _token("123\x1fc9q\x00abc"),  # a NUL PostgreSQL refuses in text
+        _token("123\x1f"),
+        _token("123\x1f" + "a" * 500),
+    ],
+)
+def test_crafted_time_tokens_are_invalid_argument(token):
+    with pytest.raises(InvalidArgument, match="^page_token: not a token this server issued$"):
+        decode_time_key(token)
+
+
+@pytest.mark.parametrize("token", ["ÿ", _token("²"), _token("-1"), _token("9" * 40), _token("1\x1f2")])
+def test_crafted_offset_tokens_are_invalid_argument(token):
+    with pytest.raises(InvalidArgument, match="page_token"):
+        page_of(list(range(5)), 2, token)

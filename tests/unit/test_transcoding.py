@@ -6,12 +6,13 @@ import json
 
 import pytest
 from google.protobuf import json_format
+from yandex.cloud.mdb.redis.v1 import cluster_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as cs
 from yandex.cloud.mdb.redis.v1.config import redis_pb2
 
 from managed_redis.api.json_rendering import JsonRenderer
 from managed_redis.api.methods import build_method_table
-from managed_redis.api.transcoding import Router, build_request
+from managed_redis.api.transcoding import MethodNotAllowed, Router, build_request
 from managed_redis.errors import InvalidArgument, NotFound, Unimplemented
 
 
@@ -59,6 +60,9 @@ def test_unknown_path_and_wrong_verb(router):
         router.match("GET", "/nope")
     with pytest.raises(Unimplemented, match="use GET"):
         router.match("PUT", "/managed-redis/v1/resourcePresets")
+    with pytest.raises(MethodNotAllowed) as caught:
+        router.match("PUT", "/managed-redis/v1/clusters/c1")
+    assert caught.value.allowed == ("DELETE", "GET", "PATCH")
 
 
 def test_query_parameters_fill_get_requests(router):
@@ -90,7 +94,7 @@ def test_bad_query_parameters_are_named(router):
     route, params = router.match("GET", "/managed-redis/v1/clusters")
     with pytest.raises(InvalidArgument, match="folderID: unknown query parameter"):
         build_request(route, params, [("folderID", "x")], b"")
-    with pytest.raises(InvalidArgument, match="pageSize"):
+    with pytest.raises(InvalidArgument, match="^page_size: must be an integer$"):
         build_request(route, params, [("pageSize", "lots")], b"")
 
 
@@ -112,7 +116,7 @@ def test_bad_bodies_are_invalid_argument(router):
     route, params = router.match("POST", "/managed-redis/v1/clusters")
     with pytest.raises(InvalidArgument, match="not valid JSON"):
         build_request(route, params, [], b"{nope")
-    with pytest.raises(InvalidArgument, match="bad request"):
+    with pytest.raises(InvalidArgument, match="^noSuchField: unknown field$"):
         build_request(route, params, [], b'{"noSuchField": 1}')
     with pytest.raises(InvalidArgument, match="JSON body"):
         build_request(route, params, [("folderId", "x")], b"{}")
@@ -137,3 +141,58 @@ def test_render_of_a_list_is_the_json_of_each_element_and_stays_right_as_they_ch
     assert json.loads(renderer.render(second)) == {
         "clusters": [{"id": "c1", "name": "renamed"}, {"id": "c2", "name": "two"}]
     }
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000, b'{"configSpec":' * 3000 + b"{}" + b"}" * 3000],
+)
+def test_deeply_nested_json_is_invalid_argument(router, body):
+    route, params = router.match("POST", "/managed-redis/v1/clusters")
+    with pytest.raises(InvalidArgument, match="nests too deeply|unknown field"):
+        build_request(route, params, [], body)
+
+
+def test_a_number_too_long_to_read_is_invalid_argument(router):
+    route, params = router.match("POST", "/managed-redis/v1/clusters")
+    with pytest.raises(InvalidArgument, match="number too long"):
+        build_request(route, params, [], b'{"labels": ' + b"9" * 10_000 + b"}")
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(99, "99"), (1.5, "1.5"), (2**40, "1099511627776"), ("SOMETIMES", '"SOMETIMES"'), (True, "true")],
+)
+def test_unknown_enum_values_name_the_field(router, value, shown):
+    route, params = router.match("PATCH", "/managed-redis/v1/clusters/c1")
+    body = json.dumps({"configSpec": {"redis": {"maxmemoryPolicy": value}}}).encode()
+    with pytest.raises(InvalidArgument) as caught:
+        build_request(route, params, [], body)
+    assert [v.field for v in caught.value.violations] == ["config_spec.redis.maxmemory_policy"]
+    assert caught.value.message.startswith(f"config_spec.redis.maxmemory_policy: {shown} is not a MaxmemoryPolicy")
+    assert "NOEVICTION" in caught.value.message
+
+
+def test_known_enum_names_and_numbers_are_taken(router):
+    route, params = router.match("PATCH", "/managed-redis/v1/clusters/c1")
+    body = {"configSpec": {"redis": {"maxmemoryPolicy": "NOEVICTION"}}, "persistenceMode": 1}
+    request = build_request(route, params, [], json.dumps(body).encode())
+    assert request.config_spec.redis.maxmemory_policy == redis_pb2.RedisConfig.NOEVICTION
+    assert request.persistence_mode == cluster_pb2.Cluster.PersistenceMode.OFF
+    with pytest.raises(InvalidArgument, match="^persistence_mode: 77 is not a PersistenceMode; use one of ON, OFF"):
+        build_request(route, params, [], b'{"persistenceMode": 77}')
+
+
+def test_wrong_json_types_name_the_field_in_plain_words(router):
+    route, params = router.match("PATCH", "/managed-redis/v1/clusters/c1")
+    cases = {
+        b'{"configSpec": 5}': "config_spec: has the wrong JSON type",
+        b'{"configSpec": {"redis": {"timeout": "x"}}}': "config_spec.redis.timeout: must be an integer",
+        b'{"description": 5}': "description: must be a string",
+        b'{"configSpec": {"nope": 1}}': "config_spec.nope: unknown field",
+    }
+    for body, message in cases.items():
+        with pytest.raises(InvalidArgument) as caught:
+            build_request(route, params, [], body)
+        assert caught.value.message == message
+        assert "Traceback" not in caught.value.message and "int()" not in caught.value.message

@@ -126,3 +126,15 @@ def test_bounds(text, inside, outside):
     bound = parse_bound(text)
     assert all(bound.holds(n) for n in inside)
     assert not any(bound.holds(n) for n in outside)
+
+
+def test_enum_numbers_no_enum_declares_are_named():
+    request = cs.UpdateClusterRequest(cluster_id="c1", persistence_mode=77)
+    request.config_spec.redis.maxmemory_policy = 99
+    with pytest.raises(InvalidArgument) as caught:
+        validate(request)
+    assert {v.field for v in caught.value.violations} == {"persistence_mode", "config_spec.redis.maxmemory_policy"}
+    assert "persistence_mode: 77 is not a PersistenceMode; use one of ON, OFF, ON_REPLICAS" in caught.value.message
+    request = cs.UpdateClusterRequest(cluster_id="c1", persistence_mode=2)
+    request.config_spec.redis.maxmemory_policy = redis_pb2.RedisConfig.NOEVICTION
+    validate(request)

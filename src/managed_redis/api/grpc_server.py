@@ -1,8 +1,10 @@
 """The gRPC transport: a ``grpc.aio`` server over TLS serving every method of the table.
 
-One generic handler per service routes each RPC (serialized with the official message
-classes) to the dispatcher. Failures become a gRPC status with the google.rpc.Status in
-the ``grpc-status-details-bin`` trailer, as richer clients expect.
+One generic handler per service routes each RPC to the dispatcher. A handler takes the
+request's bytes: it authenticates the caller first, then parses them with the official
+message class, so bytes that are no such message are INVALID_ARGUMENT (grpc's own
+deserializer would answer UNKNOWN). Failures become a gRPC status with the
+google.rpc.Status in the ``grpc-status-details-bin`` trailer, as richer clients expect.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 
 from managed_redis.api.dispatch import Dispatcher
 from managed_redis.api.methods import Method
 from managed_redis.api.status import grpc_code, to_status
-from managed_redis.errors import ApiError
+from managed_redis.errors import ApiError, InvalidArgument
+from managed_redis.services.access import Principal
 
 REQUEST_ID_KEY = "x-request-id"
 
@@ -39,12 +42,29 @@ async def _abort(context: grpc.aio.ServicerContext, error: ApiError, request_id:
     )
 
 
-def _unary(dispatcher: Dispatcher, method: Method) -> Callable[[Message, Any], Awaitable[Message]]:
-    async def handle(request: Message, context: grpc.aio.ServicerContext) -> Message:
+def _parse(method: Method, data: bytes) -> Message:
+    try:
+        return method.request_type.FromString(data)
+    except DecodeError:
+        raise InvalidArgument(f"the request is not a valid {method.request_type.DESCRIPTOR.full_name}") from None
+
+
+async def _prepare(
+    dispatcher: Dispatcher, method: Method, data: bytes, headers: dict[str, str], request_id: str
+) -> tuple[Message, Principal | None]:
+    """The caller, then the request: a caller without a token learns nothing of the parser."""
+    principal = await dispatcher.authenticate(method, headers, request_id)
+    return _parse(method, data), principal
+
+
+def _unary(dispatcher: Dispatcher, method: Method) -> Callable[[bytes, Any], Awaitable[Message]]:
+    async def handle(data: bytes, context: grpc.aio.ServicerContext) -> Message:
         request_id = str(uuid.uuid4())
         context.set_trailing_metadata(((REQUEST_ID_KEY, request_id),))
+        headers = _headers(context)
         try:
-            return await dispatcher.call(method, request, _headers(context), request_id)
+            request, principal = await _prepare(dispatcher, method, data, headers, request_id)
+            return await dispatcher.call(method, request, headers, request_id, principal)
         except ApiError as error:
             await _abort(context, error, request_id)
             raise  # abort() raises; this line is never reached
@@ -52,11 +72,13 @@ def _unary(dispatcher: Dispatcher, method: Method) -> Callable[[Message, Any], A
     return handle
 
 
-def _streaming(dispatcher: Dispatcher, method: Method) -> Callable[[Message, Any], AsyncIterator[Message]]:
-    async def handle(request: Message, context: grpc.aio.ServicerContext) -> AsyncIterator[Message]:
+def _streaming(dispatcher: Dispatcher, method: Method) -> Callable[[bytes, Any], AsyncIterator[Message]]:
+    async def handle(data: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Message]:
         request_id = str(uuid.uuid4())
+        headers = _headers(context)
         try:
-            async for item in dispatcher.stream(method, request, _headers(context), request_id):
+            request, principal = await _prepare(dispatcher, method, data, headers, request_id)
+            async for item in dispatcher.stream(method, request, headers, request_id, principal):
                 yield item
         except ApiError as error:
             await _abort(context, error, request_id)
@@ -68,16 +90,13 @@ def generic_handlers(dispatcher: Dispatcher, methods: Sequence[Method]) -> list[
     by_service: dict[str, dict[str, grpc.RpcMethodHandler]] = defaultdict(dict)
     for method in methods:
         if method.server_streaming:
+            # No request_deserializer: the handler gets the bytes and parses them itself.
             handler = grpc.unary_stream_rpc_method_handler(
-                _streaming(dispatcher, method),
-                request_deserializer=method.request_type.FromString,
-                response_serializer=method.response_type.SerializeToString,
+                _streaming(dispatcher, method), response_serializer=method.response_type.SerializeToString
             )
         else:
             handler = grpc.unary_unary_rpc_method_handler(
-                _unary(dispatcher, method),
-                request_deserializer=method.request_type.FromString,
-                response_serializer=method.response_type.SerializeToString,
+                _unary(dispatcher, method), response_serializer=method.response_type.SerializeToString
             )
         by_service[method.service.full_name][method.descriptor.name] = handler
     return [grpc.method_handlers_generic_handler(name, handlers) for name, handlers in by_service.items()]

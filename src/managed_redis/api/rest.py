@@ -1,9 +1,15 @@
 """The REST transport: one generic aiohttp handler for every route of every method.
 
 The route comes from the method's ``google.api.http`` rule (see ``transcoding.py``); the
-call goes through the same dispatcher as gRPC. Errors are google.rpc.Status JSON with the
-HTTP status of api.md §1.3. A server-streaming method answers newline-delimited JSON,
-one message per line.
+caller is authenticated before the body is read; the call goes through the same
+dispatcher as gRPC. A server-streaming method answers newline-delimited JSON, one
+message per line.
+
+Every answer that is not a success is a google.rpc.Status JSON with the HTTP status of
+api.md §1.3 (405 with ``Allow`` for a verb the path does not take), including what
+aiohttp refuses on its own (a request it cannot parse) and any failure of this module:
+no plain-text page, no echo of the request line, no trace. The ``Server`` header names
+the service, not the Python or aiohttp version.
 """
 
 from __future__ import annotations
@@ -11,32 +17,111 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
 from google.protobuf import json_format
+from google.protobuf.message import Message
 
 from managed_redis.api.dispatch import Dispatcher
 from managed_redis.api.json_rendering import JsonRenderer
 from managed_redis.api.methods import Method
 from managed_redis.api.status import http_status, to_status
-from managed_redis.api.transcoding import Router, build_request
-from managed_redis.errors import ApiError, InvalidArgument
+from managed_redis.api.transcoding import MethodNotAllowed, Router, build_request
+from managed_redis.errors import ApiError, Internal, InvalidArgument, Unimplemented
+from managed_redis.services.access import Principal
 
 log = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-Id"
+SERVER_NAME = "managed-redis"
 MAX_BODY_BYTES = 4 * 1024 * 1024
+_READ_CHUNK = 64 * 1024
+
+
+def _headers(request_id: str) -> dict[str, str]:
+    return {REQUEST_ID_HEADER: request_id, "Server": SERVER_NAME}
 
 
 def _error_response(error: ApiError, request_id: str) -> web.Response:
     body = json.dumps(json_format.MessageToDict(to_status(error, request_id)), indent=2) + "\n"
-    return web.Response(
-        status=http_status(error.code),
-        text=body,
-        content_type="application/json",
-        headers={REQUEST_ID_HEADER: request_id},
-    )
+    headers = _headers(request_id)
+    status = http_status(error.code)
+    if isinstance(error, MethodNotAllowed):
+        status = 405
+        headers["Allow"] = ", ".join(error.allowed)
+    return web.Response(status=status, text=body, content_type="application/json", headers=headers)
+
+
+def _internal(request_id: str) -> Internal:
+    return Internal(f"internal error; the server log has the details under request id {request_id}")
+
+
+async def _read_body(http_request: web.BaseRequest) -> bytes:
+    """The request body, refused past MAX_BODY_BYTES (announced or sent)."""
+    too_large = InvalidArgument(f"request body is larger than {MAX_BODY_BYTES} bytes")
+    if (http_request.content_length or 0) > MAX_BODY_BYTES:
+        raise too_large
+    if not http_request.body_exists:
+        return b""
+    chunks, size = [], 0
+    async for chunk in http_request.content.iter_chunked(_READ_CHUNK):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class _StatusRequestHandler(RequestHandler):
+    """aiohttp's connection handler, answering what it refuses itself as google.rpc.Status."""
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if request.writer.output_size > 0:
+            raise ConnectionError("the response has begun; no error answer can follow")
+        request_id = str(uuid.uuid4())
+        error: ApiError
+        if status == 501:
+            error = Unimplemented("this HTTP feature is not supported")
+        elif status >= 500:
+            log.error("REST request failed unexpectedly (request id %s)", request_id, exc_info=exc)
+            error = _internal(request_id)
+        else:
+            # Never the parser's own words: they quote the request line back.
+            log.debug("unreadable HTTP request (request id %s): %s", request_id, exc)
+            error = InvalidArgument(f"the HTTP request could not be read ({_problem(exc)})")
+        response = _error_response(error, request_id)
+        response.force_close()
+        return response
+
+
+def _problem(exc: BaseException | None) -> str:
+    words = {
+        "BadHttpMethod": "bad method",
+        "BadStatusLine": "bad request line",
+        "LineTooLong": "a line is too long",
+        "InvalidHeader": "bad header",
+        "InvalidURLError": "bad URL",
+        "ContentLengthError": "body shorter than its Content-Length",
+        "TransferEncodingError": "bad chunked encoding",
+        "ContentEncodingError": "bad content encoding",
+    }
+    return words.get(type(exc).__name__, "malformed request")
+
+
+class _StatusServer(web.Server):
+    """aiohttp's low-level server with the handler above for each connection."""
+
+    def __call__(self) -> RequestHandler:
+        # web.Server.__call__ builds a RequestHandler from these same two attributes.
+        return _StatusRequestHandler(self, loop=self._loop, **self._kwargs)
 
 
 class RestGateway:
@@ -45,47 +130,59 @@ class RestGateway:
         self.router = Router(methods)
         self.renderer = JsonRenderer()
 
-    def app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY_BYTES)
-        app.router.add_route("*", "/{tail:.*}", self.handle)
-        return app
-
-    async def handle(self, http_request: web.Request) -> web.StreamResponse:
+    async def handle(self, http_request: web.BaseRequest) -> web.StreamResponse:
+        """Answer one HTTP request; every failure is a google.rpc.Status answer."""
         request_id = str(uuid.uuid4())
-        headers = {key.lower(): value for key, value in http_request.headers.items()}
         try:
-            route, params = self.router.match(http_request.method, http_request.rel_url.raw_path)
-            body = await http_request.read() if http_request.can_read_body else b""
-            request = build_request(route, params, http_request.query.items(), body)
-            if route.method.server_streaming:
-                return await self._stream(http_request, route.method, request, headers, request_id)
-            response = await self.dispatcher.call(route.method, request, headers, request_id)
+            return await self._handle(http_request, request_id)
         except ApiError as error:
             return _error_response(error, request_id)
-        except web.HTTPRequestEntityTooLarge:
-            return _error_response(InvalidArgument(f"request body is larger than {MAX_BODY_BYTES} bytes"), request_id)
+        except Exception:
+            log.exception("REST request failed unexpectedly (request id %s)", request_id)
+            return _error_response(_internal(request_id), request_id)
+
+    async def _handle(self, http_request: web.BaseRequest, request_id: str) -> web.StreamResponse:
+        headers = {key.lower(): value for key, value in http_request.headers.items()}
+        route, params = self.router.match(http_request.method, http_request.rel_url.raw_path)
+        principal = await self.dispatcher.authenticate(route.method, headers, request_id)
+        body = await _read_body(http_request)
+        request = build_request(route, params, http_request.query.items(), body)
+        if route.method.server_streaming:
+            return await self._stream(http_request, route.method, request, headers, request_id, principal)
+        response = await self.dispatcher.call(route.method, request, headers, request_id, principal)
         return web.Response(
-            text=self.renderer.render(response),
-            content_type="application/json",
-            headers={REQUEST_ID_HEADER: request_id},
+            text=self.renderer.render(response), content_type="application/json", headers=_headers(request_id)
         )
 
     async def _stream(
         self,
-        http_request: web.Request,
+        http_request: web.BaseRequest,
         method: Method,
-        request: object,
+        request: Message,
         headers: dict[str, str],
         request_id: str,
+        principal: Principal | None,
     ) -> web.StreamResponse:
-        items = self.dispatcher.stream(method, request, headers, request_id)  # type: ignore[arg-type]
+        items = self.dispatcher.stream(method, request, headers, request_id, principal)
         try:
             first = await anext(items, None)
         except ApiError as error:
             return _error_response(error, request_id)
-        response = web.StreamResponse(headers={REQUEST_ID_HEADER: request_id})
+        response = web.StreamResponse(headers=_headers(request_id))
         response.content_type = "application/x-ndjson"
-        await response.prepare(http_request)
+        try:
+            await response.prepare(http_request)
+            await self._write_items(response, first, items, request_id)
+            await response.write_eof()
+        except ConnectionError:
+            log.debug("REST stream %s: the client went away", request_id)
+        return response
+
+    @staticmethod
+    async def _write_items(
+        response: web.StreamResponse, first: Message | None, items: AsyncIterator[Message], request_id: str
+    ) -> None:
+        """Each item as a line of JSON; a failure midway is a last line ``{"error": Status}``."""
         try:
             item = first
             while item is not None:
@@ -94,13 +191,12 @@ class RestGateway:
         except ApiError as error:
             status = json_format.MessageToDict(to_status(error, request_id))
             await response.write(json.dumps({"error": status}).encode() + b"\n")
-        await response.write_eof()
-        return response
 
 
-async def start_rest_server(gateway: RestGateway, address: str) -> tuple[web.AppRunner, int]:
+async def start_rest_server(gateway: RestGateway, address: str) -> tuple[web.BaseRunner, int]:
+    """Serve ``gateway`` on ``address`` (``host:port``, port 0 for any); the runner and the port bound."""
     host, _, port = address.rpartition(":")
-    runner = web.AppRunner(gateway.app(), access_log=None, handle_signals=False)
+    runner = web.ServerRunner(_StatusServer(gateway.handle, access_log=None), handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host.strip("[]") or None, int(port), reuse_address=True)
     await site.start()

@@ -10,21 +10,31 @@ lowerCamelCase, int64 as strings, RFC 3339 times, defaults omitted).
 
 from __future__ import annotations
 
-import json
 import re
 import urllib.parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
+from managed_redis.api.json_input import load_json, parse_into
 from managed_redis.api.methods import Method
 from managed_redis.errors import InvalidArgument, NotFound, Unimplemented
 
 _VARIABLE = re.compile(r"\{([a-zA-Z0-9_.]+)(?:=([^}]*))?\}")
+
+
+class MethodNotAllowed(Unimplemented):
+    """The path is an API method's, the HTTP verb is not: HTTP 405 with an ``Allow`` header.
+
+    The code stays UNIMPLEMENTED (12), as gRPC-JSON gateways answer a verb they do not route.
+    """
+
+    def __init__(self, verb: str, path: str, allowed: Sequence[str]) -> None:
+        self.allowed = tuple(sorted(set(allowed)))
+        super().__init__(f"{verb} is not supported on {path}; use {' or '.join(self.allowed)}")
 
 
 @dataclass(frozen=True)
@@ -93,7 +103,7 @@ class Router:
             values = [urllib.parse.unquote(value) for value in found.groups()]
             return route, dict(zip(route.variables, values, strict=True))
         if allowed:
-            raise Unimplemented(f"{verb} is not supported on {path}; use {' or '.join(sorted(set(allowed)))}")
+            raise MethodNotAllowed(verb, path, allowed)
         raise NotFound(f"no API method at {path}")
 
 
@@ -109,34 +119,20 @@ def build_request(route: Route, path_params: dict[str, str], query: Iterable[tup
     else:
         tree = _query_tree(request.DESCRIPTOR, query)
         if route.body and body.strip():
-            tree[route.body] = _json_body(body)
-        _parse_dict(request, tree)
+            tree[route.body] = load_json(body)
+        parse_into(request, tree)
     for path, value in path_params.items():
         _set_path(request, path, value)
     return request
 
 
-def _json_body(body: bytes) -> Any:
-    try:
-        return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidArgument(f"request body is not valid JSON: {exc}") from None
-
-
 def _parse_body(request: Message, body: bytes) -> None:
     if not body.strip():
         return
-    data = _json_body(body)
+    data = load_json(body)
     if not isinstance(data, dict):
         raise InvalidArgument("request body must be a JSON object")
-    _parse_dict(request, data)
-
-
-def _parse_dict(request: Message, data: dict[str, Any]) -> None:
-    try:
-        json_format.ParseDict(data, request, ignore_unknown_fields=False)
-    except json_format.ParseError as exc:
-        raise InvalidArgument(f"bad request: {exc}") from None
+    parse_into(request, data)
 
 
 def _field(descriptor: Any, name: str) -> Any:
@@ -222,4 +218,4 @@ def _set_path(request: Message, path: str, value: str) -> None:
     if field.type == FieldDescriptor.TYPE_STRING:
         setattr(target, leaf, value)
     else:
-        _parse_dict(target, {field.json_name: value})
+        parse_into(target, {field.json_name: value})

@@ -2,9 +2,11 @@
 
 One generic walk, for every method: ``required``, ``length``, ``pattern``, ``value``,
 ``size``, ``unique``, ``map_key`` on fields and ``exactly_one`` on oneofs (grammar in
-api.md §3). Every violation is collected and reported at once as INVALID_ARGUMENT whose
-message names each field by its path (``host_specs[1].zone_id: required``). Values are
-never echoed back, so a bad password does not end up in an error message or a log.
+api.md §3); and every enum field holds a value its enum declares (proto3 lets any number
+through the wire and JSON, and a number no code knows must not reach a config file).
+Every violation is collected and reported at once as INVALID_ARGUMENT whose message names
+each field by its path (``host_specs[1].zone_id: required``). Values are never echoed
+back (but an unknown enum number), so a bad password does not end up in a message or a log.
 Semantic checks (known zones, topology limits, states) belong to the service layer.
 """
 
@@ -184,6 +186,9 @@ def _check_value(field: Any, value: object, path: str, options: object) -> Itera
             return
         yield from _walk(value, f"{path}.")
         return
+    if field.type == FieldDescriptor.TYPE_ENUM:
+        yield from _check_enum(field, value, path)
+        return
     length = _option(options, validation_pb2.length)
     pattern = _option(options, validation_pb2.pattern)
     # An empty string of an optional field is "not set": its rules apply only once it is.
@@ -194,6 +199,12 @@ def _check_value(field: Any, value: object, path: str, options: object) -> Itera
         bound = parse_bound(numeric_bound)
         if not bound.holds(value):
             yield FieldViolation(path, f"must be {_describe(bound)}")
+
+
+def _check_enum(field: Any, value: object, path: str) -> Iterable[FieldViolation]:
+    if value not in field.enum_type.values_by_number:
+        names = ", ".join(item.name for item in field.enum_type.values if not item.name.endswith("UNSPECIFIED"))
+        yield FieldViolation(path, f"{value} is not a {field.enum_type.name}; use one of {names}")
 
 
 def _check_scalar_rules(value: str, path: str, length: str, pattern: str) -> Iterable[FieldViolation]:

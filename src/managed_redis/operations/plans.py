@@ -19,6 +19,7 @@ from managed_redis.catalog.versions import RedisVersion
 from managed_redis.domain import redis_config
 from managed_redis.domain.cluster_spec import config_spec_of, declared_of
 from managed_redis.engine.model import Credentials, Node, Sentinel, TlsFiles, WatchedHost
+from managed_redis.errors import NotFound
 from managed_redis.operations.deps import Deps
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store.clusters import ClusterRecord, HostRecord, ShardRecord
@@ -44,7 +45,7 @@ class ClusterPlan:
         with db.read() as conn:
             record = cluster_store.get(conn, cluster_id)
             if record is None:
-                raise LookupError(f"cluster {cluster_id} does not exist")
+                raise NotFound(f"cluster {cluster_id} does not exist")
             hosts = cluster_store.list_hosts(conn, cluster_id)
             shards = cluster_store.list_shards(conn, cluster_id)
         return cls(deps, record, hosts, shards)
@@ -73,10 +74,11 @@ class ClusterPlan:
         return self.declared.tls_enabled
 
     def host(self, name: str) -> HostRecord:
+        """The cluster's host ``name``; NotFound (also a LookupError) if it has none so named."""
         for host in self.hosts:
             if host.name == name:
                 return host
-        raise LookupError(f"host {name} is not part of cluster {self.record.id}")
+        raise NotFound(f"host {name} is not part of cluster {self.record.id}")
 
     def shard_hosts(self, shard_name: str) -> list[HostRecord]:
         return [host for host in self.hosts if host.shard_name == shard_name]

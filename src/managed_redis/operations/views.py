@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from managed_redis.domain.topology import DEFAULT_REPLICA_PRIORITY
 from managed_redis.engine.facts import HostFacts, ProcessState, RedisFacts, Role
+from managed_redis.errors import NotFound
 from managed_redis.store.clusters import ClusterRecord, HostRecord, ShardRecord
 from managed_redis.store.host_facts import FactsRow
 
@@ -81,7 +82,7 @@ class ClusterView:
         for host in self.hosts:
             if host.name == name:
                 return host
-        raise LookupError(f"host {name} is not part of cluster {self.id}")
+        raise NotFound(f"host {name} is not part of cluster {self.id}")
 
     def recorded_master(self, shard: str) -> HostView:
         members = self.shard_hosts(shard)

@@ -23,7 +23,7 @@ from google.rpc import status_pb2
 
 from managed_redis.clock import SYSTEM_CLOCK, Clock
 from managed_redis.engine.errors import EngineError
-from managed_redis.errors import ApiError, Internal
+from managed_redis.errors import ApiError, Internal, without_paths
 from managed_redis.operations.context import LeaseLost, OperationContext, Retry
 from managed_redis.operations.registry import HEAL_DURING, HandlerSpec
 from managed_redis.store import clusters as cluster_store
@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 
 
 def status_of(error: ApiError) -> status_pb2.Status:
-    return status_pb2.Status(code=error.code, message=error.message)
+    # The caller's copy names no server path (an engine's "see /…/redis.log"); _fail logs it whole.
+    return status_pb2.Status(code=error.code, message=without_paths(error.message))
 
 
 class Worker:

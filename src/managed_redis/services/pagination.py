@@ -2,7 +2,9 @@
 
 ``page_size`` 0 means the default of 100. A token is URL-safe base64 of the position to
 resume after, short enough for the 100-character token limits of the API. A token that
-cannot be decoded is an INVALID_ARGUMENT naming ``page_token``.
+cannot be decoded is an INVALID_ARGUMENT naming ``page_token``: whatever a caller sends
+(non-ASCII text, control characters, numbers past any date) is checked here, before it
+reaches a query.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 from collections.abc import Sequence
 from typing import TypeVar
 
@@ -17,6 +20,11 @@ from managed_redis.errors import InvalidArgument
 
 DEFAULT_PAGE_SIZE = 100
 _SEPARATOR = "\x1f"
+# What the parts of tokens this server issues look like: decimal numbers, and ids
+# (``c9q…``, backup ids ``<cluster id>:<suffix>``) of printable ASCII.
+_NUMBER = re.compile(r"[0-9]{1,18}")
+_ITEM_ID = re.compile(r"[!-~]{1,200}")
+_FOREIGN = "not a token this server issued"
 
 T = TypeVar("T")
 
@@ -31,13 +39,15 @@ def encode_token(*parts: str) -> str:
 
 
 def decode_token(token: str, parts: int) -> list[str]:
+    """The ``parts`` strings a token holds; InvalidArgument naming ``page_token`` otherwise."""
     try:
+        # Non-ASCII text makes b64decode raise a plain ValueError, not binascii.Error.
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        raise InvalidArgument.field("page_token", "not a token this server issued") from None
+    except (binascii.Error, ValueError):
+        raise InvalidArgument.field("page_token", _FOREIGN) from None
     values = raw.split(_SEPARATOR)
     if len(values) != parts:
-        raise InvalidArgument.field("page_token", "not a token this server issued")
+        raise InvalidArgument.field("page_token", _FOREIGN)
     return values
 
 
@@ -54,9 +64,12 @@ def decode_time_key(token: str) -> tuple[dt.datetime, str] | None:
     if not token:
         return None
     micros, item_id = decode_token(token, 2)
-    if not micros.isdigit():
-        raise InvalidArgument.field("page_token", "not a token this server issued")
-    return _EPOCH + dt.timedelta(microseconds=int(micros)), item_id
+    if not _NUMBER.fullmatch(micros) or not _ITEM_ID.fullmatch(item_id):
+        raise InvalidArgument.field("page_token", _FOREIGN)
+    try:
+        return _EPOCH + dt.timedelta(microseconds=int(micros)), item_id
+    except OverflowError:  # past year 9999
+        raise InvalidArgument.field("page_token", _FOREIGN) from None
 
 
 def page_of(items: Sequence[T], size: int, token: str) -> tuple[list[T], str]:
@@ -64,8 +77,8 @@ def page_of(items: Sequence[T], size: int, token: str) -> tuple[list[T], str]:
     start = 0
     if token:
         (offset,) = decode_token(token, 1)
-        if not offset.isdigit():
-            raise InvalidArgument.field("page_token", "not a token this server issued")
+        if not _NUMBER.fullmatch(offset):
+            raise InvalidArgument.field("page_token", _FOREIGN)
         start = int(offset)
     size = page_size(size)
     page = list(items[start : start + size])

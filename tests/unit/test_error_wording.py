@@ -1,0 +1,55 @@
+"""What callers read in errors: no server paths, the right code for what ran short or is missing."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+from google.rpc import code_pb2
+
+from managed_redis.engine.addresses import AddressesExhausted, allocate
+from managed_redis.errors import ApiError, Internal, NotFound, without_paths
+from managed_redis.operations.worker import status_of
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        (
+            "redis on rc1a-1 exited while starting; see /tmp/pytest-of-ci/e2e0/data/hosts/rc1a-1/redis.log",
+            "redis on rc1a-1 exited while starting; see …/redis.log",
+        ),
+        (
+            "[Errno 2] No such file or directory: '/var/lib/mredis/dump.rdb'",
+            "[Errno 2] No such file or directory: '…/dump.rdb'",
+        ),
+        ("the host network 127.20.0.0/16 is full", "the host network 127.20.0.0/16 is full"),
+        ("bucket at http://127.0.0.1:9000/backups/c9q", "bucket at http://127.0.0.1:9000/backups/c9q"),
+        ("use shard-1/ or a/b/c", "use shard-1/ or a/b/c"),
+    ],
+)
+def test_without_paths_keeps_everything_but_server_paths(text, shown):
+    assert without_paths(text) == shown
+
+
+def test_an_operation_error_names_no_server_path():
+    error = Internal("BGSAVE on rc1a-1 failed; see /srv/mredis/hosts/rc1a-1/redis.log")
+    status = status_of(error)
+    assert status.code == code_pb2.INTERNAL
+    assert status.message == "BGSAVE on rc1a-1 failed; see …/redis.log"
+
+
+def test_a_full_host_network_is_resource_exhausted_saying_what_is_short():
+    network = ipaddress.IPv4Network("127.30.0.0/29")  # .1 to .6
+    used = ["127.30.0.1", "127.30.0.2", "127.30.0.3"]
+    assert allocate(network, used, 3) == ["127.30.0.4", "127.30.0.5", "127.30.0.6"]
+    with pytest.raises(AddressesExhausted) as caught:
+        allocate(network, used, 4)
+    assert isinstance(caught.value, ApiError) and caught.value.code == code_pb2.RESOURCE_EXHAUSTED
+    assert caught.value.message.startswith("the host network 127.30.0.0/29 has 3 free addresses and 4 hosts need")
+    assert "MREDIS_HOST_NETWORK" in caught.value.message
+
+
+def test_not_found_is_a_lookup_error_for_code_that_looks_things_up():
+    with pytest.raises(LookupError):
+        raise NotFound("host rc1a-9 is not part of cluster c9q1")
