@@ -276,7 +276,7 @@ def check_shard_layout(
     shards: dict[str, int] = {}
     for index, host in enumerate(host_specs):
         if not host.shard_name:
-            zone = shown(host.zone_id) if host.zone_id else "no zone"
+            zone = (host.zone_id if len(host.zone_id) <= 40 else shown(host.zone_id)) or "no zone"
             problems.append(
                 FieldViolation(f"{prefix}[{index}].shard_name", f"required for a sharded cluster (host in {zone})")
             )
