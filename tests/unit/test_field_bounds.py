@@ -3,16 +3,20 @@ stores has a meaning: a value outside is INVALID_ARGUMENT naming the field (tabl
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from google.protobuf import json_format
+from yandex.cloud.mdb.redis.v1 import backup_retention_policy_service_pb2 as retention_pb
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
 from managed_redis.catalog.presets import GIB, PRESETS_BY_ID, disk_range
 from managed_redis.catalog.versions import RedisVersion
 from managed_redis.errors import InvalidArgument
+from managed_redis.operations.submit import OperationQueue
 from managed_redis.services import new_clusters
+from managed_redis.services.access import Principal
 from managed_redis.services.cluster_checks import (
     check_cloud_id,
     check_config_spec,
@@ -21,6 +25,9 @@ from managed_redis.services.cluster_checks import (
     check_security_group_ids,
     normalized_config_spec,
 )
+from managed_redis.services.context import Caller
+from managed_redis.services.retention_policies import BackupRetentionPolicyService
+from tests.support.fake_world import make_world
 
 VERSION = RedisVersion("7.2", "redis", 7, 2, 4, "redis-server")
 NANO = PRESETS_BY_ID["hm1.nano"].memory  # 8 GiB
@@ -249,3 +256,19 @@ def test_a_plain_create_passes() -> None:
     request = create_request()
     new = new_clusters.check(request, request.folder_id, normalized_config_spec(request.config_spec), [VERSION])
     assert new.folder_id == "b1gtestfolder0000001"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"), [({"policy_name": "p" * 64}, "policy_name"), ({"description": "d" * 257}, "description")]
+)
+def test_retention_policy_texts_are_bounded(tmp_path: Path, fields: dict[str, str], field: str) -> None:
+    world = make_world(tmp_path)
+    world.add_cluster("c1", hosts=1)
+    service = BackupRetentionPolicyService(world.db, OperationQueue(world.db, world.clock))
+    request = retention_pb.CreateBackupRetentionPolicyRequest(
+        cluster_id="c1", retain_for_days=30, **{"policy_name": "monthly", **fields}
+    )
+    with pytest.raises(InvalidArgument) as caught:
+        service.create(request, Caller(Principal("admin", admin_everywhere=True), request_id="r1"))
+    assert [v.field for v in caught.value.violations] == [field]
+    world.db.dispose()

@@ -23,6 +23,10 @@ from managed_redis.store.backups import RetentionPolicyRecord
 from managed_redis.store.database import Database
 
 RETAIN_DAYS = (7, 1095)
+# The descriptor bounds neither; a policy name is held to a cluster name's length and a
+# description to a cluster description's (api.md §3.1).
+POLICY_NAME_LENGTH = 63
+DESCRIPTION_LENGTH = 256
 
 
 class BackupRetentionPolicyService:
@@ -71,6 +75,10 @@ class BackupRetentionPolicyService:
         low, high = RETAIN_DAYS
         if not low <= request.retain_for_days <= high:
             problems.append(FieldViolation("retain_for_days", f"must be in {low}-{high}"))
+        if len(request.policy_name) > POLICY_NAME_LENGTH:
+            problems.append(FieldViolation("policy_name", f"length must be <={POLICY_NAME_LENGTH}"))
+        if len(request.description) > DESCRIPTION_LENGTH:
+            problems.append(FieldViolation("description", f"length must be <={DESCRIPTION_LENGTH}"))
         for field in ("minute", "hour", "day_of_month", "month", "day_of_week"):
             try:
                 values(field, getattr(request.cron, field))
