@@ -15,7 +15,7 @@ from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 from yandex.cloud.mdb.redis.v1.cluster_service_pb2_grpc import ClusterServiceStub
 
 from tests.support.clusters import FOLDER, create_body, create_cluster, hosts_of, run, wait_operation
-from tests.support.processes import kill_all
+from tests.support.processes import kill_all, redis_processes
 from tests.support.server import RunningServer, host_network, running_server
 
 CLUSTERS = "/managed-redis/v1/clusters"
@@ -143,6 +143,7 @@ def test_a_cluster_the_machine_cannot_hold_is_refused_until_another_is_deleted(s
     assert "zoneIds" not in presets["hm1.medium"]  # 24 GiB: larger than the whole machine
 
     first = create_cluster(server, "first", hosts=2)  # 16 GiB of 20
+    processes = redis_processes(server.network)
     answer = refused(server.rest("POST", CLUSTERS, json=create_body("second", hosts=1)), code=8, http=429)
     assert answer["message"].startswith(
         "memory: needs 8 GiB for 1 host of hm1.nano, 4 GiB of 20 GiB free (this machine's 20 GiB x memory_overcommit 1)"
@@ -151,6 +152,7 @@ def test_a_cluster_the_machine_cannot_hold_is_refused_until_another_is_deleted(s
     more = {"hostSpecs": [{"zoneId": "ru-central1-d"}]}
     refused(server.rest("POST", f"{CLUSTERS}/{first['id']}/hosts:batchCreate", json=more), code=8, http=429)
     assert len(hosts_of(server, first["id"])) == 2
+    assert redis_processes(server.network) == processes  # nothing started for what was refused
 
     run(server, "DELETE", f"{CLUSTERS}/{first['id']}")
     second = server.rest("POST", CLUSTERS, json=create_body("second", hosts=1))

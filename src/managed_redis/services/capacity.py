@@ -4,7 +4,8 @@ Each host of each cluster is promised its preset's memory (``ResourcePreset.memo
 §7.1; Redis may fill ``maxmemory_percent`` of it). The machine offers its memory (``MemTotal``
 of ``/proc/meminfo``, or the ``machine_memory_gib`` setting) times ``memory_overcommit``.
 Create, Restore, AddHosts, AddShard and a preset change in Update call ``admit`` inside the
-transaction that writes their rows (the write lock makes two admissions queue, not race);
+transaction that writes their rows, and admissions queue (``store.locks.serialize``) so two
+of them never both take the last free memory;
 the refusal is RESOURCE_EXHAUSTED saying what is short:
 ``memory: needs 24 GiB for 3 hosts of hm1.nano, 8 GiB of 94 GiB free ...``.
 
@@ -26,6 +27,7 @@ from managed_redis.domain.cluster_spec import config_spec_of
 from managed_redis.errors import ResourceExhausted
 from managed_redis.settings import Settings
 from managed_redis.store import clusters as cluster_store
+from managed_redis.store import locks
 from managed_redis.store import operations as op_store
 from managed_redis.store.clusters import ClusterRecord
 
@@ -101,6 +103,7 @@ def admit(conn: Connection, settings: Settings, needed_bytes: int, what: str) ->
     hm1.nano"); else ResourceExhausted naming the memory that is short."""
     if needed_bytes <= 0:
         return
+    locks.serialize(conn, "admission")
     machine = machine_memory(settings)
     free = max(0, machine.capacity_bytes - promised_bytes(conn))
     if needed_bytes <= free:
