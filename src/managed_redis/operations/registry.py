@@ -61,7 +61,9 @@ def default_handlers() -> Mapping[str, HandlerSpec]:
         "cluster.add_shard": HandlerSpec(service_pb.AddClusterShardRequest, shards.add_shard, shards.add_shard_failed),
         "cluster.delete_shard": HandlerSpec(service_pb.DeleteClusterShardRequest, shards.delete_shard),
         "cluster.rebalance": HandlerSpec(service_pb.RebalanceClusterRequest, shards.rebalance),
-        "cluster.enable_sharding": HandlerSpec(service_pb.EnableShardingClusterRequest, shards.enable_sharding),
+        "cluster.enable_sharding": HandlerSpec(
+            service_pb.EnableShardingClusterRequest, shards.enable_sharding, shards.enable_sharding_failed
+        ),
         "cluster.backup": HandlerSpec(service_pb.BackupClusterRequest, backups.backup_cluster, backups.backup_failed),
         "cluster.backup.automated": HandlerSpec(
             service_pb.BackupClusterRequest, backups.backup_automated, backups.backup_failed

@@ -11,7 +11,7 @@ from managed_redis.domain.topology import MAX_HOSTS_PER_SHARD, MAX_HOSTS_SHARDED
 from managed_redis.engine.addresses import allocate
 from managed_redis.errors import AlreadyExists, FailedPrecondition, NotFound
 from managed_redis.operations import steps
-from managed_redis.operations.handlers.shards import keys_outside_db0
+from managed_redis.operations.sharding_switch import refuse_other_databases
 from managed_redis.services import new_clusters
 from managed_redis.services.capacity import admit_hosts, preset_of
 from managed_redis.services.cluster_base import ClusterServiceBase
@@ -113,12 +113,7 @@ class ClusterShards(ClusterServiceBase):
         if record.sharded:
             raise FailedPrecondition(f"cluster {record.id} is sharded already")
         plan = self._plan(record)
-        databases = keys_outside_db0(plan, steps.current_master(plan))
-        if databases:
-            raise FailedPrecondition(
-                f"cluster {record.id} keeps keys in {', '.join(databases)}; Redis Cluster has only db0: "
-                "move them to db0 or delete them first"
-            )
+        refuse_other_databases(plan, steps.current_master(plan))
         return self._change(
             caller,
             record.id,

@@ -10,8 +10,8 @@ from yandex.cloud.mdb.redis.v1 import cluster_pb2
 
 from managed_redis.domain.topology import DEFAULT_SHARD
 from managed_redis.engine.slots import SLOTS
-from managed_redis.errors import ApiError, FailedPrecondition
-from managed_redis.operations import sharding, steps
+from managed_redis.errors import ApiError
+from managed_redis.operations import sharding, sharding_switch, steps
 from managed_redis.operations.context import OperationContext
 from managed_redis.operations.parallel import for_each
 from managed_redis.operations.plans import ClusterPlan
@@ -108,38 +108,31 @@ def rebalance(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
     return steps.cluster_now(ctx.db, plan)
 
 
-def keys_outside_db0(plan: ClusterPlan, master: HostRecord) -> list[str]:
-    keyspace = plan.deps.engine.admin(plan.node(master, None)).info("keyspace")
-    return sorted(db for db, stats in keyspace.items() if db != "db0" and int(stats.get("keys", 0)) > 0)
-
-
 def enable_sharding(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
-    """Restart every host in cluster mode: the master keeps its data and takes all the
-    slots; the replicas start empty and copy it. Sentinels are gone for good."""
+    """Restart every host in cluster mode from a fresh snapshot, never from its AOF: the
+    master keeps its data and takes all the slots; the replicas start empty and copy it.
+    Sentinels are gone for good. Writes during the switch: see ``sharding_switch``."""
     plan = _plan(ctx)
     master = plan.host(ctx.once("find master", lambda: steps.current_master(plan).name))
     steps.record_master(ctx.db, plan, DEFAULT_SHARD, master.name)
-
-    def stop_everything() -> None:
-        databases = keys_outside_db0(plan, master)
-        if databases:
-            raise FailedPrecondition(
-                f"cluster {plan.record.id} keeps keys in {', '.join(databases)}; Redis Cluster has only db0"
-            )
-        steps.stop_hosts(plan, plan.hosts, save=True)
-        for host in plan.hosts:
-            sentinel = plan.sentinel(host, master)
-            sentinel.conf_file.unlink(missing_ok=True)
-            if host.name != master.name:  # a replica must be empty to replicate in cluster mode
-                plan.deps.engine.remove_directory(plan.directory(host))
-
-    ctx.once("stop the hosts", stop_everything)
+    ctx.once("restart the hosts in cluster mode", lambda: sharding_switch.restart_in_cluster_mode(plan, master))
     with ctx.db.write() as conn:
         cluster_store.update(conn, plan.record.id, sharded=True)
     sharded = _plan(ctx)
     ctx.once("form the cluster", lambda: sharding.form(sharded, {DEFAULT_SHARD: [(0, SLOTS - 1)]}))
     steps.set_status(ctx.db, plan.record.id, "RUNNING")
     return steps.cluster_now(ctx.db, sharded)
+
+
+def enable_sharding_failed(ctx: OperationContext[Any], error: ApiError) -> None:
+    """A failure before the cluster is recorded as sharded puts every host back as it ran
+    (non-sharded, under Sentinels); after, its hosts run in cluster mode already and it is
+    left RUNNING as a sharded cluster for the supervisor to heal."""
+    plan = _plan(ctx)
+    if not plan.record.sharded:
+        master = sharding_switch.put_back(plan)
+        steps.record_master(ctx.db, plan, DEFAULT_SHARD, master.name)
+    steps.set_status(ctx.db, plan.record.id, "RUNNING")
 
 
 def _set_state(ctx: OperationContext[Any], hosts: list[HostRecord], state: str) -> None:

@@ -1,0 +1,238 @@
+"""EnableSharding keeps every db0 key when other databases were used and emptied since.
+
+A Redis that replays its AOF in cluster mode reads ``SELECT 5`` as an error and applies what
+followed to db0: db5's writes, and the FLUSHDB / DEL / expiry that emptied db5, land on db0.
+Each host must come up from a fresh snapshot instead. Checked on every node afterwards, with
+persistence on (AOF) and off, one and two hosts, db5 keys named like db0's or not; with a
+writer running through the switch; and with the control plane killed midway.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from tests.support.clusters import (
+    PASSWORD,
+    admin_client,
+    client,
+    create_body,
+    hosts_of,
+    master_of,
+    run,
+    wait_operation,
+)
+from tests.support.processes import kill_all
+from tests.support.server import RunningServer, host_network, running_server, wait_until
+from tests.support.writer import Writer
+
+DB0_KEYS = 300
+DB5_KEYS = 100
+
+
+def db0_data() -> dict[str, str]:
+    return {f"k:{number}": f"db0-{number}" for number in range(DB0_KEYS)}
+
+
+def db5_names(same: bool) -> list[str]:
+    """db5's keys: the very names db0 uses (``same``), or names of its own."""
+    return [f"k:{number}" if same else f"d5:{number}" for number in range(DB5_KEYS)]
+
+
+def use_and_empty_db5(master: str, same: bool, cleanup: str) -> None:
+    """Write db5's keys on ``master``, then empty db5 by ``cleanup``: flushdb, del, expire."""
+    db5 = client(master, db=5)
+    names = db5_names(same)
+    if cleanup == "expire":
+        for name in names:
+            db5.set(name, f"db5-{name}", px=300)
+        wait_until(lambda: db5.exists(*names) == 0, timeout_s=10, message="db5's keys did not expire")
+    else:
+        for name in names:
+            db5.set(name, f"db5-{name}")
+        db5.append(names[0], "-more")  # a write of another kind, to be replayed too
+        if cleanup == "flushdb":
+            db5.flushdb()
+        else:
+            db5.delete(*names)
+    assert db5.exists(*names) == 0
+
+
+def fill_db0(master: str) -> None:
+    plain = client(master)
+    plain.mset(db0_data())
+    plain.hset("h:db0", mapping={"field": "value"})
+
+
+def node_data(host: str) -> dict[str, Any]:
+    """What a node holds in db0 (READONLY: a cluster replica answers reads of its master's slots)."""
+    reader = client(host)
+    if reader.info("cluster").get("cluster_enabled"):
+        reader.execute_command("READONLY")
+    names = list(db0_data())
+    pipe = reader.pipeline(transaction=False)  # GETs one by one: MGET needs keys of one slot
+    for name in names:
+        pipe.get(name)
+    return {
+        "size": reader.dbsize(),
+        "values": dict(zip(names, pipe.execute(), strict=True)),
+        "hash": reader.hgetall("h:db0"),
+    }
+
+
+def missing(reader: redis.Redis, keys: list[str]) -> list[str]:
+    """The ``keys`` ``reader``'s node does not hold."""
+    pipe = reader.pipeline(transaction=False)
+    for key in keys:
+        pipe.exists(key)
+    return [key for key, found in zip(keys, pipe.execute(), strict=True) if not found]
+
+
+def expected_data() -> dict[str, Any]:
+    return {"size": DB0_KEYS + 1, "values": db0_data(), "hash": {"field": "value"}}
+
+
+def assert_every_node_has_db0(server: RunningServer, cluster_id: str, others: bool = False) -> None:
+    """Every node holds db0's keys and values, and (unless ``others`` were written) no other key."""
+
+    def holds(host: str) -> bool:
+        data, expected = node_data(host), expected_data()
+        if others:
+            data["size"] = expected["size"] if data["size"] >= expected["size"] else data["size"]
+        return data == expected
+
+    for host in [h["name"] for h in hosts_of(server, cluster_id)]:
+        wait_until(
+            lambda host=host: holds(host),
+            timeout_s=30,
+            message=f"{host} lacks db0's keys: {sorted(node_data(host)['values'].items())[:5]}, size {node_data(host)['size']}",
+        )
+
+
+def enable_sharding(server: RunningServer, cluster_id: str) -> dict[str, Any]:
+    done = run(server, "POST", f"/managed-redis/v1/clusters/{cluster_id}:enable_sharding")
+    assert done["response"]["sharded"] is True
+    return done
+
+
+CASES = [
+    # (cleanup, persistence, same names in db5, hosts)
+    ("flushdb", "ON", False, 2),
+    ("flushdb", "ON", True, 1),
+    ("flushdb", "OFF", True, 2),
+    ("del", "ON", True, 2),
+    ("del", "OFF", False, 1),
+    ("expire", "ON", True, 2),
+    ("expire", "OFF", False, 1),
+]
+
+
+@pytest.mark.parametrize(("cleanup", "persistence", "same", "hosts"), CASES)
+def test_db0_survives_enable_sharding_after_db5_was_emptied(server, cleanup, persistence, same, hosts):
+    name = f"es-{cleanup}-{persistence.lower()}-{'same' if same else 'own'}-{hosts}"
+    body = create_body(name, hosts=hosts, persistenceMode=persistence)
+    cluster_id = run(server, "POST", "/managed-redis/v1/clusters", body)["response"]["id"]
+    master = master_of(server, cluster_id)
+    fill_db0(master)
+    use_and_empty_db5(master, same, cleanup)
+
+    enable_sharding(server, cluster_id)
+
+    assert_every_node_has_db0(server, cluster_id)
+    appendonly = "yes" if persistence == "ON" else "no"
+    for host in [h["name"] for h in hosts_of(server, cluster_id)]:
+        assert admin_client(server, host).config_get("appendonly")["appendonly"] == appendonly, host
+    run(server, "DELETE", f"/managed-redis/v1/clusters/{cluster_id}")
+
+
+def test_the_new_aof_holds_the_data_across_a_restart(server):
+    """The AOF the cluster-mode hosts keep is based on the snapshot they loaded: a stop and a
+    start (which read it) bring back every key, db5's history long gone."""
+    cluster_id = run(server, "POST", "/managed-redis/v1/clusters", create_body("es-restart", hosts=2))["response"]["id"]
+    master = master_of(server, cluster_id)
+    fill_db0(master)
+    use_and_empty_db5(master, True, "flushdb")
+    enable_sharding(server, cluster_id)
+    run(server, "POST", f"/managed-redis/v1/clusters/{cluster_id}:stop")
+    run(server, "POST", f"/managed-redis/v1/clusters/{cluster_id}:start")
+    assert_every_node_has_db0(server, cluster_id)
+    run(server, "DELETE", f"/managed-redis/v1/clusters/{cluster_id}")
+
+
+def test_writes_acknowledged_during_enable_sharding_are_kept(server):
+    cluster_id = run(server, "POST", "/managed-redis/v1/clusters", create_body("es-writer", hosts=2))["response"]["id"]
+    master = master_of(server, cluster_id)
+    fill_db0(master)
+    use_and_empty_db5(master, False, "flushdb")
+    # One shard holds every slot, so a plain client of the master works before and after.
+    writer = Writer(lambda: (master, 6379), PASSWORD, prefix="w").start()
+    try:
+        wait_until(lambda: len(writer.acked) > 100, message="the writer never got going")
+        enable_sharding(server, cluster_id)
+        acked = len(writer.acked)
+        wait_until(lambda: len(writer.acked) > acked + 100, timeout_s=30, message="writes did not resume")
+    finally:
+        writer.stop()
+    assert missing(client(master), [key for key, _ in writer.acked]) == []
+    assert_every_node_has_db0(server, cluster_id, others=True)
+    run(server, "DELETE", f"/managed-redis/v1/clusters/{cluster_id}")
+
+
+@pytest.mark.parametrize("ttl", [None, 60_000], ids=["plain", "with-ttl"])
+def test_live_keys_in_another_database_are_refused_and_nothing_changes(server, ttl):
+    cluster_id = run(server, "POST", "/managed-redis/v1/clusters", create_body(f"es-refused-{ttl}", hosts=2))[
+        "response"
+    ]["id"]
+    master = master_of(server, cluster_id)
+    fill_db0(master)
+    client(master, db=5).set("d5:alive", "yes", px=ttl)
+    refused = server.rest("POST", f"/managed-redis/v1/clusters/{cluster_id}:enable_sharding")
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["code"] == 9 and "keeps keys in db5" in refused.json()["message"]
+    cluster = server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json()
+    assert not cluster.get("sharded") and cluster["status"] == "RUNNING"
+    assert client(master, db=5).get("d5:alive") == "yes"
+    assert node_data(master) == expected_data()
+    run(server, "DELETE", f"/managed-redis/v1/clusters/{cluster_id}")
+
+
+@pytest.mark.parametrize("point", ["snapshot_restart.saved", "enable_sharding.master_restarted"])
+def test_enable_sharding_killed_midway_keeps_every_key(tmp_path: Path, point: str):
+    """The control plane dies with the master down and only its snapshot on disk, or with the
+    master in cluster mode and the replica down; the restarted server finishes the job."""
+    network = host_network()
+    env = {"MREDIS_HOST_NETWORK": network, "MREDIS_SENTINEL_DOWN_AFTER_S": "2", "MREDIS_LEASE_S": "3"}
+    data_dir = tmp_path / "data"
+    try:
+        with running_server(data_dir, env={**env, "MREDIS_FAILPOINTS": f"{point}=kill"}) as first:
+            body = create_body("es-killed", hosts=2)
+            cluster_id = run(first, "POST", "/managed-redis/v1/clusters", body)["response"]["id"]
+            master = master_of(first, cluster_id)
+            fill_db0(master)
+            use_and_empty_db5(master, True, "flushdb")
+            response = first.rest("POST", f"/managed-redis/v1/clusters/{cluster_id}:enable_sharding")
+            assert response.status_code == 200, response.text
+            wait_until(lambda: first.process.poll() is not None, timeout_s=60, message=f"no death at {point}")
+            assert f"failpoint {point} reached" in first.log(), first.log()[-4000:]
+        with running_server(data_dir, env=env) as second:
+            done = wait_operation(second, response.json(), timeout_s=90)
+            assert "error" not in done, f"{done['error']}\n{second.log()[-6000:]}"
+            assert done["response"]["sharded"] is True
+            assert_every_node_has_db0(second, cluster_id)
+            wait_until(lambda: _serves_every_slot(second, cluster_id), timeout_s=30, message="the cluster is not whole")
+    finally:
+        kill_all(network)
+
+
+def _serves_every_slot(server: RunningServer, cluster_id: str) -> bool:
+    for host in hosts_of(server, cluster_id):
+        try:
+            info = admin_client(server, host["name"]).execute_command("CLUSTER", "INFO")
+        except redis.RedisError:
+            return False
+        if "cluster_state:ok" not in info or "cluster_slots_ok:16384" not in info:
+            return False
+    return True
