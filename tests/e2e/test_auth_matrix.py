@@ -1,5 +1,7 @@
 """Who may do what, on both transports: viewer, editor, admin of the cluster's folder, the
-admin of another folder, and a caller with no token."""
+admin of another folder, and a caller with no token. A caller who may not see a resource
+is told it does not exist (as for a missing one); one who sees it but lacks the right for
+the action is denied; Move needs rights on both folders."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ TOKENS = {
     "editor": "editor-token-0123456789",
     "admin": "folder-admin-token-0123",
     "outsider": "other-admin-token-0123",
+    "mover": "both-folders-editor-0123",
 }
 # principal -> (may read, may change, may manage access) in FOLDER
 RIGHTS = {
@@ -42,6 +45,11 @@ def setup(tmp_path_factory):
             {"subject": "editor", "token": TOKENS["editor"], "roles": {FOLDER: ["managed-redis.editor"]}},
             {"subject": "admin", "token": TOKENS["admin"], "roles": {FOLDER: ["managed-redis.admin"]}},
             {"subject": "outsider", "token": TOKENS["outsider"], "roles": {OTHER_FOLDER: ["managed-redis.admin"]}},
+            {
+                "subject": "mover",
+                "token": TOKENS["mover"],
+                "roles": {FOLDER: ["managed-redis.editor"], OTHER_FOLDER: ["managed-redis.editor"]},
+            },
         ],
     )
     network = host_network()
@@ -91,7 +99,7 @@ class Rest:
 
     @staticmethod
     def outcome(response):
-        return {200: "ok", 400: "invalid", 401: "unauthenticated", 403: "denied"}[response.status_code]
+        return {200: "ok", 400: "invalid", 401: "unauthenticated", 403: "denied", 404: "missing"}[response.status_code]
 
     @staticmethod
     def operation(response):
@@ -143,6 +151,7 @@ class Grpc:
             grpc.StatusCode.INVALID_ARGUMENT: "invalid",
             grpc.StatusCode.UNAUTHENTICATED: "unauthenticated",
             grpc.StatusCode.PERMISSION_DENIED: "denied",
+            grpc.StatusCode.NOT_FOUND: "missing",
         }[result.code()]
 
     @staticmethod
@@ -150,8 +159,12 @@ class Grpc:
         return {"id": result.id}
 
 
-def refusal(who: str) -> str:
-    return "unauthenticated" if who == "nobody" else "denied"
+def refusal(who: str, may_read: bool = True) -> str:
+    """How a caller is refused an action on the cluster: one who cannot even see it is told
+    it does not exist; one who can see it is denied."""
+    if who == "nobody":
+        return "unauthenticated"
+    return "denied" if may_read else "missing"
 
 
 @pytest.mark.parametrize("transport", [Rest, Grpc], ids=["rest", "grpc"])
@@ -161,11 +174,13 @@ def test_rights(setup, transport, who):
     may_read, may_change, may_manage = RIGHTS[who]
     client = transport(server, who)
 
-    expected_read = "ok" if may_read else refusal(who)
-    assert [client.outcome(r) for r in client.read(cluster_id, operation_id)] == [expected_read] * 4
+    # List names the folder the caller asked for: denied. The cluster, its operation and its
+    # bindings are out of sight: missing.
+    expected_reads = ["ok"] * 4 if may_read else [refusal(who)] + [refusal(who, may_read)] * 3
+    assert [client.outcome(r) for r in client.read(cluster_id, operation_id)] == expected_reads
 
     changed = client.change(cluster_id, f"changed by {who} over {transport.__name__}")
-    assert client.outcome(changed) == ("ok" if may_change else refusal(who))
+    assert client.outcome(changed) == ("ok" if may_change else refusal(who, may_read))
     if may_change:
         done = wait_operation(server, client.operation(changed))
         assert "error" not in done
@@ -174,7 +189,7 @@ def test_rights(setup, transport, who):
     assert client.outcome(client.create_invalid()) == ("invalid" if may_change else refusal(who))
 
     bound = client.bind(cluster_id)
-    assert client.outcome(bound) == ("ok" if may_manage else refusal(who))
+    assert client.outcome(bound) == ("ok" if may_manage else refusal(who, may_read))
     if may_manage:
         wait_operation(server, client.operation(bound))
 
@@ -225,7 +240,7 @@ def test_a_cluster_binding_grants_that_cluster_only(setup):
         json={"accessBindings": []},
     )
     wait_operation(server, cleared.json())
-    assert server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}", token=TOKENS["outsider"]).status_code == 403
+    assert server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}", token=TOKENS["outsider"]).status_code == 404
 
 
 def test_move_needs_rights_on_both_folders(setup):
@@ -251,8 +266,94 @@ def test_restore_into_another_folder_needs_rights_on_both(setup):
     # The editor may restore in FOLDER, not into OTHER_FOLDER; the outsider may not read the backup at all.
     refused = server.rest("POST", "/managed-redis/v1/clusters:restore", token=TOKENS["editor"], json=body)
     assert refused.status_code == 403 and OTHER_FOLDER in refused.json()["message"]
-    refused = server.rest("POST", "/managed-redis/v1/clusters:restore", token=TOKENS["outsider"], json=body)
-    assert refused.status_code == 403 and FOLDER in refused.json()["message"]
+    hidden = server.rest("POST", "/managed-redis/v1/clusters:restore", token=TOKENS["outsider"], json=body)
+    assert hidden.status_code == 404 and hidden.json()["message"] == f"backup {backup_id} does not exist"
+    assert FOLDER not in hidden.json()["message"]
     allowed = server.rest("POST", "/managed-redis/v1/clusters:restore", token="admin", json=body)
     done = wait_operation(server, allowed.json())
     assert done["response"]["folderId"] == OTHER_FOLDER
+
+
+def test_resources_out_of_sight_look_missing(setup):
+    server, cluster_id, operation_id = setup
+    unknown = "c9qnosuchcluster0000"
+    for path, words in [
+        (f"/managed-redis/v1/clusters/{cluster_id}", f"cluster {cluster_id} does not exist"),
+        (f"/managed-redis/v1/clusters/{cluster_id}/hosts", f"cluster {cluster_id} does not exist"),
+        (f"/operations/{operation_id}", f"operation {operation_id} does not exist"),
+    ]:
+        hidden = server.rest("GET", path, token=TOKENS["outsider"])
+        assert hidden.status_code == 404 and hidden.json()["message"] == words
+    # Exactly what a missing cluster gets: 403-vs-404 tells nothing about other folders.
+    missing = server.rest("GET", f"/managed-redis/v1/clusters/{unknown}", token=TOKENS["outsider"])
+    hidden = server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}", token=TOKENS["outsider"])
+    assert (missing.status_code, missing.json()["code"]) == (hidden.status_code, hidden.json()["code"])
+    assert missing.json()["message"].replace(unknown, cluster_id) == hidden.json()["message"]
+    assert FOLDER not in hidden.text
+    grpc_client = Grpc(server, "outsider")
+    result = grpc_client._call(grpc_client.clusters.Get, cs.GetClusterRequest(cluster_id=cluster_id))
+    assert result.code() == grpc.StatusCode.NOT_FOUND and FOLDER not in result.details()
+    # A caller who sees the cluster but may not change it is denied, without naming its folder.
+    denied = Rest(server, "viewer").change(cluster_id, "viewer was here")
+    assert denied.status_code == 403 and FOLDER not in denied.json()["message"]
+
+
+def set_bindings(server, cluster_id, bindings):
+    response = server.rest(
+        "POST",
+        f"/managed-redis/v1/clusters/{cluster_id}:setAccessBindings",
+        json={"accessBindings": bindings},
+    )
+    assert "error" not in wait_operation(server, response.json())
+
+
+def move(server, cluster_id, folder_id, who):
+    return server.rest(
+        "POST",
+        f"/managed-redis/v1/clusters/{cluster_id}:move",
+        token=TOKENS[who],
+        json={"destinationFolderId": folder_id},
+    )
+
+
+def test_a_cluster_scoped_editor_cannot_move_the_cluster_away(setup):
+    server, cluster_id, _ = setup
+    set_bindings(
+        server, cluster_id, [{"roleId": "managed-redis.editor", "subject": {"id": "outsider", "type": "userAccount"}}]
+    )
+    try:
+        # The binding lets the outsider change the cluster...
+        changed = Rest(server, "outsider").change(cluster_id, "changed through a cluster binding")
+        assert changed.status_code == 200 and "error" not in wait_operation(server, changed.json())
+        # ... but not take it out of its folder, into one the outsider owns: on either transport.
+        refused = move(server, cluster_id, OTHER_FOLDER, "outsider")
+        assert refused.status_code == 403 and "bound on the cluster is not enough" in refused.json()["message"]
+        grpc_client = Grpc(server, "outsider")
+        result = grpc_client._call(
+            grpc_client.clusters.Move, cs.MoveClusterRequest(cluster_id=cluster_id, destination_folder_id=OTHER_FOLDER)
+        )
+        assert result.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json()["folderId"] == FOLDER
+        assert server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}", token=TOKENS["admin"]).status_code == 200
+    finally:
+        set_bindings(server, cluster_id, [])
+
+
+def test_an_editor_of_both_folders_moves_the_cluster(setup):
+    server, cluster_id, _ = setup
+    # The folder's own admin may not push it into a folder where they have no role.
+    refused = move(server, cluster_id, OTHER_FOLDER, "admin")
+    assert refused.status_code == 403 and OTHER_FOLDER in refused.json()["message"]
+    moved = move(server, cluster_id, OTHER_FOLDER, "mover")
+    assert moved.status_code == 200
+    done = wait_operation(server, moved.json())
+    try:
+        assert "error" not in done and done["response"]["folderId"] == OTHER_FOLDER
+        assert done["metadata"]["sourceFolderId"] == FOLDER and done["metadata"]["destinationFolderId"] == OTHER_FOLDER
+        path = f"/managed-redis/v1/clusters/{cluster_id}"
+        assert server.rest("GET", path, token=TOKENS["outsider"]).status_code == 200
+        assert server.rest("GET", path, token=TOKENS["viewer"]).status_code == 404
+    finally:
+        back = move(server, cluster_id, FOLDER, "mover")
+        assert "error" not in wait_operation(server, back.json())
+    assert server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}", token=TOKENS["viewer"]).status_code == 200

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import redis
 import redis.sentinel
 
@@ -206,4 +208,6 @@ def test_operations_are_listed_newest_first(server):
         "PATCH", f"/managed-redis/v1/clusters/{cluster_id}", json={"updateMask": "description", "description": "x"}
     )
     assert second.status_code == 400 and second.json()["code"] == 9
+    # ... naming the running operation in the words Terraform waits on (api.md §10.1).
+    assert re.search(r"Conflicting operation (.+) detected", second.json()["message"]).group(1) == first["id"]
     wait_operation(server, first)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -27,7 +28,7 @@ from managed_redis.store.clusters import ClusterRecord
 from managed_redis.store.database import Database
 from managed_redis.store.migrations import migrate
 from tests.support import postgres
-from tests.support.step_handler import KIND, handlers, steps_request
+from tests.support.step_handler import KIND, MAX_ATTEMPTS, SHORT_DEADLINE_S, SHORT_KIND, handlers, steps_request
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -203,8 +204,10 @@ def test_one_running_operation_per_cluster(db, queue, tmp_path):
     cluster_id = add_cluster(db)
     request = steps_request(1, 0, str(tmp_path / "j"))
     first = submit(queue, request, cluster_id=cluster_id)
-    with pytest.raises(FailedPrecondition, match=f"has operation {first.id} running"):
+    with pytest.raises(FailedPrecondition) as refused:
         submit(queue, request, cluster_id=cluster_id)
+    # Terraform's pattern (pkg/retry/retry.go) must find the blocking operation's id.
+    assert re.search(r"Conflicting operation (.+) detected", refused.value.message).group(1) == first.id
     with db.read() as conn:
         assert cluster_store.get(conn, cluster_id).active_operation_id == first.id
     Worker(db, handlers(), threads=1).run_one("w1")
@@ -232,3 +235,133 @@ def test_cancel_before_start_releases_the_cluster(db, queue, tmp_path):
         op_store.claim_next(conn, "w", SYSTEM_CLOCK.now(), 30, {KIND})
     assert not cancel_unstarted(db, SYSTEM_CLOCK, load(db, started.id))
     assert not load(db, started.id).done
+
+
+def submit_kind(queue, kind: str, request: struct_pb2.Struct, cluster_id: str) -> op_store.OperationRecord:
+    def prepare(conn) -> Submission:
+        return Submission(
+            kind=kind,
+            description="test steps",
+            folder_id="f1",
+            cluster_id=cluster_id,
+            request=request,
+            metadata=struct_pb2.Struct(),
+            status_before="RUNNING",
+        )
+
+    return queue.submit(Submitter("tester", None), kind, request, prepare)
+
+
+def worker_command(database_url: str) -> list[str]:
+    return [sys.executable, "-m", "tests.support.worker_process", database_url, "1.0"]
+
+
+def worker_env(failpoints: str = "") -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO), "MREDIS_FAILPOINTS": failpoints}
+
+
+def stop_worker(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def assert_given_up(db: Database, op_id: str, cluster_id: str, code: int, words: str) -> None:
+    """The operation failed naming its limit, and its cluster is free and left where a user can
+    act: ERROR here, since the test cluster has no host that serves."""
+    done = load(db, op_id)
+    status = status_pb2.Status.FromString(done.error)
+    assert done.done and status.code == code and words in status.message, status
+    with db.read() as conn:
+        cluster = cluster_store.get(conn, cluster_id)
+    assert cluster.active_operation_id is None and cluster.status == "ERROR"
+
+
+def test_a_worker_killed_every_attempt_gives_up_at_the_attempt_cap(database_url, db, queue, tmp_path):
+    cluster_id = add_cluster(db)
+    journal = tmp_path / "journal"
+    record = submit_kind(queue, KIND, steps_request(3, 0, str(journal)), cluster_id)
+    # Each worker dies (SIGKILL, as a crash) on reaching step 1; the next claims it again.
+    for _ in range(MAX_ATTEMPTS):
+        worker = subprocess.Popen(
+            worker_command(database_url), cwd=REPO, env=worker_env("test.steps.1=kill"), stderr=subprocess.DEVNULL
+        )
+        try:
+            assert worker.wait(60) == -signal.SIGKILL
+        finally:
+            stop_worker(worker)
+    assert not load(db, record.id).done
+    # The next claim is past the cap: the operation fails instead of running (and killing) again.
+    last = subprocess.Popen(
+        worker_command(database_url), cwd=REPO, env=worker_env("test.steps.1=kill"), stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_done(db, record.id)
+    finally:
+        stop_worker(last)
+    assert last.returncode != -signal.SIGKILL
+    assert_given_up(db, record.id, cluster_id, code_pb2.ABORTED, f"gave up after {MAX_ATTEMPTS} attempts")
+    lines = journal_lines(journal)
+    assert [line for line in lines if line.startswith("start 1")] == [
+        f"start 1 attempt {n}" for n in range(1, MAX_ATTEMPTS + 1)
+    ]
+    assert "end 1" not in lines and lines.count("end 0") == 1
+    # The cluster takes new operations again.
+    assert submit_kind(queue, KIND, steps_request(1, 0, str(journal)), cluster_id).id != record.id
+
+
+def test_an_operation_past_its_deadline_stops_at_its_next_checkpoint(db, queue, tmp_path):
+    cluster_id = add_cluster(db)
+    journal = tmp_path / "journal"
+    steps = 20
+    record = submit_kind(queue, SHORT_KIND, steps_request(steps, SHORT_DEADLINE_S / 4, str(journal)), cluster_id)
+    assert Worker(db, handlers(), threads=1, lease_s=5).run_one("w1")
+    assert_given_up(db, record.id, cluster_id, code_pb2.DEADLINE_EXCEEDED, f"deadline of {SHORT_DEADLINE_S:g} s")
+    assert journal_lines(journal).count(f"end {steps - 1}") == 0
+
+
+def test_a_hung_operation_is_failed_by_another_worker_past_its_deadline(database_url, db, queue, tmp_path):
+    cluster_id = add_cluster(db)
+    journal = tmp_path / "journal"
+    # The first worker hangs in step 1 for good; its heartbeat renews the lease until the deadline.
+    hung = subprocess.Popen(
+        worker_command(database_url),
+        cwd=REPO,
+        env=worker_env("test.steps.1=hang"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        # Submitted once the worker is up, so that the deadline counts from its claim on.
+        assert hung.stdout is not None and "running" in hung.stdout.readline()
+        record = submit_kind(queue, SHORT_KIND, steps_request(3, 0, str(journal)), cluster_id)
+        wait_until_line(journal, "start 1 attempt 1")
+        other = subprocess.Popen(worker_command(database_url), cwd=REPO, env=worker_env(), stderr=subprocess.DEVNULL)
+        try:
+            wait_done(db, record.id)
+        finally:
+            stop_worker(other)
+    finally:
+        hung.kill()
+        hung.wait(10)
+    assert_given_up(db, record.id, cluster_id, code_pb2.DEADLINE_EXCEEDED, f"deadline of {SHORT_DEADLINE_S:g} s")
+    assert "end 1" not in journal_lines(journal)
+
+
+def wait_done(db: Database, op_id: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not load(db, op_id).done:
+        assert time.monotonic() < deadline, f"operation {op_id} not done in {timeout_s} s"
+        time.sleep(0.1)
+
+
+def wait_until_line(journal: Path, line: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while line not in journal_lines(journal):
+        assert time.monotonic() < deadline, f"{line!r} never written"
+        time.sleep(0.05)

@@ -1,8 +1,10 @@
-"""A test-only operation kind, ``test.steps``: numbered steps that sleep and keep a journal.
+"""Test-only operation kinds, ``test.steps``: numbered steps that sleep and keep a journal.
 
 Its request is a ``google.protobuf.Struct``: ``steps`` (how many), ``sleep_s`` (per step),
 ``journal`` (a file each step appends ``start <n> attempt <a>`` / ``end <n>`` to) and,
-optionally, ``fail_at`` (a step that raises FailedPrecondition).
+optionally, ``fail_at`` (a step that raises FailedPrecondition). Each step passes the
+failpoint ``test.steps.<n>`` after its start line. ``test.steps`` may be claimed 3 times
+within 120 s; ``test.steps.short`` (the same steps) has a deadline of ``SHORT_DEADLINE_S``.
 """
 
 from __future__ import annotations
@@ -13,11 +15,16 @@ from typing import Any
 
 from google.protobuf import struct_pb2
 
+from managed_redis import failpoints
 from managed_redis.errors import FailedPrecondition
 from managed_redis.operations.context import OperationContext
+from managed_redis.operations.limits import Limits
 from managed_redis.operations.registry import HandlerSpec
 
 KIND = "test.steps"
+SHORT_KIND = "test.steps.short"
+MAX_ATTEMPTS = 3
+SHORT_DEADLINE_S = 5.0
 
 
 def _journal(path: str, line: str) -> None:
@@ -37,6 +44,7 @@ def run_steps(ctx: OperationContext[Any]) -> struct_pb2.Struct:
 
         def step(number: int = number) -> int:
             _journal(journal, f"start {number} attempt {ctx.record.attempts}")
+            failpoints.reached(f"test.steps.{number}")
             if number == fail_at:
                 raise FailedPrecondition(f"step {number} was told to fail")
             time.sleep(float(request["sleep_s"]))
@@ -55,7 +63,10 @@ def run_steps(ctx: OperationContext[Any]) -> struct_pb2.Struct:
 
 
 def handlers() -> dict[str, HandlerSpec]:
-    return {KIND: HandlerSpec(struct_pb2.Struct, run_steps)}
+    return {
+        KIND: HandlerSpec(struct_pb2.Struct, run_steps, limits=Limits(MAX_ATTEMPTS, 120.0)),
+        SHORT_KIND: HandlerSpec(struct_pb2.Struct, run_steps, limits=Limits(MAX_ATTEMPTS, SHORT_DEADLINE_S)),
+    }
 
 
 def steps_request(steps: int, sleep_s: float, journal: str, **extra: Any) -> struct_pb2.Struct:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from managed_redis.api.auth import Authenticator, TokensFileError, ensure_admin_token, parse_tokens_file
-from managed_redis.errors import PermissionDenied, Unauthenticated
+from managed_redis.errors import NotFound, PermissionDenied, Unauthenticated
 from managed_redis.services.access import Permission, Principal
 
 
@@ -65,3 +65,24 @@ def test_tokens_file_is_read_and_reloaded(tmp_path: Path):
 def test_malformed_tokens_files_are_refused(data):
     with pytest.raises(TokensFileError):
         parse_tokens_file(data)
+
+
+def test_a_caller_who_cannot_see_a_resource_is_told_it_does_not_exist():
+    outsider = Principal("o", {"f2": frozenset({"managed-redis.admin"})})
+    with pytest.raises(NotFound) as hidden:
+        outsider.require_on("cluster c1", "f1", Permission.MUTATE)
+    # The same words a missing cluster gets, and no folder named.
+    assert hidden.value.message == "cluster c1 does not exist" and "f1" not in hidden.value.message
+
+
+def test_a_caller_who_sees_a_resource_but_lacks_the_right_is_denied_without_its_folder():
+    viewer = Principal("v", {"f1": frozenset({"managed-redis.viewer"})})
+    with pytest.raises(PermissionDenied, match=r"may not change on cluster c1.*managed-redis\.editor") as denied:
+        viewer.require_on("cluster c1", "f1", Permission.MUTATE)
+    assert "f1" not in denied.value.message
+    viewer.require_on("cluster c1", "f1", Permission.READ)
+    # A role bound on the resource lets one see it, and do what that role allows.
+    bound = Principal("b")
+    bound.require_on("cluster c1", "f1", Permission.MUTATE, frozenset({"managed-redis.editor"}))
+    with pytest.raises(PermissionDenied):
+        bound.require_on("cluster c1", "f1", Permission.MANAGE_ACCESS, frozenset({"managed-redis.editor"}))

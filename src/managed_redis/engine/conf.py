@@ -4,9 +4,12 @@ The layout was verified on this machine (see docs/engine.md):
 
 - every process binds only its own address, and also connects out from it
   (``bind-source-addr``) and announces it, or peers record 127.0.0.1 instead;
-- Redis users: ``default`` is the customer's password with every command but ``@admin``
-  (plus ``ROLE``, which client libraries call); ``mredis`` is the control plane's own
-  user, used by replicas (``masteruser``) and Sentinels;
+- Redis users: ``default`` is the customer's password with every command except ``@admin``
+  (``ROLE`` aside, which client libraries call) and the commands the cloud makes
+  unavailable (``UNAVAILABLE_COMMANDS``: MIGRATE above all, which would carry keys to any
+  address, the machine's own services included); every customer user gets that same
+  denial after its own rules, so it always wins. ``mredis`` is the control plane's own
+  user (``+@all``: it migrates slots), used by replicas (``masteruser``) and Sentinels;
 - Sentinel answers discovery commands without a password, and everything else only to
   ``mredis``; Sentinels of a TLS cluster talk TLS to each other on 26380 and keep a plain
   26379 for clients;
@@ -16,6 +19,7 @@ The layout was verified on this machine (see docs/engine.md):
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -30,6 +34,54 @@ _SENTINEL_PUBLIC_COMMANDS = (
     "+sentinel|get-master-addr-by-name +sentinel|masters +sentinel|master +sentinel|slaves "
     "+sentinel|replicas +sentinel|sentinels +sentinel|myid +sentinel|ckquorum"
 )
+
+
+# Commands a customer's Redis user may never run (api.md §10.1, "Unavailable commands"),
+# on top of ``-@admin``: most are in @admin already; MIGRATE, MOVE, OBJECT and parts of ACL
+# are not, and MIGRATE would take keys out of the cluster to any address.
+UNAVAILABLE_COMMANDS = (
+    "acl",
+    "bgrewriteaof",
+    "bgsave",
+    "config",
+    "debug",
+    "lastsave",
+    "migrate",
+    "module",
+    "monitor",
+    "move",
+    "object",
+    "replicaof",
+    "save",
+    "shutdown",
+    "slaveof",
+)
+# ... and on a sharded cluster, the CLUSTER subcommands that change the cluster's shape.
+UNAVAILABLE_CLUSTER_SUBCOMMANDS = (
+    "addslots",
+    "addslotsrange",
+    "bumpepoch",
+    "delslots",
+    "delslotsrange",
+    "failover",
+    "flushslots",
+    "forget",
+    "meet",
+    "replicate",
+    "reset",
+    "saveconfig",
+    "set-config-epoch",
+    "setslot",
+)
+CUSTOMER_RULES = "~* &* +@all -@admin +role"
+
+
+def customer_denials(cluster_mode: bool) -> str:
+    """The ACL rules that take the unavailable commands away, to follow a user's own rules."""
+    denied = [f"-{command}" for command in UNAVAILABLE_COMMANDS]
+    if cluster_mode:
+        denied += [f"-cluster|{subcommand}" for subcommand in UNAVAILABLE_CLUSTER_SUBCOMMANDS]
+    return " ".join(denied)
 
 
 def sha256(password: str) -> str:
@@ -126,11 +178,14 @@ def acl_rule_for(user: AclUser) -> str:
 
 
 def users_acl(node: Node) -> str:
+    """``users.acl``: the customer's users (``default`` and ``node.users``), each denied the
+    unavailable commands after its own rules, and the control plane's user."""
     credentials = node.credentials
+    denials = customer_denials(node.cluster_mode)
+    customers = [AclUser("default", (sha256(credentials.password),), CUSTOMER_RULES), *node.users]
     users = [
-        AclUser("default", (sha256(credentials.password),), "~* &* +@all -@admin +role"),
+        *(dataclasses.replace(user, rules=f"{user.rules} {denials}".strip()) for user in customers),
         AclUser(credentials.admin_user, (sha256(credentials.admin_password),), "~* &* +@all"),
-        *node.users,
     ]
     return "".join(acl_rule_for(user) + "\n" for user in users)
 

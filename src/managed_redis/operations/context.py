@@ -3,11 +3,13 @@
 A handler is a list of steps. ``ctx.once(name, fn)`` runs a step the first time and, after
 a crash, returns the remembered result instead of running it again; every step is still
 written to be safe to run twice, because a worker can die between doing a step and
-recording it. ``ctx.checkpoint()`` saves what the handler chose to remember.
+recording it. ``ctx.checkpoint()`` saves what the handler chose to remember, and stops the
+operation (DEADLINE_EXCEEDED) once it is past its ``deadline``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable
@@ -17,6 +19,7 @@ from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
 from managed_redis.clock import Clock
+from managed_redis.operations.limits import deadline_error
 from managed_redis.store import operations as op_store
 from managed_redis.store.database import Database
 from managed_redis.store.operations import OperationRecord
@@ -48,8 +51,11 @@ class OperationContext(Generic[RequestT]):
         request: RequestT,
         deps: Any,
         clock: Clock,
+        deadline: tuple[dt.datetime, float] | None = None,
     ) -> None:
+        """``deadline``: (when, its length in seconds for the message), or None for none."""
         self.db = db
+        self.deadline = deadline
         self.record = record
         self.owner = owner
         self.request = request
@@ -111,3 +117,5 @@ class OperationContext(Generic[RequestT]):
             saved = op_store.save_progress(conn, self.record.id, self.owner, self.clock.now(), self.progress)
         if not saved:
             raise LeaseLost(self.record.id)
+        if self.deadline is not None and self.clock.now() >= self.deadline[0]:
+            raise deadline_error(self.record, self.deadline[1])

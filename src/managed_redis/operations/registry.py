@@ -2,13 +2,17 @@
 
 A reader sees here every operation the service can run. ``HandlerSpec.on_error`` (if any)
 runs once when the operation fails, to leave things as the failure promises (a failed
-create leaves no process running and the cluster in ERROR).
+create leaves no process running and the cluster in ERROR). ``HandlerSpec.limits`` bounds
+each kind (``limits.py``): at most 5 attempts (claims) each, and a deadline from creation
+sized to the work (``LIMITS``): minutes for metadata changes, an hour or two for changes
+that restart or sync hosts, 6 h for those that move data (restore, backups, slots).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf.message import Message
@@ -30,6 +34,7 @@ from managed_redis.operations.handlers import (
     shards,
     update,
 )
+from managed_redis.operations.limits import Limits
 
 # Operations that leave processes alone, so the supervisor keeps healing while they run.
 HEAL_DURING = frozenset({"cluster.backup", "cluster.backup.automated", "cluster.set_access_bindings"})
@@ -38,15 +43,49 @@ Handler = Callable[[OperationContext[Any]], Message]
 ErrorHook = Callable[[OperationContext[Any], ApiError], None]
 
 
+MINUTE_S = 60.0
+HOUR_S = 3600.0
+# The deadline of each kind, counted from its creation (every kind: at most 5 attempts).
+LIMITS: Mapping[str, Limits] = {
+    "cluster.create": Limits(deadline_s=HOUR_S),
+    "cluster.restore": Limits(deadline_s=6 * HOUR_S),
+    "cluster.delete": Limits(deadline_s=30 * MINUTE_S),
+    "cluster.stop": Limits(deadline_s=30 * MINUTE_S),
+    "cluster.start": Limits(deadline_s=HOUR_S),
+    "cluster.move": Limits(deadline_s=5 * MINUTE_S),
+    "cluster.update": Limits(deadline_s=2 * HOUR_S),
+    "cluster.failover": Limits(deadline_s=30 * MINUTE_S),
+    "cluster.add_hosts": Limits(deadline_s=2 * HOUR_S),
+    "cluster.delete_hosts": Limits(deadline_s=30 * MINUTE_S),
+    "cluster.update_hosts": Limits(deadline_s=HOUR_S),
+    "cluster.add_shard": Limits(deadline_s=HOUR_S),
+    "cluster.delete_shard": Limits(deadline_s=6 * HOUR_S),
+    "cluster.rebalance": Limits(deadline_s=6 * HOUR_S),
+    "cluster.enable_sharding": Limits(deadline_s=2 * HOUR_S),
+    "cluster.backup": Limits(deadline_s=6 * HOUR_S),
+    "cluster.backup.automated": Limits(deadline_s=6 * HOUR_S),
+    "backup.delete": Limits(deadline_s=30 * MINUTE_S),
+    "retention_policy.create": Limits(deadline_s=5 * MINUTE_S),
+    "retention_policy.delete": Limits(deadline_s=5 * MINUTE_S),
+    "cluster.set_access_bindings": Limits(deadline_s=5 * MINUTE_S),
+    "cluster.update_access_bindings": Limits(deadline_s=5 * MINUTE_S),
+}
+
+
 @dataclass(frozen=True)
 class HandlerSpec:
     request_type: type[Message]
     run: Handler
     on_error: ErrorHook | None = None
+    limits: Limits = field(default_factory=Limits)
 
 
 def default_handlers() -> Mapping[str, HandlerSpec]:
-    """Every operation kind the service runs, by kind."""
+    """Every operation kind the service runs, by kind, each with its ``LIMITS``."""
+    return {kind: dataclasses.replace(spec, limits=LIMITS[kind]) for kind, spec in _handlers().items()}
+
+
+def _handlers() -> Mapping[str, HandlerSpec]:
     return {
         "cluster.create": HandlerSpec(service_pb.CreateClusterRequest, clusters.create_cluster, clusters.create_failed),
         "cluster.delete": HandlerSpec(service_pb.DeleteClusterRequest, clusters.delete_cluster),

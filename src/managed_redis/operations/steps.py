@@ -100,7 +100,12 @@ def cluster_now(db: Database, plan: ClusterPlan) -> cluster_pb2.Cluster:
     """The cluster as Get shows it once the operation is done, its hosts looked at just now."""
     fresh = ClusterPlan.load(db, plan.deps, plan.record.id)
     view = look(db, fresh)
-    return cluster_proto(fresh.record, cluster_health(view, SYSTEM_CLOCK.now()))
+    return cluster_proto(
+        fresh.record,
+        cluster_health(view, SYSTEM_CLOCK.now()),
+        host_zones=view.active_host_zones(),
+        versions=plan.deps.versions,
+    )
 
 
 def look_again(db: Database, plan: ClusterPlan) -> None:

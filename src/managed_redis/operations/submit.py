@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from managed_redis import ids
 from managed_redis.clock import Clock
-from managed_redis.errors import FailedPrecondition, InvalidArgument
+from managed_redis.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store import operations as op_store
 from managed_redis.store.database import Database
@@ -134,13 +134,23 @@ class OperationQueue:
             assert submission.cluster_id is not None
             if not cluster_store.lock_for_operation(conn, submission.cluster_id, record.id):
                 cluster = cluster_store.get(conn, submission.cluster_id)
-                running = cluster.active_operation_id if cluster else None
-                raise FailedPrecondition(
-                    f"cluster {submission.cluster_id} has operation {running} running; "
-                    "wait until it is done and try again"
-                )
+                if cluster is None:
+                    raise NotFound(f"cluster {submission.cluster_id} does not exist")
+                if cluster.active_operation_id is None:  # released just now, under another transaction
+                    raise Aborted(f"cluster {submission.cluster_id} changed while this call ran; try again")
+                raise conflicting_operation(submission.cluster_id, cluster.active_operation_id)
         op_store.insert(conn, record)
         return record
+
+
+def conflicting_operation(cluster_id: str, operation_id: str) -> FailedPrecondition:
+    """The refusal of a change while ``operation_id`` holds the cluster, in the cloud's words,
+    which Terraform matches to wait for that operation and retry (api.md §10.1 "Concurrent
+    operations"). Nothing after the id may say "detected" again: Terraform's pattern is greedy."""
+    return FailedPrecondition(
+        f"Conflicting operation {operation_id} detected: cluster {cluster_id} is busy with it; "
+        "wait until it is done and try again"
+    )
 
 
 def cancel_unstarted(db: Database, clock: Clock, record: OperationRecord) -> bool:

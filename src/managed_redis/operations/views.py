@@ -75,6 +75,10 @@ class ClusterView:
     def shards(self) -> list[str]:
         return list(self.recorded_masters) or sorted({host.shard for host in self.hosts})
 
+    def active_host_zones(self) -> list[tuple[str, str]]:
+        """(shard, zone) of each host in service (not being added or removed)."""
+        return [(host.shard, host.zone) for host in self.hosts if host.state == "ACTIVE"]
+
     def shard_hosts(self, shard: str) -> list[HostView]:
         return [host for host in self.hosts if host.shard == shard]
 

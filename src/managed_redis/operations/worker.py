@@ -4,11 +4,15 @@ Runs as threads inside ``mredis serve`` and as ``mredis worker`` processes on th
 database. Each thread loops: claim the oldest claimable operation of a kind it knows, run
 its handler, store the response (an ``Any``) or the error (a ``google.rpc.Status``). A
 heartbeat renews the leases of running operations; an operation whose worker died is
-claimed again when its lease expires and resumes from its last checkpoint.
+claimed again when its lease expires and resumes from its last checkpoint, within its
+kind's attempt cap and deadline (``limits.py``): past either it is failed, not run. The
+heartbeat stops renewing an operation past its deadline, so that one hung in a handler is
+claimed (and failed) by another worker.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import socket
@@ -23,10 +27,14 @@ from google.rpc import status_pb2
 
 from managed_redis.clock import SYSTEM_CLOCK, Clock
 from managed_redis.engine.errors import EngineError
-from managed_redis.errors import ApiError, Internal, without_paths
+from managed_redis.errors import ApiError, DeadlineExceeded, Internal, without_paths
 from managed_redis.operations.context import LeaseLost, OperationContext, Retry
+from managed_redis.operations.health import cluster_health
+from managed_redis.operations.limits import status_after_giving_up
 from managed_redis.operations.registry import HEAL_DURING, HandlerSpec
+from managed_redis.operations.views import cluster_view
 from managed_redis.store import clusters as cluster_store
+from managed_redis.store import host_facts
 from managed_redis.store import operations as op_store
 from managed_redis.store.database import Database
 from managed_redis.store.operations import OperationRecord
@@ -63,7 +71,8 @@ class Worker:
         self._stop = threading.Event()
         self._wake = threading.Condition()
         self._pending_wakeups = 0
-        self._running: dict[str, str] = {}  # operation id -> lease owner
+        # operation id -> (lease owner, deadline)
+        self._running: dict[str, tuple[str, dt.datetime]] = {}
         self._running_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
@@ -122,10 +131,15 @@ class Worker:
             )
         if record is None:
             return False
+        spec = self.handlers[record.kind]
         with self._running_lock:
-            self._running[record.id] = owner
+            self._running[record.id] = (owner, spec.limits.deadline_of(record))
         try:
-            self._run(record, owner)
+            exceeded = spec.limits.exceeded(record, self.clock.now())
+            if exceeded is not None:
+                self._give_up(record, owner, spec, exceeded)
+            else:
+                self._run(record, owner)
         finally:
             with self._running_lock:
                 self._running.pop(record.id, None)
@@ -134,7 +148,8 @@ class Worker:
     def _run(self, record: OperationRecord, owner: str) -> None:
         spec = self.handlers[record.kind]
         request = spec.request_type.FromString(record.request)
-        ctx: OperationContext[Any] = OperationContext(self.db, record, owner, request, self.deps, self.clock)
+        deadline = (spec.limits.deadline_of(record), spec.limits.deadline_s)
+        ctx: OperationContext[Any] = OperationContext(self.db, record, owner, request, self.deps, self.clock, deadline)
         log.info("operation %s (%s): attempt %d started", record.id, record.kind, record.attempts)
         try:
             response = spec.run(ctx)
@@ -146,7 +161,7 @@ class Worker:
             self._release_for_retry(record, owner, retry.after_s)
             return
         except ApiError as error:
-            self._fail(ctx, spec, error)
+            self._fail(ctx, spec, error, gave_up=isinstance(error, DeadlineExceeded))
             return
         except EngineError as error:
             # The data plane said why (which host, what happened); that is the caller's answer.
@@ -166,12 +181,16 @@ class Worker:
         else:
             log.warning("operation %s: finished after losing its lease; result dropped", record.id)
 
-    def _fail(self, ctx: OperationContext[Any], spec: HandlerSpec, error: ApiError) -> None:
+    def _fail(self, ctx: OperationContext[Any], spec: HandlerSpec, error: ApiError, gave_up: bool = False) -> None:
+        """Finish with ``error`` after the kind's failure hook; without one, the cluster gets
+        its status back, or (``gave_up``: a limit was passed) the status its health allows."""
         record = ctx.record
         log.info("operation %s (%s) failed: %s", record.id, record.kind, error.message)
         try:
             if spec.on_error is not None:
                 spec.on_error(ctx, error)
+            elif gave_up:
+                self._settle_cluster(record)
             else:
                 self._restore_status(record)
         except LeaseLost:
@@ -180,6 +199,39 @@ class Worker:
             log.exception("operation %s: cleanup after failure failed", record.id)
         with self.db.write() as conn:
             op_store.finish(conn, record, ctx.owner, self.clock.now(), error=status_of(error).SerializeToString())
+
+    def _give_up(self, record: OperationRecord, owner: str, spec: HandlerSpec, error: ApiError) -> None:
+        """Fail an operation past its attempt cap or deadline instead of running it again."""
+        log.warning("operation %s (%s): %s", record.id, record.kind, error.message)
+        if not spec.limits.cleanup_abandoned(record):
+            request = spec.request_type.FromString(record.request)
+            ctx: OperationContext[Any] = OperationContext(self.db, record, owner, request, self.deps, self.clock)
+            self._fail(ctx, spec, error, gave_up=True)
+            return
+        try:
+            self._settle_cluster(record)
+        except Exception:
+            log.exception("operation %s: could not settle its cluster's status", record.id)
+        with self.db.write() as conn:
+            op_store.finish(conn, record, owner, self.clock.now(), error=status_of(error).SerializeToString())
+
+    def _settle_cluster(self, record: OperationRecord) -> None:
+        """Leave the cluster of an operation that gave up in a status a user can act on."""
+        if not record.cluster_id:
+            return
+        status_before = (record.progress.get("undo") or {}).get("status_before")
+        with self.db.read() as conn:
+            cluster = cluster_store.get(conn, record.cluster_id)
+            if cluster is None:
+                return
+            hosts = cluster_store.hosts_of(conn, [cluster.id])[cluster.id]
+            shards = cluster_store.shards_of(conn, [cluster.id])[cluster.id]
+            facts = host_facts.for_clusters(conn, [cluster.id])
+        health = cluster_health(cluster_view(cluster, hosts, shards, facts), self.clock.now())
+        status = status_after_giving_up(status_before, health)
+        log.info("operation %s gave up: cluster %s is left %s", record.id, cluster.id, status)
+        with self.db.write() as conn:
+            cluster_store.update(conn, cluster.id, status=status)
 
     def _restore_status(self, record: OperationRecord) -> None:
         """Without a handler of its own, a failed operation puts the cluster status back."""
@@ -199,7 +251,12 @@ class Worker:
         while not self._stop.wait(period):
             with self._running_lock:
                 running = dict(self._running)
-            for op_id, owner in running.items():
+            for op_id, (owner, deadline) in running.items():
+                if self.clock.now() >= deadline:
+                    # Past its deadline: let the lease lapse, so that a hung handler's
+                    # operation is claimed, and failed, by another worker.
+                    log.warning("operation %s: past its deadline; its lease is no longer renewed", op_id)
+                    continue
                 try:
                     with self.db.write() as conn:
                         alive = op_store.renew_lease(conn, op_id, owner, self.clock.now(), self.lease_s)

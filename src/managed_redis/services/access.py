@@ -10,6 +10,13 @@ Roles, from weakest to strongest (``managed-redis.*``)::
 
 A principal is an authenticated caller: a subject id and its roles per folder; roles
 granted on the folder ``*`` hold in every folder. The bootstrap admin is admin everywhere.
+
+What a refusal says (the cloud's rule): a caller who may not even see a resource (no READ
+in its folder, none bound on it) is told it does not exist, exactly as for a missing one,
+so NOT_FOUND never tells another folder's resources apart and no message names a folder
+the caller cannot see. PERMISSION_DENIED is for a caller who sees the resource but lacks
+the right for this action, and for folder-wide calls (List, Create) on the folder the
+caller named.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from managed_redis.errors import PermissionDenied
+from managed_redis.errors import NotFound, PermissionDenied
 
 ALL_FOLDERS = "*"
 
@@ -70,9 +77,32 @@ class Principal:
 
     def require(self, folder_id: str, permission: Permission, resource_roles: frozenset[str] = frozenset()) -> None:
         """Raise PermissionDenied unless this principal may ``permission`` in the folder
-        (or on the resource whose bindings gave it ``resource_roles``)."""
+        (or on the resource whose bindings gave it ``resource_roles``). For folder-wide
+        calls, where the caller named the folder."""
         if not self.can(folder_id, permission, resource_roles):
             raise PermissionDenied(
                 f"permission denied: {self.subject_id} may not {permission.value} in folder "
                 f"{folder_id}; this needs role {_WEAKEST_ROLE[permission]} or stronger on it"
+            )
+
+    def require_on(
+        self,
+        resource: str,
+        folder_id: str,
+        permission: Permission,
+        resource_roles: frozenset[str] = frozenset(),
+        missing: str | None = None,
+    ) -> None:
+        """Check ``permission`` on one resource (``"cluster c9q…"``) in ``folder_id``.
+
+        Raises NotFound with ``missing`` (default ``"<resource> does not exist"``, the very
+        words a missing resource gets) when the caller may not even read it, and
+        PermissionDenied naming the resource, not its folder, when it may read but not
+        ``permission``."""
+        if not self.can(folder_id, Permission.READ, resource_roles):
+            raise NotFound(missing or f"{resource} does not exist")
+        if not self.can(folder_id, permission, resource_roles):
+            raise PermissionDenied(
+                f"permission denied: {self.subject_id} may not {permission.value} on {resource}; this needs "
+                f"role {_WEAKEST_ROLE[permission]} or stronger on it or on its folder"
             )

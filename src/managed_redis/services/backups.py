@@ -49,7 +49,7 @@ class BackupService:
             record = backup_store.get(conn, backup_id)
         if record is None or record.status != backup_store.DONE:
             raise NotFound(f"backup {backup_id} does not exist")
-        caller.authenticated.require(record.folder_id, permission)
+        caller.authenticated.require_on(f"backup {backup_id}", record.folder_id, permission)
         return record
 
     def get(self, request: service_pb.GetBackupRequest, caller: Caller) -> backup_pb2.Backup:

@@ -1,5 +1,6 @@
 """Finding a cluster for a caller: it must exist, and the caller must hold the permission in
-its folder or through a role bound on the cluster itself."""
+its folder or through a role bound on the cluster itself. A caller who may not even read
+the cluster is told it does not exist (see ``services/access.py``)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,18 @@ from managed_redis.store.database import Database
 
 
 def load_cluster(db: Database, cluster_id: str, caller: Caller, permission: Permission) -> ClusterRecord:
+    """The cluster, if the caller may ``permission`` on it.
+
+    Raises NotFound (missing, or not readable by the caller: the same words) and
+    PermissionDenied (readable, but ``permission`` is not granted)."""
     principal = caller.authenticated
+    resource = f"cluster {cluster_id}"
     with db.read() as conn:
         record = cluster_store.get(conn, cluster_id)
-        if record is None:
-            raise NotFound(f"cluster {cluster_id} does not exist")
-        if principal.can(record.folder_id, permission):
+        if record is not None and principal.can(record.folder_id, permission):
             return record  # the folder's roles suffice: no need to read the cluster's bindings
-        bound = access_store.roles_of(conn, cluster_id, principal.subject_id)
-    principal.require(record.folder_id, permission, bound)
+        bound = access_store.roles_of(conn, cluster_id, principal.subject_id) if record is not None else frozenset()
+    if record is None:
+        raise NotFound(f"{resource} does not exist")
+    principal.require_on(resource, record.folder_id, permission, bound)
     return record

@@ -16,7 +16,7 @@ from managed_redis.errors import FailedPrecondition, NotFound
 from managed_redis.operations.deps import Deps
 from managed_redis.operations.health import cluster_health
 from managed_redis.operations.plans import ClusterPlan
-from managed_redis.operations.submit import OperationQueue, Submission
+from managed_redis.operations.submit import OperationQueue, Submission, conflicting_operation
 from managed_redis.operations.views import ClusterView, cluster_view
 from managed_redis.services.access import Permission
 from managed_redis.services.cluster_access import load_cluster
@@ -63,7 +63,10 @@ class ClusterServiceBase:
         now = self.queue.clock.now()
         rendered = {}
         for record in records:
-            rendered[record.id] = cluster_proto(record, cluster_health(views[record.id], now))
+            view = views[record.id]
+            rendered[record.id] = cluster_proto(
+                record, cluster_health(view, now), host_zones=view.active_host_zones(), versions=self.deps.versions
+            )
             self.rendered.put(record.id, record.revision, rendered[record.id])
         return rendered
 
@@ -135,6 +138,11 @@ class ClusterServiceBase:
 
 
 def require_status(record: ClusterRecord, allowed: tuple[str, ...], doing: str) -> None:
+    """Refuse ``doing`` unless the cluster is free and in one of the ``allowed`` statuses. An
+    operation holding the cluster is named first (whatever status it put the cluster in), so
+    that a client that waits for it and retries (Terraform) can."""
+    if record.active_operation_id is not None:
+        raise conflicting_operation(record.id, record.active_operation_id)
     if record.status in allowed:
         return
     if record.status == "STOPPED":

@@ -12,12 +12,19 @@ from yandex.cloud.operation import operation_pb2
 
 from managed_redis.catalog.versions import updatable_to
 from managed_redis.domain.cluster_spec import declared_of
-from managed_redis.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
-from managed_redis.operations.submit import Submission
+from managed_redis.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
+from managed_redis.operations.submit import Submission, conflicting_operation
 from managed_redis.services import new_clusters
 from managed_redis.services.access import Permission
 from managed_redis.services.capacity import admit_preset_change
-from managed_redis.services.cluster_base import ClusterServiceBase
+from managed_redis.services.cluster_base import ClusterServiceBase, require_status
 from managed_redis.services.cluster_checks import (
     check_cloud_id,
     check_cluster_fields,
@@ -58,7 +65,7 @@ class ClusterLifecycle(ClusterServiceBase):
             backup = backup_store.get(conn, request.backup_id)
         if backup is None or backup.status != backup_store.DONE:
             raise NotFound(f"backup {request.backup_id} does not exist")
-        principal.require(backup.folder_id, Permission.RESTORE)
+        principal.require_on(f"backup {backup.id}", backup.folder_id, Permission.RESTORE)
         folder_id = request.folder_id or backup.folder_id
         principal.require(folder_id, Permission.RESTORE)
         if backup.source.get("sharded") != request.sharded:
@@ -145,6 +152,8 @@ class ClusterLifecycle(ClusterServiceBase):
 
     def start(self, request: service_pb.StartClusterRequest, caller: Caller) -> operation_pb2.Operation:
         record = self._cluster(request.cluster_id, caller, Permission.MUTATE)
+        if record.active_operation_id is not None:
+            raise conflicting_operation(record.id, record.active_operation_id)
         if record.status != "STOPPED":
             raise FailedPrecondition(f"cluster {record.id} is {record.status}; only a STOPPED cluster can be started")
         return self._change(
@@ -160,9 +169,19 @@ class ClusterLifecycle(ClusterServiceBase):
         )
 
     def move(self, request: service_pb.MoveClusterRequest, caller: Caller) -> operation_pb2.Operation:
+        """Move needs ``managed-redis.editor`` (or stronger) granted on both folders: on the
+        source folder itself, since a role bound on the cluster must not let its holder take
+        the cluster away from the folder's admins, and on the destination folder."""
         raise_if_any(check_cloud_id(request.destination_folder_id, "destination_folder_id", required=True))
-        record = self._changeable(request.cluster_id, caller, "moving it", ("RUNNING", "STOPPED"))
-        caller.authenticated.require(request.destination_folder_id, Permission.MUTATE)
+        record = self._cluster(request.cluster_id, caller, Permission.MUTATE)
+        principal = caller.authenticated
+        if not principal.can(record.folder_id, Permission.MUTATE):
+            raise PermissionDenied(
+                f"permission denied: moving cluster {record.id} out of its folder {record.folder_id} needs role "
+                f"managed-redis.editor or stronger on that folder; a role bound on the cluster is not enough"
+            )
+        principal.require(request.destination_folder_id, Permission.MUTATE)
+        require_status(record, ("RUNNING", "STOPPED"), "moving it")
         if request.destination_folder_id == record.folder_id:
             raise FailedPrecondition(f"cluster {record.id} is already in folder {record.folder_id}")
 

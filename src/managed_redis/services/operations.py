@@ -33,7 +33,7 @@ class OperationService:
             )
         if record is None:
             raise NotFound(f"operation {operation_id} does not exist")
-        principal.require(record.folder_id, permission, bound)
+        principal.require_on(f"operation {operation_id}", record.folder_id, permission, bound)
         return record
 
     def get(self, request: service_pb.GetOperationRequest, caller: Caller) -> operation_pb2.Operation:

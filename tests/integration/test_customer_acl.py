@@ -1,0 +1,119 @@
+"""The customer's Redis user against real clusters: the commands the cloud makes unavailable
+(api.md §10.1) are refused, MIGRATE above all, so keys cannot be carried out of the cluster;
+the data commands clients use still work, and the control plane's own user still migrates."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from tests.integration.test_sharded import sharded_body
+from tests.support.cluster_clients import cluster_client
+from tests.support.clusters import PASSWORD, admin_client, admin_password, client, create_cluster, hosts_of, run
+
+# (command, arguments) a customer may never run, with arguments that would work for the admin.
+UNAVAILABLE = [
+    ("CONFIG", "GET", "maxmemory"),
+    ("CONFIG", "SET", "maxmemory", "1"),
+    ("ACL", "WHOAMI"),
+    ("ACL", "SETUSER", "intruder", "on", ">secret-password", "+@all"),
+    ("BGSAVE",),
+    ("BGREWRITEAOF",),
+    ("SAVE",),
+    ("LASTSAVE",),
+    ("DEBUG", "SLEEP", "0"),
+    ("MODULE", "LIST"),
+    ("MONITOR",),
+    ("MOVE", "acl:key", "1"),
+    ("OBJECT", "ENCODING", "acl:key"),
+    ("REPLICAOF", "NO", "ONE"),
+    ("SLAVEOF", "NO", "ONE"),
+    ("SHUTDOWN", "NOSAVE"),
+]
+CLUSTER_ADMIN = [
+    ("CLUSTER", "SETSLOT", "0", "STABLE"),
+    ("CLUSTER", "MEET", "127.0.0.1", "6379"),
+    ("CLUSTER", "FORGET", "0" * 40),
+    ("CLUSTER", "FAILOVER"),
+    ("CLUSTER", "RESET"),
+    ("CLUSTER", "SAVECONFIG"),
+    ("CLUSTER", "BUMPEPOCH"),
+    ("CLUSTER", "ADDSLOTS", "0"),
+    ("CLUSTER", "DELSLOTS", "0"),
+    ("CLUSTER", "FLUSHSLOTS"),
+]
+
+
+def refused(connection: redis.Redis, *command: str) -> bool:
+    """True when Redis refuses the command to this user: by ACL (NOPERM), or for DEBUG and
+    MODULE also by their ``enable-*-command`` guard, which Redis checks first."""
+    try:
+        connection.execute_command(*command)
+    except redis.exceptions.NoPermissionError:
+        return True
+    except redis.exceptions.ResponseError as error:
+        return str(error).startswith(("DEBUG command not allowed", "MODULE command not allowed"))
+    return False
+
+
+@pytest.fixture(scope="module")
+def two_clusters(server):
+    first = create_cluster(server, "acl-first", hosts=1)
+    second = create_cluster(server, "acl-second", hosts=1)
+    return hosts_of(server, first["id"])[0]["name"], hosts_of(server, second["id"])[0]["name"]
+
+
+def test_customer_cannot_run_unavailable_commands(two_clusters):
+    host, _ = two_clusters
+    customer = client(host)
+    customer.set("acl:key", "value")
+    still_allowed = [command for command in UNAVAILABLE if not refused(customer, *command)]
+    assert still_allowed == []
+    # Nothing the refused commands would have done happened.
+    assert customer.get("acl:key") == "value" and customer.ping()
+
+
+def test_customer_cannot_migrate_keys_out_but_the_control_plane_can(server, two_clusters):
+    source, target = two_clusters
+    customer = client(source)
+    customer.set("acl:kept", "mine")
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        customer.migrate(target, 6379, ["acl:kept"], 0, 5000, auth=PASSWORD)
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        customer.execute_command("MIGRATE", target, 6379, "", 0, 5000, "KEYS", "acl:kept")
+    assert customer.get("acl:kept") == "mine" and client(target).get("acl:kept") is None
+
+    # The control plane's own user (it moves slots) still migrates, authenticating as itself.
+    admin = admin_client(server, source)
+    admin.set("acl:moved", "by the control plane")
+    reply = admin.execute_command(
+        "MIGRATE", target, 6379, "", 0, 5000, "AUTH2", "mredis", admin_password(server, target), "KEYS", "acl:moved"
+    )
+    assert reply in (b"OK", "OK", True)
+    assert client(target).get("acl:moved") == "by the control plane" and customer.get("acl:moved") is None
+
+
+def test_customer_data_commands_still_work(two_clusters):
+    host, _ = two_clusters
+    customer = client(host)
+    pipe = customer.pipeline()
+    pipe.set("acl:n", 1).incr("acl:n").hset("acl:h", "f", "v").lpush("acl:l", "x").expire("acl:n", 100)
+    assert pipe.execute() == [True, 2, 1, 1, True]
+    assert customer.execute_command("ROLE")[0] in ("master", b"master")
+    assert customer.info("server")["redis_version"]
+
+
+def test_sharded_customer_cannot_reshape_the_cluster(server):
+    created = run(server, "POST", "/managed-redis/v1/clusters", sharded_body("acl-sharded", shards=3, per_shard=1))
+    hosts = [h["name"] for h in hosts_of(server, created["response"]["id"])]
+    customer = client(hosts[0])
+    still_allowed = [command for command in CLUSTER_ADMIN + UNAVAILABLE if not refused(customer, *command)]
+    assert still_allowed == []
+    # What cluster clients need is still there: the slot map, and reads and writes on every shard.
+    routed = cluster_client(hosts[0])
+    for number in range(50):
+        routed.set(f"acl:{number}", number)
+    assert [int(routed.get(f"acl:{number}")) for number in range(50)] == list(range(50))
+    assert "cluster_state:ok" in customer.execute_command("CLUSTER", "INFO")
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        customer.execute_command("MIGRATE", hosts[1], 6379, "", 0, 5000, "KEYS", "acl:1")
