@@ -158,6 +158,16 @@ def test_autoscaling_disk_limit_and_shard_counts_are_bounded() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("window", "field"), [({"hours": 24}, "hours"), ({"minutes": 60}, "minutes"), ({"hours": -1}, "hours")]
+)
+def test_backup_window_is_a_time_of_day(window: dict[str, int], field: str) -> None:
+    assert spec_problems({"backupWindowStart": window}) == {
+        f"config_spec.backup_window_start.{field}": "must be in 0-23" if field == "hours" else "must be in 0-59"
+    }
+    assert spec_problems({"backupWindowStart": {"hours": 23, "minutes": 59}}) == {}
+
+
 def host(**fields: Any) -> service_pb.HostSpec:
     return json_format.ParseDict({"zoneId": "ru-central1-a", **fields}, service_pb.HostSpec())
 

@@ -169,6 +169,7 @@ def check_config_spec(
             preset.memory if preset is not None else None,
         )
     problems += check_shard_autoscaling(spec, prefix)
+    problems += check_time_of_day(spec, prefix)
     modules = spec.modules
     for name in ("valkey_search", "valkey_json", "valkey_bloom"):
         if getattr(modules, name).enabled:
@@ -224,6 +225,20 @@ def check_shard_autoscaling(spec: service_pb.ConfigSpec, prefix: str) -> list[Fi
     if settings.min_shards > settings.max_shards > 0:
         problems.append(FieldViolation(f"{path}.max_shards", "must be at least min_shards"))
     return problems
+
+
+# google.type.TimeOfDay's ranges (24:00 is for closing times; a window starts before it).
+_TIME_OF_DAY = (("hours", 23), ("minutes", 59), ("seconds", 59), ("nanos", 999_999_999))
+
+
+def check_time_of_day(spec: service_pb.ConfigSpec, prefix: str) -> list[FieldViolation]:
+    """The daily backup window starts at a time of day that exists."""
+    start = spec.backup_window_start
+    return [
+        FieldViolation(f"{prefix}.backup_window_start.{name}", f"must be in 0-{high}")
+        for name, high in _TIME_OF_DAY
+        if not 0 <= getattr(start, name) <= high
+    ]
 
 
 def check_cluster_fields(
