@@ -23,7 +23,9 @@ from managed_redis.services.clusters import ClusterService
 from managed_redis.services.context import Caller
 from managed_redis.services.resource_presets import ResourcePresetService
 from managed_redis.settings import SettingsError, load_settings
+from managed_redis.store import backups as backup_store
 from managed_redis.store import clusters as cluster_store
+from managed_redis.store.backups import BackupRecord
 from tests.support.fake_world import World, make_world
 
 ADMIN = Caller(Principal("admin", admin_everywhere=True), request_id="r1")
@@ -156,3 +158,36 @@ def test_machine_memory_comes_from_meminfo_unless_set(tmp_path: Path) -> None:
 def test_overcommit_must_be_a_positive_number(value: str) -> None:
     with pytest.raises(SettingsError, match="MREDIS_MEMORY_OVERCOMMIT"):
         load_settings(env={"MREDIS_MEMORY_OVERCOMMIT": value})
+
+
+def test_restore_is_admitted_like_create(world: World) -> None:
+    world.add_cluster("c1", hosts=2)  # 16 GiB of 20
+    with world.db.write() as conn:
+        backup_store.insert(
+            conn,
+            BackupRecord(
+                id="c1:20261130T120000",
+                folder_id="folder1",
+                source_cluster_id="c1",
+                type="MANUAL",
+                status=backup_store.DONE,
+                started_at=world.clock.now(),
+                created_at=world.clock.now(),
+                files=[{"shard": "shard1"}],
+                source={
+                    "sharded": False,
+                    "config_spec": {"version": "7.0", "resources": {"resourcePresetId": "hm1.nano"}},
+                },
+            ),
+        )
+    body = {
+        "backupId": "c1:20261130T120000",
+        "name": "restored",
+        "environment": "PRODUCTION",
+        "configSpec": {"redis": {"password": "Password-123"}},
+        "hostSpecs": [{"zoneId": "ru-central1-a"}],
+    }
+    request = json_format.ParseDict(body, service_pb.RestoreClusterRequest())
+    with pytest.raises(ResourceExhausted, match=r"needs 8 GiB for 1 host of hm1.nano, 4 GiB of 20 GiB free"):
+        service(world).restore(request, ADMIN)
+    assert cluster_names(world) == ["name-c1"]
