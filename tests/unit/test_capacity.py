@@ -148,6 +148,7 @@ def test_machine_memory_comes_from_meminfo_unless_set(tmp_path: Path) -> None:
     meminfo = tmp_path / "meminfo"
     meminfo.write_text("MemTotal:       24684084 kB\nMemFree:        22000000 kB\n")
     assert mem_total_bytes(meminfo) == 24684084 * 1024
+    assert mem_total_bytes(tmp_path / "absent") > 0  # not Linux: the physical pages
     default = load_settings(env={})
     assert default.machine_memory_gib is None and default.memory_overcommit == 4.0
     assert machine_memory(default).total_bytes == mem_total_bytes()

@@ -16,6 +16,7 @@ preset an Update in flight moves it to when that is larger.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,13 +52,17 @@ class MachineMemory:
 
 
 def mem_total_bytes(meminfo: Path = MEMINFO) -> int:
-    """``MemTotal`` of ``/proc/meminfo``, in bytes. Raises OSError or ValueError if unreadable."""
-    for line in meminfo.read_text().splitlines():
+    """``MemTotal`` of ``/proc/meminfo``, in bytes; where there is none (not Linux), the
+    physical pages the system reports. Raises OSError or ValueError if neither is readable."""
+    try:
+        text = meminfo.read_text()
+    except FileNotFoundError:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for line in text.splitlines():
         name, _, value = line.partition(":")
-        if name == "MemTotal":
-            number, unit = value.split()
-            return int(number) * {"kB": 1024}[unit]
-    raise ValueError(f"no MemTotal in {meminfo}")
+        if name == "MemTotal" and value.split()[1:] == ["kB"]:
+            return int(value.split()[0]) * 1024
+    raise ValueError(f"no MemTotal in kB in {meminfo}")
 
 
 def machine_memory(settings: Settings) -> MachineMemory:
