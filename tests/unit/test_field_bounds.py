@@ -69,11 +69,20 @@ def test_redis_config_bounds(field: str, refused: int, accepted: int, rule: str)
     assert spec_problems({"redis": {field: accepted}}) == {}
 
 
-def test_legacy_config_is_held_to_the_same_bounds() -> None:
+def test_legacy_config_is_held_to_the_same_bounds_and_named_as_sent() -> None:
     # redisConfig_7_0 says only "databases > 0"; the server's bound still applies.
     assert spec_problems({"redisConfig_7_0": {"databases": 2147483647}}) == {
         "config_spec.redis.databases": "must be in 1-1024"
     }
+    request = create_request(
+        configSpec={
+            "resources": {"resourcePresetId": "hm1.nano"},
+            "redisConfig_7_0": {"password": "Password-123", "databases": "2147483647"},
+        }
+    )
+    with pytest.raises(InvalidArgument) as caught:
+        new_clusters.check(request, request.folder_id, normalized_config_spec(request.config_spec), [VERSION])
+    assert [v.field for v in caught.value.violations] == ["config_spec.redis_config_7_0.databases"]
 
 
 BUFFERS = [

@@ -134,9 +134,14 @@ def resolve_version(
 
 
 def check_config_spec(
-    spec: service_pb.ConfigSpec, version: RedisVersion | None, sharded: bool, prefix: str = "config_spec"
+    spec: service_pb.ConfigSpec,
+    version: RedisVersion | None,
+    sharded: bool,
+    prefix: str = "config_spec",
+    redis_field: str = "redis",
 ) -> list[FieldViolation]:
-    """Everything in a ConfigSpec this server cannot honour (the version is checked apart)."""
+    """Everything in a ConfigSpec this server cannot honour (the version is checked apart);
+    Redis settings are named under ``redis_field``, the (legacy) field the request used."""
     problems: list[FieldViolation] = []
     resources = spec.resources
     preset = PRESETS_BY_ID.get(resources.resource_preset_id)
@@ -165,7 +170,7 @@ def check_config_spec(
             unified_redis_config(spec),
             (version.major, version.minor),
             sharded,
-            f"{prefix}.redis",
+            f"{prefix}.{redis_field}",
             preset.memory if preset is not None else None,
         )
     problems += check_shard_autoscaling(spec, prefix)

@@ -70,7 +70,8 @@ def check(
     version, problems = resolve_version(spec.version, versions, "config_spec.version")
     problems += check_cloud_id(folder_id, "folder_id", required=True)
     problems += check_cluster_fields(request)
-    problems += check_config_spec(spec, version, request.sharded)
+    redis_field = request.config_spec.WhichOneof("redis_spec") or "redis"
+    problems += check_config_spec(spec, version, request.sharded, redis_field=redis_field)
     problems += check_password(spec.redis.password, "config_spec.redis.password", required=True)
     problems += check_host_specs(request.host_specs, request.tls_enabled.value, request.sharded)
     if request.sharded:
