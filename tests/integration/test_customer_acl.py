@@ -4,12 +4,18 @@ the data commands clients use still work, and the control plane's own user still
 
 from __future__ import annotations
 
+import ipaddress
+
 import pytest
 import redis
 
+from managed_redis.engine.local import LocalEngine
+from managed_redis.engine.model import Credentials, Node
 from tests.integration.test_sharded import sharded_body
 from tests.support.cluster_clients import cluster_client
 from tests.support.clusters import PASSWORD, admin_client, admin_password, client, create_cluster, hosts_of, run
+from tests.support.processes import kill_all
+from tests.support.server import host_network
 
 # (command, arguments) a customer may never run, with arguments that would work for the admin.
 UNAVAILABLE = [
@@ -117,3 +123,28 @@ def test_sharded_customer_cannot_reshape_the_cluster(server):
     assert "cluster_state:ok" in customer.execute_command("CLUSTER", "INFO")
     with pytest.raises(redis.exceptions.NoPermissionError):
         customer.execute_command("MIGRATE", hosts[1], 6379, "", 0, 5000, "KEYS", "acl:1")
+
+
+def test_a_running_node_with_older_rules_is_brought_in_line_when_adopted(tmp_path):
+    """A node started before these rules (its customer may still MIGRATE) loses the commands
+    once the engine adopts it, keeping its password and its data."""
+    network = host_network()
+    address = str(next(ipaddress.ip_network(network).hosts()))
+    node = Node(address, address, tmp_path / address, "redis-server", Credentials("customer-pw1", "admin-pw-1"))
+    engine = LocalEngine()
+    try:
+        engine.ensure_node(node)
+        admin = engine.admin(node)
+        admin.execute_command("ACL", "SETUSER", "default", "+migrate", "+object", "+config")
+        customer = redis.Redis(host=address, password="customer-pw1", decode_responses=True, socket_timeout=5)
+        customer.set("old:key", "v")
+        assert customer.object("encoding", "old:key") == "embstr"  # the older rules, as they were
+        engine.ensure_node(node)
+        assert [c for c in UNAVAILABLE if not refused(customer, *c)] == []
+        assert customer.get("old:key") == "v"
+        # Saved: a restart keeps today's rules.
+        engine.stop_node(node, save=True)
+        engine.ensure_node(node)
+        assert refused(customer, "MIGRATE", address, "6379", "", "0", "1000", "KEYS", "old:key")
+    finally:
+        kill_all(network)

@@ -136,6 +136,7 @@ class LocalEngine:
         """
         if self.node_running(node):
             self.wait_ready(node, timeout_s)
+            self.deny_unavailable_commands(node)
         else:
             from_rdb = node.appendonly and not self.aof_manifest(node).exists() and self.rdb_path(node).exists()
             starting = dataclasses.replace(node, appendonly=False) if from_rdb else node
@@ -149,6 +150,18 @@ class LocalEngine:
                 log.info("redis on %s loaded its RDB in %.2f s", node.name, time.monotonic() - started)
         if node.appendonly and self.admin(node).config_get("appendonly").get("appendonly") != "yes":
             self.config_set(node, [("appendonly", "yes")])
+
+    def deny_unavailable_commands(self, node: Node) -> None:
+        """Take the commands the cloud makes unavailable (``conf.UNAVAILABLE_COMMANDS``) from
+        the customer's users of a running node, live, and save its ACL: a node started with an
+        older ``users.acl`` gets today's rules. Passwords and other rules are left as they are.
+
+        Raises redis.RedisError when the node does not answer."""
+        client = self.admin(node)
+        denials = conf.customer_denials(node.cluster_mode).split()
+        for name in ("default", *(user.name for user in node.users)):
+            client.execute_command("ACL", "SETUSER", name, *denials)
+        client.execute_command("ACL", "SAVE")
 
     def wait_ready(self, node: Node, timeout_s: float = READY_TIMEOUT_S) -> None:
         deadline = time.monotonic() + timeout_s
