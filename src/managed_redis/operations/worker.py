@@ -12,6 +12,7 @@ claimed (and failed) by another worker.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -31,6 +32,8 @@ from managed_redis.errors import ApiError, DeadlineExceeded, Internal, without_p
 from managed_redis.operations.context import LeaseLost, OperationContext, Retry
 from managed_redis.operations.health import cluster_health
 from managed_redis.operations.limits import status_after_giving_up
+from managed_redis.operations.observing import look
+from managed_redis.operations.plans import ClusterPlan
 from managed_redis.operations.registry import HEAL_DURING, HandlerSpec
 from managed_redis.operations.views import cluster_view
 from managed_redis.store import clusters as cluster_store
@@ -227,7 +230,16 @@ class Worker:
             hosts = cluster_store.hosts_of(conn, [cluster.id])[cluster.id]
             shards = cluster_store.shards_of(conn, [cluster.id])[cluster.id]
             facts = host_facts.for_clusters(conn, [cluster.id])
-        health = cluster_health(cluster_view(cluster, hosts, shards, facts), self.clock.now())
+        view = cluster_view(cluster, hosts, shards, facts)
+        if self.deps is not None:
+            try:  # a look now: a control plane just restarted has no look of its own yet
+                view = look(self.db, ClusterPlan.load(self.db, self.deps, cluster.id), self.clock)
+            except Exception:
+                log.exception(
+                    "operation %s: could not look at cluster %s; judging it by its last look", record.id, cluster.id
+                )
+        # Judged as a running cluster would be: whether its hosts serve, whatever the operation set.
+        health = cluster_health(dataclasses.replace(view, status="RUNNING"), self.clock.now())
         status = status_after_giving_up(status_before, health)
         log.info("operation %s gave up: cluster %s is left %s", record.id, cluster.id, status)
         with self.db.write() as conn:
