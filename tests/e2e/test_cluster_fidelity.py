@@ -37,6 +37,8 @@ def test_get_fills_is_ha_full_version_monitoring_and_the_legacy_config(cluster_s
     legacy = shown["config"]["redisConfig_7_0"]
     assert legacy["userConfig"] == {"maxmemoryPolicy": "ALLKEYS_LRU", "timeout": "30"}
     assert legacy["effectiveConfig"]["maxmemoryPolicy"] == "ALLKEYS_LRU" and "password" not in str(legacy)
+    shards = server.rest("GET", f"/managed-redis/v1/clusters/{created['id']}/shards").json()["shards"]
+    assert [shard.get("isHa") for shard in shards] == [True]
     [monitoring] = shown["monitoring"]
     hosts = server.rest("GET", monitoring["link"])
     assert hosts.status_code == 200 and len(hosts.json()["hosts"]) == 3
@@ -49,6 +51,8 @@ def test_get_fills_is_ha_full_version_monitoring_and_the_legacy_config(cluster_s
 
     single = run(server, "POST", "/managed-redis/v1/clusters", create_body("fidelity-single", hosts=1))["response"]
     assert server.rest("GET", f"/managed-redis/v1/clusters/{single['id']}").json().get("isHa", False) is False
+    [shard] = server.rest("GET", f"/managed-redis/v1/clusters/{single['id']}/shards").json()["shards"]
+    assert shard.get("isHa", False) is False
 
 
 def test_a_change_while_another_operation_runs_names_it_as_terraform_expects(cluster_server):

@@ -12,7 +12,7 @@ from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
 from managed_redis.catalog.versions import RedisVersion
 from managed_redis.domain.cluster_spec import spec_json
-from managed_redis.domain.cluster_view import cluster_is_ha, cluster_proto, shard_is_ha
+from managed_redis.domain.cluster_view import cluster_is_ha, cluster_proto, shard_is_ha, shards_ha
 from managed_redis.store.clusters import ClusterRecord
 
 
@@ -44,6 +44,11 @@ def record(version: str, preset: str = "hm1.nano", redis: dict | None = None) ->
 )
 def test_a_shard_is_ha_with_two_hosts_and_no_zone_holding_more_than_half(zones, burstable, ha):
     assert shard_is_ha(zones, burstable) is ha
+
+
+def test_each_shard_is_judged_on_its_own():
+    hosts = [("s1", "a"), ("s1", "b"), ("s2", "a"), ("s2", "a")]
+    assert shards_ha("hm1.nano", hosts) == {"s1": True, "s2": False}
 
 
 def test_a_cluster_is_ha_when_every_shard_is():

@@ -50,14 +50,20 @@ def shard_is_ha(zones: Sequence[str], burstable: bool) -> bool:
     return max(Counter(zones).values()) * 2 <= len(zones)
 
 
-def cluster_is_ha(preset_id: str, host_zones: Iterable[tuple[str, str]]) -> bool:
-    """``host_zones``: (shard name, zone id) of each active host. False without hosts."""
+def shards_ha(preset_id: str, host_zones: Iterable[tuple[str, str]]) -> dict[str, bool]:
+    """shard name -> whether it is HA; ``host_zones``: (shard name, zone id) of each active host."""
     by_shard: dict[str, list[str]] = {}
     for shard, zone in host_zones:
         by_shard.setdefault(shard, []).append(zone)
     preset = PRESETS_BY_ID.get(preset_id)
     burstable = preset.burstable if preset is not None else False
-    return bool(by_shard) and all(shard_is_ha(zones, burstable) for zones in by_shard.values())
+    return {shard: shard_is_ha(zones, burstable) for shard, zones in by_shard.items()}
+
+
+def cluster_is_ha(preset_id: str, host_zones: Iterable[tuple[str, str]]) -> bool:
+    """Every shard is HA (``shards_ha``); False without hosts."""
+    by_shard = shards_ha(preset_id, host_zones)
+    return bool(by_shard) and all(by_shard.values())
 
 
 def monitoring_of(cluster_id: str) -> list[cluster_pb2.Monitoring]:

@@ -12,9 +12,9 @@ claims and fails it).
 Failing for a limit runs the kind's failure hook like any failure; if that hook itself
 keeps killing workers (``CLEANUP_ATTEMPTS`` more claims), the operation is finished
 without it. A cluster whose operation gave up without a hook of its own is left where a
-user can act: as it was if it was STOPPED or in ERROR; RUNNING if the stored facts show it
-serving (health ALIVE or DEGRADED: clients get answers, and the supervisor heals RUNNING
-clusters); else ERROR (Delete is allowed then).
+user can act: as it was if it was STOPPED or in ERROR; RUNNING if a look at its hosts (now,
+else the last stored one) shows it serving (health ALIVE or DEGRADED: clients get answers,
+and the supervisor heals RUNNING clusters); else ERROR (Delete is allowed then).
 """
 
 from __future__ import annotations

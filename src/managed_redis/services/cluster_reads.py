@@ -5,6 +5,8 @@ from __future__ import annotations
 from yandex.cloud.mdb.redis.v1 import cluster_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
+from managed_redis.domain.cluster_spec import config_spec_of
+from managed_redis.domain.cluster_view import shards_ha
 from managed_redis.errors import NotFound
 from managed_redis.services.access import Permission
 from managed_redis.services.backups import list_page
@@ -16,6 +18,7 @@ from managed_redis.services.operation_view import operation_proto
 from managed_redis.services.pagination import decode_time_key, encode_time_key, page_of, page_size
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store import operations as op_store
+from managed_redis.store.clusters import ClusterRecord
 
 
 class ClusterReads(ClusterServiceBase):
@@ -51,9 +54,15 @@ class ClusterReads(ClusterServiceBase):
         with self.db.read() as conn:
             shards = cluster_store.list_shards(conn, record.id)
         page, token = page_of(shards, request.page_size, request.page_token)
+        ha = self._shards_ha(record)
         return service_pb.ListClusterShardsResponse(
-            shards=[cluster_pb2.Shard(name=s.name, cluster_id=record.id) for s in page], next_page_token=token
+            shards=[cluster_pb2.Shard(name=s.name, cluster_id=record.id, is_ha=ha.get(s.name, False)) for s in page],
+            next_page_token=token,
         )
+
+    def _shards_ha(self, record: ClusterRecord) -> dict[str, bool]:
+        view = self._views([record])[record.id]
+        return shards_ha(config_spec_of(record).resources.resource_preset_id, view.active_host_zones())
 
     def get_shard(self, request: service_pb.GetClusterShardRequest, caller: Caller) -> cluster_pb2.Shard:
         record = self._cluster(request.cluster_id, caller, Permission.READ)
@@ -61,7 +70,8 @@ class ClusterReads(ClusterServiceBase):
             names = {s.name for s in cluster_store.list_shards(conn, record.id)}
         if request.shard_name not in names:
             raise NotFound(f"cluster {record.id} has no shard {request.shard_name!r}")
-        return cluster_pb2.Shard(name=request.shard_name, cluster_id=record.id)
+        is_ha = self._shards_ha(record).get(request.shard_name, False)
+        return cluster_pb2.Shard(name=request.shard_name, cluster_id=record.id, is_ha=is_ha)
 
     def list_operations(
         self, request: service_pb.ListClusterOperationsRequest, caller: Caller
