@@ -46,6 +46,12 @@ class Settings:
     # Sentinel's down-after-milliseconds and Redis Cluster's cluster-node-timeout, in seconds.
     sentinel_down_after_s: float = 5.0
     cluster_node_timeout_s: float = 5.0
+    # Slot moves: a key of this many MiB or more moves alone under a longer node timeout; a
+    # MIGRATE is assumed to move this many MiB a second; a key whose move would block its
+    # shard longer than migrate_max_block_s stays where it is (engine/slot_moves.py).
+    migrate_big_key_mib: float = 8.0
+    migrate_rate_mib_s: float = 50.0
+    migrate_max_block_s: float = 120.0
     # How often the supervisor checks every host and restarts what died.
     supervisor_period_s: float = 1.0
     # How long a master may stay silent (alive, not answering, unheard by its replicas) before
@@ -180,6 +186,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
         float,
         "Redis Cluster node timeout in seconds",
     ),
+    SettingSpec("migrate_big_key_mib", "MREDIS_MIGRATE_BIG_KEY_MIB", None, float, "MiB from which a key moves alone"),
+    SettingSpec("migrate_rate_mib_s", "MREDIS_MIGRATE_RATE_MIB_S", None, float, "MiB a MIGRATE moves a second"),
+    SettingSpec("migrate_max_block_s", "MREDIS_MIGRATE_MAX_BLOCK_S", None, float, "longest a key's move may block"),
     SettingSpec(
         "supervisor_period_s",
         "MREDIS_SUPERVISOR_PERIOD_S",

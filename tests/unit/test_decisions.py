@@ -128,6 +128,9 @@ def view_of(row: Row) -> ClusterView:
     )
 
 
+TWO = {"s1": "h1", "s2": "h3"}
+
+
 def healthy() -> list[H]:
     return [H("h1", master()), H("h2", replica()), H("h3", replica())]
 
@@ -452,6 +455,81 @@ ROWS = [
         recorded={"s1": "h1"},
     ),
 ]
+
+
+# -- slots half-moved (Redis Cluster) -----------------------------------------------------------
+def two_shards(**h1_changes: object) -> list[H]:
+    """Two shards of a master and a replica, all agreeing on the slot owners (digest "d1")."""
+    agreed = {"owners_digest": "d1", "node_timeout_ms": 5000, "cluster_state": "ok", "cluster_slots_ok": 16384}
+    return sharded(
+        shard_of("s1", ("h1", master(**{**agreed, **h1_changes})), ("h2", replica(**agreed))),
+        shard_of("s2", ("h3", master(**agreed)), ("h4", replica(of="h3", **agreed))),
+    )
+
+
+SLOT_ROWS = [
+    Row("sharded, slots agreed and none open: nothing to do", two_shards(), [], sharded=True, recorded=TWO),
+    Row(
+        "sharded, a slot left MIGRATING with no operation moving it: settle it",
+        two_shards(open_slots=(5000, 5001)),
+        [(Do.SETTLE_SLOTS, None, None)],
+        says="5000, 5001 are open",
+        sharded=True,
+        recorded=TWO,
+    ),
+    Row(
+        "sharded, the nodes name different owners for a slot: settle it",
+        two_shards(owners_digest="d2"),
+        [(Do.SETTLE_SLOTS, None, None)],
+        says="different owners",
+        sharded=True,
+        recorded=TWO,
+    ),
+    Row(
+        "sharded, a node timeout left raised by a big key's move: set it back",
+        two_shards(node_timeout_ms=65000),
+        [(Do.SETTLE_SLOTS, None, None)],
+        says="cluster-node-timeout is not 5000 ms on h1",
+        sharded=True,
+        recorded=TWO,
+    ),
+    Row(
+        "sharded, slots open while a rebalance moves them: its business, nothing to do",
+        two_shards(open_slots=(5000,)),
+        [],
+        sharded=True,
+        recorded=TWO,
+        status="UPDATING",
+        busy_with="cluster.rebalance",
+    ),
+    Row(
+        "sharded, slots open and the rebalance orphaned (its control plane died): left to its resumption",
+        two_shards(open_slots=(5000,)),
+        [],
+        sharded=True,
+        recorded=TWO,
+        status="UPDATING",
+        busy_with="cluster.rebalance",
+        busy_orphaned=True,
+    ),
+    Row(
+        "sharded, a silent node's old facts do not count: only answering nodes are compared",
+        with_host(two_shards(), "h4", redis=silent()),
+        [],
+        sharded=True,
+        recorded=TWO,
+    ),
+]
+
+
+@pytest.mark.parametrize("row", SLOT_ROWS, ids=[row.id for row in SLOT_ROWS])
+def test_slot_decision(row: Row) -> None:
+    test_decision(row)
+
+
+def test_settling_slots_waits_for_its_grace_and_cools_down() -> None:
+    (settle,) = decide(view_of(Row("x", two_shards(open_slots=(7,)), [], sharded=True, recorded=TWO)), POLICY, NOW)
+    assert settle.grace_s == POLICY.settle_slots_after_s and settle.cooldown_s == POLICY.settle_slots_after_s
 
 
 def _silent_overrides(row: Row) -> Row:

@@ -54,3 +54,23 @@ def test_balanced_cluster_needs_no_moves():
     assert plan_moves(owners, ["s0", "s1", "s2"]) == []
     with pytest.raises(ValueError):
         plan_moves(owners, [])
+
+
+def test_a_pinned_slot_stays_and_its_holder_gives_another_instead():
+    owners = {f"s{i}": expand([rng]) for i, rng in enumerate(even_split(3))}
+    owners["s3"] = set()
+    # s0's highest slot would go first; pinned (a key too large to move), it stays.
+    pinned = {max(owners["s0"])}
+    moves = plan_moves(owners, ["s0", "s1", "s2", "s3"], pinned)
+    assert pinned.isdisjoint(m.slot for m in moves)
+    after = apply(owners, moves)
+    assert pinned <= after["s0"]
+    assert sorted(len(v) for v in after.values()) == [4096] * 4
+
+
+def test_a_pinned_slot_of_a_leaving_shard_stays_with_it():
+    owners = {f"s{i}": expand([rng]) for i, rng in enumerate(even_split(4))}
+    pinned = {min(owners["s3"])}
+    after = apply(owners, plan_moves(owners, ["s0", "s1", "s2"], pinned))
+    assert after["s3"] == pinned
+    assert set().union(*after.values()) == set(range(SLOTS))

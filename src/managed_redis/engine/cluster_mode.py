@@ -1,10 +1,7 @@
-"""Redis Cluster: forming a cluster, reading its view, moving slots, failing over.
+"""Redis Cluster: forming a cluster, reading its view, failing over.
 
 Everything goes through the control user on the nodes themselves (``CLUSTER ...``
-commands); no ``redis-cli --cluster``. A slot moves with the documented protocol:
-IMPORTING on the target, MIGRATING on the source, ``MIGRATE`` of its keys in batches, then
-``SETSLOT NODE`` on the target, the source and every other master. Clients keep working
-throughout, following ASK and MOVED redirections.
+commands); no ``redis-cli --cluster``. Moving slots is ``slot_moves.py``'s job.
 """
 
 from __future__ import annotations
@@ -24,11 +21,8 @@ from managed_redis.engine.slots import SLOTS, ranges
 
 log = logging.getLogger(__name__)
 
-MIGRATE_BATCH = 1000
-SLOT_BATCH = 256
 # Redis gives a manual failover 5 s (CLUSTER_MF_TIMEOUT); a little more before asking again.
 MANUAL_FAILOVER_S = 7.0
-MIGRATE_TIMEOUT_MS = 60_000
 FORM_TIMEOUT_S = 60.0
 
 
@@ -246,52 +240,6 @@ class RedisClusterOps:
         """Master node id -> the slots it holds, as ``node`` sees it."""
         return {n.id: set(n.slots) for n in self.view(node) if n.is_master and not n.failing}
 
-    def migrate_slots(
-        self, source: Node, source_id: str, target: Node, target_id: str, others: Sequence[Node], slots: Sequence[int]
-    ) -> int:
-        """Move ``slots`` and their keys from ``source`` to ``target``; returns the keys moved.
-
-        The protocol of each slot is kept (IMPORTING, MIGRATING, keys, NODE on the target,
-        then the source, then the rest), but for ``SLOT_BATCH`` slots at a time, each step
-        pipelined: a round trip per batch instead of several per slot.
-        """
-        src, dst = self._admin(source), self._admin(target)
-        moved = 0
-        for start in range(0, len(slots), SLOT_BATCH):
-            batch = list(slots[start : start + SLOT_BATCH])
-            _pipelined(dst, [("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id) for slot in batch])
-            _pipelined(src, [("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id) for slot in batch])
-            counts = _pipelined(src, [("CLUSTER", "COUNTKEYSINSLOT", slot) for slot in batch])
-            for slot, count in zip(batch, counts, strict=True):
-                if int(str(count)):
-                    moved += self._migrate_keys(src, target, slot)
-            for node in (target, source, *others):
-                _pipelined(self._admin(node), [("CLUSTER", "SETSLOT", slot, "NODE", target_id) for slot in batch])
-        return moved
-
-    def _migrate_keys(self, src: redis.Redis, target: Node, slot: int) -> int:
-        credentials = target.credentials
-        moved = 0
-        while True:
-            keys = src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, MIGRATE_BATCH)
-            if not keys:
-                return moved
-            src.execute_command(
-                "MIGRATE",
-                target.address,
-                target.port,
-                "",
-                0,
-                MIGRATE_TIMEOUT_MS,
-                "REPLACE",
-                "AUTH2",
-                credentials.admin_user,
-                credentials.admin_password,
-                "KEYS",
-                *keys,
-            )
-            moved += len(keys)
-
     def forget(self, nodes: Sequence[Node], gone_ids: Iterable[str]) -> None:
         for node in nodes:
             for gone in gone_ids:
@@ -337,11 +285,3 @@ class RedisClusterOps:
             if time.monotonic() > deadline:
                 raise EngineError(f"{replica.name} did not become master within {timeout_s:.0f} s")
             time.sleep(0.02)
-
-
-def _pipelined(client: redis.Redis, commands: Sequence[tuple[object, ...]]) -> list[object]:
-    """Send ``commands`` in one round trip; raise the first error among the replies."""
-    pipe = client.pipeline(transaction=False)
-    for command in commands:
-        pipe.execute_command(*command)
-    return list(pipe.execute(raise_on_error=True))

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from managed_redis.engine.slot_states import open_slots, owners_digest
+
 
 class ProcessState(StrEnum):
     RUNNING = "running"
@@ -58,6 +60,12 @@ class RedisFacts:
     # Redis Cluster: "ok" or "fail" as this node sees the cluster, and the slots it sees served.
     cluster_state: str | None = None
     cluster_slots_ok: int | None = None
+    # Redis Cluster: the slots this node has MIGRATING or IMPORTING (a move under way, or
+    # left half-done), a digest of who owns which slot as it sees it (equal on nodes that
+    # agree), and its live cluster-node-timeout (raised while a big key moves).
+    open_slots: tuple[int, ...] = ()
+    owners_digest: str | None = None
+    node_timeout_ms: int | None = None
 
     @property
     def alive(self) -> bool:
@@ -78,6 +86,7 @@ class RedisFacts:
         if values.get("role") is not None:
             values["role"] = Role(values["role"])
         values["replica_lags"] = dict(values.get("replica_lags", {}))
+        values["open_slots"] = tuple(values.get("open_slots", ()))
         return cls(**values)
 
 
@@ -213,10 +222,17 @@ def _replica_lags(info: str) -> dict[str, int]:
 
 
 def redis_facts(
-    process: ProcessState, files_present: bool, info: str, cluster_info: str | None, min_replicas: int | None = None
+    process: ProcessState,
+    files_present: bool,
+    info: str,
+    cluster_info: str | None,
+    min_replicas: int | None = None,
+    cluster_nodes: str | None = None,
+    node_timeout_ms: int | None = None,
 ) -> RedisFacts:
-    """Facts from ``INFO replication persistence`` (and ``CLUSTER INFO``, and the configured
-    ``min-replicas-to-write``) of an answering node."""
+    """Facts from ``INFO replication persistence`` (and ``CLUSTER INFO``, the configured
+    ``min-replicas-to-write``, ``CLUSTER NODES`` and ``cluster-node-timeout``) of an
+    answering node."""
     replica = info_value(info, "role") != "master"
     aof_enabled = info_value(info, "aof_enabled")
     return RedisFacts(
@@ -237,6 +253,9 @@ def redis_facts(
         aof_enabled=aof_enabled == "1" if aof_enabled is not None else None,
         cluster_state=info_value(cluster_info, "cluster_state") if cluster_info is not None else None,
         cluster_slots_ok=_int(info_value(cluster_info, "cluster_slots_ok")) if cluster_info is not None else None,
+        open_slots=open_slots(cluster_nodes) if cluster_nodes else (),
+        owners_digest=owners_digest(cluster_nodes) if cluster_nodes else None,
+        node_timeout_ms=node_timeout_ms,
     )
 
 

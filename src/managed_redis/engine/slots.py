@@ -43,12 +43,15 @@ def expand(slot_ranges: Iterable[Sequence[int]]) -> set[int]:
     return {slot for first, last in slot_ranges for slot in range(first, last + 1)}
 
 
-def plan_moves(owners: Mapping[str, set[int]], targets: Sequence[str]) -> list[Move]:
+def plan_moves(owners: Mapping[str, set[int]], targets: Sequence[str], pinned: Iterable[int] = ()) -> list[Move]:
     """Moves that leave every target with an even share and everyone else with nothing.
 
     ``owners`` maps each shard that holds slots (or may) to its slots; ``targets`` are the
-    shards that should hold slots afterwards.
+    shards that should hold slots afterwards. ``pinned`` slots (holding a key too large to
+    move) stay where they are: their holder gives away others instead, and a holder that is
+    no target keeps them (the caller says why).
     """
+    pinned = set(pinned)
     if not targets:
         raise ValueError("the slots need at least one shard to go to")
     base, extra = divmod(SLOTS, len(targets))
@@ -58,14 +61,16 @@ def plan_moves(owners: Mapping[str, set[int]], targets: Sequence[str]) -> list[M
     # Slots to hand out: everything held by non-targets, and each target's surplus (its highest slots).
     free: list[tuple[int, str]] = []
     for name, held in owners.items():
-        keep = want.get(name, 0)
-        surplus = sorted(held)[keep:] if len(held) > keep else []
-        free += [(slot, name) for slot in surplus]
+        keep = max(0, want.get(name, 0) - len(held & pinned))
+        movable = sorted(held - pinned)
+        free += [(slot, name) for slot in movable[keep:]]
     free.sort()
     moves: list[Move] = []
     for name in targets:
         missing = want[name] - len(owners.get(name, set()))
         for _ in range(max(0, missing)):
+            if not free:
+                break
             slot, source = free.pop(0)
             moves.append(Move(slot, source, name))
     return moves

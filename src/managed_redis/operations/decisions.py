@@ -37,6 +37,13 @@ The rules, for each shard:
   fewer, that bound is lifted (a lone replica's restart would stop writes); a replica keeps
   none (a switchover's fence left on one would stop writes once it is promoted).
 - **Every process gone**: a cold start, beginning with the master the Sentinels last wrote down.
+- **Slots half-moved** (sharded): a node has a slot MIGRATING or IMPORTING, the nodes name
+  different owners for a slot, or a node's cluster-node-timeout is still raised for a big
+  key's move, seen for ``settle_slots_after_s`` with no operation carrying a move on (a
+  control plane that died mid-move, a failover mid-move): every such slot is given one owner,
+  keys moved forward to it (``SlotMover.settle``), and the node timeouts set back. Until
+  then keys moved to the slot's target are reachable only through ASK from its source, or not
+  at all once the target failed over (the promoted replica has no IMPORTING state).
 """
 
 from __future__ import annotations
@@ -65,6 +72,7 @@ class Do(StrEnum):
     RECORD_MASTER = "record master"
     SET_APPENDONLY = "set appendonly"
     SET_MIN_REPLICAS = "set min-replicas-to-write"
+    SETTLE_SLOTS = "settle slots"
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,11 @@ class Policy:
     failover_retry_s: float = 15.0
     restart_master_after_s: float = 30.0
     sentinel_reset_after_s: float = 15.0
+    # How long slots must be seen half-moved (or disputed) before they are settled: longer
+    # than gossip takes to carry a new owner to every node after a failover.
+    settle_slots_after_s: float = 10.0
+    # The configured cluster-node-timeout: a node with another one is left from a big key's move.
+    cluster_node_timeout_ms: int = 5000
     # Kinds of operation that leave processes alone: healing goes on while they run.
     heal_during: frozenset[str] = frozenset()
 
@@ -141,7 +154,52 @@ def _decide(view: ClusterView, policy: Policy, now: dt.datetime) -> list[Action]
     actions: list[Action] = []
     for shard in view.shards:
         actions += _shard(view, shard, policy, now)
+    if view.sharded:
+        actions += _slot_actions(view, policy)
     return actions
+
+
+def _slot_actions(view: ClusterView, policy: Policy) -> list[Action]:
+    """Slots half-moved or disputed, or node timeouts left raised: settle them (see the
+    module docstring). One action for the whole cluster: one owner per slot is a choice
+    made across its shards."""
+    answering = [host for host in view.hosts if host.redis.answered and not host.redis.loading]
+    troubles = []
+    opened = [host for host in answering if host.redis.open_slots]
+    if opened:
+        slots = sorted({slot for host in opened for slot in host.redis.open_slots})
+        shown = ", ".join(str(slot) for slot in slots[:5]) + (f" and {len(slots) - 5} more" if len(slots) > 5 else "")
+        troubles.append(
+            f"slot(s) {shown} are open (MIGRATING/IMPORTING) on {', '.join(h.name for h in opened)} "
+            "with no operation moving them: keys moved to their target are reachable only through ASK, "
+            "or not at all if it failed over"
+        )
+    digests = {host.redis.owners_digest for host in answering if host.redis.owners_digest}
+    if len(digests) > 1:
+        troubles.append(f"the nodes name different owners for some slots ({len(digests)} different views)")
+    stretched = [
+        host.name
+        for host in answering
+        if host.redis.node_timeout_ms is not None and host.redis.node_timeout_ms != policy.cluster_node_timeout_ms
+    ]
+    if stretched:
+        troubles.append(
+            f"cluster-node-timeout is not {policy.cluster_node_timeout_ms} ms on {', '.join(stretched)} "
+            "(left raised by a big key's move)"
+        )
+    if not troubles:
+        return []
+    return [
+        Action(
+            Do.SETTLE_SLOTS,
+            "*",
+            None,
+            "; ".join(troubles) + ": give each such slot one owner, moving its keys forward, and set the "
+            "node timeouts back",
+            grace_s=policy.settle_slots_after_s,
+            cooldown_s=policy.settle_slots_after_s,
+        )
+    ]
 
 
 def _shard(view: ClusterView, shard: str, policy: Policy, now: dt.datetime) -> list[Action]:

@@ -38,6 +38,7 @@ def deadline_s(action: Action) -> float:
         Do.COLD_START,
         Do.RESTART_REPLICA,
         Do.RESTART_HUNG,
+        Do.SETTLE_SLOTS,
     ):
         return RESTART_TIMEOUT_S
     return QUICK_S
@@ -190,6 +191,13 @@ def _set_min_replicas(db: Database, plan: ClusterPlan, action: Action) -> None:
     plan.deps.engine.config_set(plan.node(_host(plan, action), master), [("min-replicas-to-write", str(action.value))])
 
 
+def _settle_slots(db: Database, plan: ClusterPlan, action: Action) -> None:
+    """Give every half-moved or disputed slot one owner, keys moved forward to it, and set
+    every node's cluster-node-timeout back (``SlotMover.settle``)."""
+    for sentence in sharding.settle_slots(plan):
+        log.info("supervisor: cluster %s: %s", plan.record.id, sentence)
+
+
 _RUNNERS: dict[Do, Runner] = {
     Do.COLD_START: _cold_start,
     Do.RESTART_REPLICA: _restart_replica,
@@ -206,4 +214,5 @@ _RUNNERS: dict[Do, Runner] = {
     Do.RECORD_MASTER: _record_master,
     Do.SET_APPENDONLY: _set_appendonly,
     Do.SET_MIN_REPLICAS: _set_min_replicas,
+    Do.SETTLE_SLOTS: _settle_slots,
 }

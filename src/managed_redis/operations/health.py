@@ -5,8 +5,12 @@ REDIS_CLUSTER. A service is ALIVE when it answered the last look (Redis: and is 
 and, in cluster mode, in a cluster that serves). A host is ALIVE when all its services are,
 it has its files, and (a replica) its link to its master is up; DEAD when none is; DEGRADED
 otherwise. A cluster is judged as a client would find it: DEAD when no shard has a serving
-master, DEGRADED when some shard has none, a slot is unserved, or a host is not ALIVE; ALIVE
-otherwise. Facts older than ``STALE_AFTER_S`` (no supervisor is looking) count as unknown,
+master, DEGRADED when some shard has none, a slot is unserved or half-moved, or a host is
+not ALIVE; ALIVE otherwise. A half-moved slot (a node has it MIGRATING or IMPORTING, or the
+nodes name different owners for it) is DEGRADED because clients then get ASK redirections and
+TRYAGAIN for commands on several of its keys, and, once nothing is moving it, keys already
+moved may be out of reach: it stays so until the move ends or the supervisor settles it.
+Facts older than ``STALE_AFTER_S`` (no supervisor is looking) count as unknown,
 and so does a cluster that is stopped, starting, stopping or being created.
 """
 
@@ -80,7 +84,7 @@ def cluster_health(cluster: ClusterView, now: dt.datetime) -> ClusterHealth.Valu
     serving = [shard for shard in cluster.shards if _serving_master(cluster, shard) is not None]
     if not serving:
         return ClusterHealth.DEAD
-    if len(serving) < len(cluster.shards) or not _every_slot_served(cluster):
+    if len(serving) < len(cluster.shards) or not _every_slot_served(cluster) or _slots_half_moved(cluster):
         return ClusterHealth.DEGRADED
     if all(host_health(cluster, host, now).health == Health.ALIVE for host in cluster.hosts):
         return ClusterHealth.ALIVE
@@ -100,3 +104,13 @@ def _every_slot_served(cluster: ClusterView) -> bool:
         return True
     masters = [host for host in cluster.hosts if host.is_master and host.redis.serving]
     return all(host.redis.cluster_slots_ok == SLOTS for host in masters)
+
+
+def _slots_half_moved(cluster: ClusterView) -> bool:
+    """Sharded: some node has a slot open (MIGRATING/IMPORTING), or the nodes that answered
+    name different owners for some slot."""
+    if not cluster.sharded:
+        return False
+    answering = [host.redis for host in cluster.hosts if host.redis.answered]
+    digests = {redis.owners_digest for redis in answering if redis.owners_digest}
+    return len(digests) > 1 or any(redis.open_slots for redis in answering)

@@ -1,18 +1,24 @@
 """Steps for sharded clusters (Redis Cluster): forming one, reading which host is which node,
 moving slots, switching a shard's master. Each step can run again after a crash: forming
-skips what is formed, a slot already moved is not in the plan any more.
+skips what is formed, a rebalance first settles any slot an earlier attempt left half-moved
+(``SlotMover.settle``) and then plans from what the cluster holds, so a slot already moved
+is not in the plan any more.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import redis
 
 from managed_redis.engine.cluster_mode import RedisClusterOps
 from managed_redis.engine.errors import EngineError
 from managed_redis.engine.model import Node
-from managed_redis.engine.slots import even_split, plan_moves
+from managed_redis.engine.slot_moves import MIB, MoveLimits, SlotMover
+from managed_redis.engine.slots import even_split, plan_moves, ranges
+from managed_redis.errors import FailedPrecondition
 from managed_redis.operations.parallel import for_each
 from managed_redis.operations.plans import ClusterPlan
 from managed_redis.store.clusters import HostRecord
@@ -73,16 +79,92 @@ def form(plan: ClusterPlan, slot_ranges: dict[str, list[tuple[int, int]]] | None
 class SlotReport:
     slots: int
     keys: int
+    # slot -> why it stayed where it was (a key too large to move in time).
+    kept: dict[int, str] = field(default_factory=dict)
+    # What was settled first: slots an earlier attempt (or anything else) left half-moved.
+    settled: list[str] = field(default_factory=list)
+
+
+def move_limits(plan: ClusterPlan) -> MoveLimits:
+    settings = plan.deps.settings
+    return MoveLimits(
+        big_key_bytes=int(settings.migrate_big_key_mib * MIB),
+        rate_bytes_per_s=int(settings.migrate_rate_mib_s * MIB),
+        max_block_s=settings.migrate_max_block_s,
+    )
+
+
+def mover(plan: ClusterPlan) -> SlotMover:
+    """A slot mover over every running node of the cluster."""
+    engine = plan.deps.engine
+    everyone = [plan.node(host, None) for host in plan.hosts]
+    return SlotMover(engine, move_limits(plan), [node for node in everyone if engine.node_running(node)])
+
+
+def live_masters(plan: ClusterPlan) -> dict[str, Node]:
+    """shard name -> its master's node, as the hosts say now."""
+    return {shard.name: plan.node(live_master(plan, shard.name), None) for shard in plan.shards}
+
+
+def settle_slots(plan: ClusterPlan) -> list[str]:
+    """Give every half-moved or disputed slot one owner (``SlotMover.settle``); a sentence per
+    slot settled."""
+    return mover(plan).settle()
+
+
+def holds_slots(plan: ClusterPlan, shard_name: str) -> bool:
+    """Whether the shard's master runs and holds slots (a rebalance moved some to it)."""
+    node = plan.node(live_master(plan, shard_name), None)
+    if not plan.deps.engine.node_running(node):
+        return False
+    cluster = ops(plan)
+    try:
+        return bool(cluster.owners(node).get(cluster.node_id(node)))
+    except (redis.RedisError, EngineError):
+        return False
 
 
 def rebalance(plan: ClusterPlan, targets: Sequence[str] | None = None) -> SlotReport:
-    """Move slots until every target shard holds an even share (others end with none)."""
+    """Move slots until every target shard holds an even share (others end with none).
+
+    Slots holding a key too large to move stay (their shard gives others instead); a shard
+    that is no target and keeps such a slot makes it fail with FailedPrecondition, after
+    everything else moved. Raises EngineError if a move failed (its slots settled)."""
     targets = list(targets or [shard.name for shard in plan.shards])
-    cluster = ops(plan)
-    masters = {shard.name: live_master(plan, shard.name) for shard in plan.shards}
-    master_nodes = {name: plan.node(host, None) for name, host in masters.items()}
+    cluster, slots_mover = ops(plan), mover(plan)
+    settled = slots_mover.settle()
+    master_nodes = live_masters(plan)
     shard_of_id = {cluster.node_id(node): name for name, node in master_nodes.items()}
-    any_node = master_nodes[targets[0]]
+    id_of = {name: node_id for node_id, name in shard_of_id.items()}
+    kept: dict[int, str] = {}
+    moved = keys = 0
+    while True:
+        owners = _owners(cluster, master_nodes[targets[0]], shard_of_id, master_nodes)
+        moves = plan_moves(owners, targets, kept)
+        if not moves:
+            break
+        pairs: dict[tuple[str, str], list[int]] = {}
+        for move in moves:
+            pairs.setdefault((move.source, move.target), []).append(move.slot)
+        newly_kept = 0
+        for (source, target), slots in sorted(pairs.items()):
+            others = [node for name, node in master_nodes.items() if name not in (source, target)]
+            report = slots_mover.move(
+                master_nodes[source], id_of[source], master_nodes[target], id_of[target], others, slots
+            )
+            moved, keys, newly_kept = moved + len(report.slots), keys + report.keys, newly_kept + len(report.kept)
+            kept.update(report.kept)
+        if not newly_kept:
+            break  # else plan again: the shards that kept a slot give others instead
+    if moved:
+        log.info("cluster %s: moved %d slots (%d keys)", plan.record.id, moved, keys)
+    _refuse_leftovers(plan, cluster, master_nodes, shard_of_id, targets, kept)
+    return SlotReport(moved, keys, kept, settled)
+
+
+def _owners(
+    cluster: RedisClusterOps, any_node: Node, shard_of_id: dict[str, str], master_nodes: dict[str, Node]
+) -> dict[str, set[int]]:
     owners: dict[str, set[int]] = {name: set() for name in master_nodes}
     for node_id, held in cluster.owners(any_node).items():
         if not held:
@@ -90,20 +172,27 @@ def rebalance(plan: ClusterPlan, targets: Sequence[str] | None = None) -> SlotRe
         if node_id not in shard_of_id:
             raise EngineError(f"cluster node {node_id} holds slots but is no master of this cluster")
         owners[shard_of_id[node_id]] |= held
-    moves = plan_moves(owners, targets)
-    id_of = {name: node_id for node_id, name in shard_of_id.items()}
-    pairs: dict[tuple[str, str], list[int]] = {}
-    for move in moves:
-        pairs.setdefault((move.source, move.target), []).append(move.slot)
-    keys = 0
-    for (source, target), slots in sorted(pairs.items()):
-        others = [node for name, node in master_nodes.items() if name not in (source, target)]
-        keys += cluster.migrate_slots(
-            master_nodes[source], id_of[source], master_nodes[target], id_of[target], others, slots
-        )
-    if moves:
-        log.info("cluster %s: moved %d slots (%d keys)", plan.record.id, len(moves), keys)
-    return SlotReport(len(moves), keys)
+    return owners
+
+
+def _refuse_leftovers(
+    plan: ClusterPlan,
+    cluster: RedisClusterOps,
+    master_nodes: dict[str, Node],
+    shard_of_id: dict[str, str],
+    targets: Sequence[str],
+    kept: dict[int, str],
+) -> None:
+    """A shard that should end with no slots but kept some (too large to move) blocks what
+    asked for it (deleting the shard): FailedPrecondition saying which slots and why."""
+    owners = _owners(cluster, master_nodes[targets[0]], shard_of_id, master_nodes)
+    for name, held in owners.items():
+        if name not in targets and held:
+            why = "; ".join(f"slot {slot}: {kept[slot]}" for slot in sorted(held) if slot in kept)
+            spans = ", ".join(f"{a}-{b}" if a != b else str(a) for a, b in ranges(held))
+            raise FailedPrecondition(
+                f"shard {name} of cluster {plan.record.id} still holds slots {spans}: {why or 'they could not move'}"
+            )
 
 
 def switch_master(plan: ClusterPlan, master: HostRecord, target: HostRecord) -> None:

@@ -64,6 +64,8 @@ def add_shard_failed(ctx: OperationContext[Any], error: ApiError) -> None:
     plan = _plan(ctx)
     shard_name = ctx.request.shard_name
     leaving = plan.shard_hosts(shard_name)
+    if sharding.holds_slots(plan, shard_name):  # a rebalance that failed midway moved some here
+        sharding.rebalance(plan, [shard.name for shard in plan.shards if shard.name != shard_name])
     leave(plan, leaving)
     with ctx.db.write() as conn:
         for host in leaving:
