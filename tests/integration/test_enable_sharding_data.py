@@ -23,6 +23,7 @@ from tests.support.clusters import (
     hosts_of,
     master_of,
     run,
+    wait_alive,
     wait_operation,
 )
 from tests.support.processes import kill_all
@@ -31,6 +32,11 @@ from tests.support.writer import Writer
 
 DB0_KEYS = 300
 DB5_KEYS = 100
+
+
+def data_client(host: str, port: int = 6379, **kwargs: Any) -> redis.Redis:
+    """The customer's client of ``host``; TLS clusters answer on 6380 only."""
+    return redis.Redis(host=host, port=port, password=PASSWORD, decode_responses=True, socket_timeout=5, **kwargs)
 
 
 def db0_data() -> dict[str, str]:
@@ -42,9 +48,10 @@ def db5_names(same: bool) -> list[str]:
     return [f"k:{number}" if same else f"d5:{number}" for number in range(DB5_KEYS)]
 
 
-def use_and_empty_db5(master: str, same: bool, cleanup: str) -> None:
-    """Write db5's keys on ``master``, then empty db5 by ``cleanup``: flushdb, del, expire."""
-    db5 = client(master, db=5)
+def use_and_empty_db5(master: str, same: bool, cleanup: str, **tls: Any) -> None:
+    """Write db5's keys on ``master``, then empty db5 by ``cleanup``: flushdb, del, expire.
+    ``tls``: the client's TLS settings, for a cluster that speaks TLS only."""
+    db5 = data_client(master, db=5, **tls)
     names = db5_names(same)
     if cleanup == "expire":
         for name in names:
@@ -61,15 +68,15 @@ def use_and_empty_db5(master: str, same: bool, cleanup: str) -> None:
     assert db5.exists(*names) == 0
 
 
-def fill_db0(master: str) -> None:
-    plain = client(master)
+def fill_db0(master: str, **tls: Any) -> None:
+    plain = data_client(master, **tls)
     plain.mset(db0_data())
     plain.hset("h:db0", mapping={"field": "value"})
 
 
-def node_data(host: str) -> dict[str, Any]:
+def node_data(host: str, **tls: Any) -> dict[str, Any]:
     """What a node holds in db0 (READONLY: a cluster replica answers reads of its master's slots)."""
-    reader = client(host)
+    reader = data_client(host, **tls)
     if reader.info("cluster").get("cluster_enabled"):
         reader.execute_command("READONLY")
     names = list(db0_data())
@@ -95,11 +102,11 @@ def expected_data() -> dict[str, Any]:
     return {"size": DB0_KEYS + 1, "values": db0_data(), "hash": {"field": "value"}}
 
 
-def assert_every_node_has_db0(server: RunningServer, cluster_id: str, others: bool = False) -> None:
+def assert_every_node_has_db0(server: RunningServer, cluster_id: str, others: bool = False, **tls: Any) -> None:
     """Every node holds db0's keys and values, and (unless ``others`` were written) no other key."""
 
     def holds(host: str) -> bool:
-        data, expected = node_data(host), expected_data()
+        data, expected = node_data(host, **tls), expected_data()
         if others:
             data["size"] = expected["size"] if data["size"] >= expected["size"] else data["size"]
         return data == expected
@@ -108,7 +115,7 @@ def assert_every_node_has_db0(server: RunningServer, cluster_id: str, others: bo
         wait_until(
             lambda host=host: holds(host),
             timeout_s=30,
-            message=f"{host} lacks db0's keys: {sorted(node_data(host)['values'].items())[:5]}, size {node_data(host)['size']}",
+            message=f"{host} lacks db0's keys: {sorted(node_data(host, **tls)['values'].items())[:5]}",
         )
 
 
@@ -148,6 +155,18 @@ def test_db0_survives_enable_sharding_after_db5_was_emptied(server, cleanup, per
     run(server, "DELETE", f"/managed-redis/v1/clusters/{cluster_id}")
 
 
+def test_tls_cluster_keeps_db0(server):
+    body = create_body("es-tls", hosts=2, tlsEnabled=True)
+    cluster_id = run(server, "POST", "/managed-redis/v1/clusters", body)["response"]["id"]
+    tls = {"port": 6380, "ssl": True, "ssl_ca_certs": str(Path(server.data_dir) / "tls" / "ca.pem")}
+    master = master_of(server, cluster_id)
+    fill_db0(master, **tls)
+    use_and_empty_db5(master, True, "flushdb", **tls)
+    enable_sharding(server, cluster_id)
+    assert_every_node_has_db0(server, cluster_id, **tls)
+    run(server, "DELETE", f"/managed-redis/v1/clusters/{cluster_id}")
+
+
 def test_the_new_aof_holds_the_data_across_a_restart(server):
     """The AOF the cluster-mode hosts keep is based on the snapshot they loaded: a stop and a
     start (which read it) bring back every key, db5's history long gone."""
@@ -178,6 +197,59 @@ def test_writes_acknowledged_during_enable_sharding_are_kept(server):
         writer.stop()
     assert missing(client(master), [key for key, _ in writer.acked]) == []
     assert_every_node_has_db0(server, cluster_id, others=True)
+    run(server, "DELETE", f"/managed-redis/v1/clusters/{cluster_id}")
+
+
+def test_keys_expired_but_not_yet_reclaimed_count_as_gone(server):
+    """Expired keys Redis has not reclaimed yet (``INFO keyspace`` still counts them) neither
+    block EnableSharding nor come back in db0."""
+    cluster_id = run(server, "POST", "/managed-redis/v1/clusters", create_body("es-unreclaimed", hosts=2))["response"][
+        "id"
+    ]
+    master = master_of(server, cluster_id)
+    fill_db0(master)
+    db5, names = client(master, db=5), db5_names(True)
+    for name in names:
+        db5.set(name, f"db5-{name}", px=100)
+    admin = admin_client(server, master)
+    admin.execute_command("CLIENT", "PAUSE", 10_000, "WRITE")  # while writes are held, nothing is reclaimed
+    wait_until(lambda: db5.exists(*names) == 0, timeout_s=10, message="db5's keys did not expire")
+    assert admin.info("keyspace")["db5"]["keys"] == DB5_KEYS
+
+    enable_sharding(server, cluster_id)
+
+    assert_every_node_has_db0(server, cluster_id)
+    run(server, "DELETE", f"/managed-redis/v1/clusters/{cluster_id}")
+
+
+def test_a_master_that_cannot_save_is_left_as_it_was(server):
+    """Redis refuses to write the snapshot: the operation fails saying so, and the cluster runs
+    on non-sharded, every key in place, replica and Sentinels back; once the cause is gone,
+    EnableSharding works."""
+    cluster_id = run(server, "POST", "/managed-redis/v1/clusters", create_body("es-cannot-save", hosts=2))["response"][
+        "id"
+    ]
+    master = master_of(server, cluster_id)
+    fill_db0(master)
+    use_and_empty_db5(master, True, "flushdb")
+    rdb = Path(server.data_dir) / "hosts" / master / "dump.rdb"
+    rdb.unlink(missing_ok=True)
+    rdb.mkdir()  # Redis cannot rename a new snapshot over a directory
+    response = server.rest("POST", f"/managed-redis/v1/clusters/{cluster_id}:enable_sharding")
+    assert response.status_code == 200, response.text
+    done = wait_operation(server, response.json(), timeout_s=180)
+    assert "snapshot" in done.get("error", {}).get("message", ""), done
+    cluster = server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json()
+    assert not cluster.get("sharded") and cluster["status"] == "RUNNING", server.log()[-6000:]
+    wait_alive(server, cluster_id)
+    assert master_of(server, cluster_id) == master
+    assert_every_node_has_db0(server, cluster_id)
+    assert client(master).set("after:failure", "1")
+
+    rdb.rmdir()
+    enable_sharding(server, cluster_id)
+    assert_every_node_has_db0(server, cluster_id, others=True)
+    assert client(master).get("after:failure") == "1"
     run(server, "DELETE", f"/managed-redis/v1/clusters/{cluster_id}")
 
 

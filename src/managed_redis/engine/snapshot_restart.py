@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 
 # How long to wait for the process to exit once SHUTDOWN has saved (it only closes files then).
 EXIT_TIMEOUT_S = 10.0
+# How long to keep asking a Redis that refuses to save (each attempt may itself take up to the
+# caller's timeout to write the file): a refusal that lasts this long (a full disk, a
+# directory it cannot write) will not pass by itself.
+REFUSED_FOR_S = 30.0
 
 
 def restart_from_snapshot(
@@ -70,14 +74,14 @@ def save_and_stop(engine: LocalEngine, node: Node, timeout_s: float) -> None:
     gets its connection closed, then refused). Returns once the process is gone and
     ``dump.rdb`` is a file written since this call began.
 
-    Raises EngineError if Redis keeps refusing to save (a full disk, say) for ``timeout_s``:
-    the process is left running, never killed, so nothing it holds is lost.
+    Raises EngineError if Redis keeps refusing to save (a full disk, say) for
+    ``REFUSED_FOR_S``: the process is left running, never killed, so nothing it holds is lost.
     """
     pid = engine.running_pid(node)
     if pid is None:
         raise EngineError(f"redis on {node.name} is not running; there is nothing to snapshot")
     before = _identity(engine, node)
-    deadline = time.monotonic() + timeout_s
+    deadline = time.monotonic() + min(timeout_s, REFUSED_FOR_S)
     while True:
         try:
             with connect(engine.endpoint(node), timeout_s=timeout_s) as client:
