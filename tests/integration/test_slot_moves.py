@@ -266,7 +266,9 @@ def test_a_key_too_large_to_move_in_time_keeps_its_slot_and_the_shares_stay_even
             kill_all(network)
 
 
-@pytest.mark.parametrize("point", ["slots.importing", "slots.migrating", "slots.keys_moved", "slots.stretched"])
+@pytest.mark.parametrize(
+    "point", ["slots.importing", "slots.migrating", "slots.keys_moved", "slots.stretched", "slots.target_assigned"]
+)
 def test_rebalance_killed_midway_is_settled_by_its_resumption(tmp_path, point):
     """The control plane dies at ``point`` of a slot move; the restarted server resumes the
     Rebalance, which settles the half-moved slots first: every key reachable, the nodes

@@ -197,14 +197,17 @@ class SlotMover:
         return ""
 
     def _sizes(self, client: redis.Redis, keys: Sequence[bytes]) -> list[int]:
-        """``MEMORY USAGE`` of each key in bytes (0 for a key gone meanwhile)."""
+        """``MEMORY USAGE`` of each key in bytes (0 for a key gone meanwhile). Each is asked
+        after ``ASKING``: a node importing the slot would otherwise redirect the question."""
         sizes = []
         for start in range(0, len(keys), MIGRATE_BATCH):
             chunk = keys[start : start + MIGRATE_BATCH]
             pipe = client.pipeline(transaction=False)
             for key in chunk:
+                pipe.execute_command("ASKING")
                 pipe.execute_command("MEMORY", "USAGE", key)
-            sizes += [int(size) if isinstance(size, int) else 0 for size in pipe.execute(raise_on_error=False)]
+            replies = pipe.execute(raise_on_error=False)[1::2]
+            sizes += [int(size) if isinstance(size, int) else 0 for size in replies]
         return sizes
 
     # -- keys ------------------------------------------------------------------------------
