@@ -344,7 +344,7 @@ class SlotMover:
                 owners.add(settled[1])
         if done:
             self._bump_epochs([ids[owner] for owner in sorted(owners)])
-            self._wait_agreed(troubled)
+            self.wait_agreed(troubled)
         return done
 
     def _states(self) -> dict[str, SlotState]:
@@ -416,8 +416,10 @@ class SlotMover:
         for node in owners:
             self._admin(node).execute_command("CLUSTER", "BUMPEPOCH")
 
-    def _wait_agreed(self, slots: set[int], timeout_s: float = AGREE_TIMEOUT_S) -> None:
-        """Until every running node names the same owner for each of ``slots`` and has none open."""
+    def wait_agreed(self, slots: set[int], timeout_s: float = AGREE_TIMEOUT_S) -> None:
+        """Until every running node names the same owner for each of ``slots`` and has none
+        open (gossip carries a new owner to the replicas within a node timeout or so).
+        Raises EngineError after ``timeout_s``."""
         deadline = time.monotonic() + timeout_s
         while True:
             states = list(self._states().values())

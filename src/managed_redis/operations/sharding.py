@@ -154,6 +154,9 @@ def rebalance(plan: ClusterPlan, targets: Sequence[str] | None = None) -> SlotRe
             )
             moved, keys, newly_kept = moved + len(report.slots), keys + report.keys, newly_kept + len(report.kept)
             kept.update(report.kept)
+            # Done when every node, replicas included, names the new owners: clients asking
+            # any node get the same map, and health reads no half-moved slot.
+            slots_mover.wait_agreed(set(report.slots))
         if not newly_kept:
             break  # else plan again: the shards that kept a slot give others instead
     if moved:
