@@ -259,6 +259,8 @@ def test_a_key_too_large_to_move_in_time_keeps_its_slot_and_the_shares_stay_even
             failed = wait_operation(server, response.json())
             assert failed["error"]["code"] == 9, failed  # FAILED_PRECONDITION
             assert "huge" in failed["error"]["message"] and "s1" in failed["error"]["message"]
+            cluster = server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json()
+            assert cluster["status"] == "RUNNING" and "s1" in {h["shardName"] for h in hosts_of(server, cluster_id)}
             assert owner_shard(server, cluster_id, key) == "s1" and client.zcard(key) == 400_000
             assert check_all(cluster_client(masters["s2"]), SMALL_KEYS) == []
             assert all_ok(server, cluster_id) and disagreement(server, cluster_id) == ""
