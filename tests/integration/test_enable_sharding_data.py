@@ -181,6 +181,27 @@ def test_the_new_aof_holds_the_data_across_a_restart(server):
     run(server, "DELETE", f"/managed-redis/v1/clusters/{cluster_id}")
 
 
+BIG_KEYS = 1_000_000
+FILL_SCRIPT = "for i = ARGV[1], ARGV[2] do redis.call('SET', 'big:' .. i, string.rep('x', 100)) end"
+
+
+def test_a_replica_still_loading_a_large_dataset_is_waited_for(server):
+    """~150 MB: the replica takes a while to load what it copied, and answers LOADING meanwhile."""
+    cluster_id = run(server, "POST", "/managed-redis/v1/clusters", create_body("es-large", hosts=2))["response"]["id"]
+    master = master_of(server, cluster_id)
+    fill_db0(master)
+    use_and_empty_db5(master, True, "del")
+    for first in range(0, BIG_KEYS, 250_000):
+        data_client(master).eval(FILL_SCRIPT, 0, first + 1, first + 250_000)
+
+    enable_sharding(server, cluster_id)
+
+    assert_every_node_has_db0(server, cluster_id, others=True)
+    for host in [h["name"] for h in hosts_of(server, cluster_id)]:
+        assert node_data(host)["size"] == DB0_KEYS + 1 + BIG_KEYS, host
+    run(server, "DELETE", f"/managed-redis/v1/clusters/{cluster_id}")
+
+
 def test_writes_acknowledged_during_enable_sharding_are_kept(server):
     cluster_id = run(server, "POST", "/managed-redis/v1/clusters", create_body("es-writer", hosts=2))["response"]["id"]
     master = master_of(server, cluster_id)

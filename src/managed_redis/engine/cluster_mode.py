@@ -186,7 +186,10 @@ class RedisClusterOps:
         deadline = time.monotonic() + timeout_s
         for node in nodes:
             while True:
-                known = {n.id for n in self.view(node) if "handshake" not in n.flags}
+                try:
+                    known = {n.id for n in self.view(node) if "handshake" not in n.flags}
+                except redis.BusyLoadingError:  # a replica loading what it just copied
+                    known = set()
                 if ids <= known:
                     break
                 if time.monotonic() > deadline:
@@ -226,8 +229,11 @@ class RedisClusterOps:
         deadline = time.monotonic() + timeout_s
         for node in nodes:
             while True:
-                ok = self.serves_every_slot(node)
-                info = self.engine.replication(node)
+                try:
+                    ok = self.serves_every_slot(node)
+                    info = self.engine.replication(node)
+                except redis.BusyLoadingError:  # a replica loading what it just copied: not yet
+                    ok, info = False, {}
                 if ok and (info.get("role") == "master" or info.get("master_link_status") == "up"):
                     break
                 if time.monotonic() > deadline:
