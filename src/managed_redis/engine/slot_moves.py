@@ -292,7 +292,12 @@ class SlotMover:
         times it, plus the configured timeout), set back as configured afterwards."""
         try:
             for node in self.everyone:
-                self._admin(node).config_set("cluster-node-timeout", node.cluster_node_timeout_ms + int(3000 * block_s))
+                try:
+                    self._admin(node).config_set(
+                        "cluster-node-timeout", node.cluster_node_timeout_ms + int(3000 * block_s)
+                    )
+                except (redis.ConnectionError, redis.TimeoutError) as exc:  # a node down reports no one failing
+                    log.warning("could not raise the node timeout of %s: %s", node.name, exc)
             yield
         finally:
             self.restore_node_timeouts()
