@@ -237,8 +237,8 @@ def test_a_key_too_large_to_move_in_time_keeps_its_slot_and_the_shares_stay_even
     which gives another slot instead; deleting s1 is refused, naming the key."""
     network = host_network()
     env = env_for(network, MREDIS_MIGRATE_MAX_BLOCK_S="0.5")
-    with running_server(tmp_path / "data", env=env) as server:
-        try:
+    try:
+        with running_server(tmp_path / "data", env=env) as server:
             cluster_id = create_sharded(server, "too-big", shards=3, per_shard=1)["id"]
             add_shard(server, cluster_id)
             masters = masters_by_shard(server, cluster_id)
@@ -264,8 +264,8 @@ def test_a_key_too_large_to_move_in_time_keeps_its_slot_and_the_shares_stay_even
             assert owner_shard(server, cluster_id, key) == "s1" and client.zcard(key) == 400_000
             assert check_all(cluster_client(masters["s2"]), SMALL_KEYS) == []
             assert all_ok(server, cluster_id) and disagreement(server, cluster_id) == ""
-        finally:
-            kill_all(network)
+    finally:
+        kill_all(network)
 
 
 @pytest.mark.parametrize(
@@ -341,8 +341,8 @@ def test_a_slot_left_half_moved_is_shown_degraded_and_settled_by_the_supervisor(
     key is there, every node agrees, and a node timeout left raised is set back."""
     network = host_network()
     writer: CheckingWriter | None = None
-    with running_server(tmp_path / "data", env=env_for(network)) as server:
-        try:
+    try:
+        with running_server(tmp_path / "data", env=env_for(network)) as server:
             cluster_id = create_sharded(server, "half-moved", shards=3, per_shard=2)["id"]
             masters = masters_by_shard(server, cluster_id)
             client = cluster_client(masters["s1"])
@@ -376,10 +376,10 @@ def test_a_slot_left_half_moved_is_shown_degraded_and_settled_by_the_supervisor(
             assert config_values(server, cluster_id, "cluster-node-timeout") == {str(NODE_TIMEOUT_MS)}
             assert all_ok(server, cluster_id)
             assert "give each such slot one owner" in server.log()
-        finally:
-            if writer is not None:
-                writer.stop()
-            kill_all(network)
+    finally:
+        if writer is not None:
+            writer.stop()
+        kill_all(network)
 
 
 def health(server: RunningServer, cluster_id: str) -> str:
