@@ -23,6 +23,8 @@ from tests.support.raw_http import request_bytes, send_raw
 from tests.support.server import RunningServer, host_network, running_server
 
 CLUSTERS = "/managed-redis/v1/clusters"
+# One server for the module: its tests stay on one xdist worker.
+pytestmark = pytest.mark.xdist_group("hostile-input")
 
 
 @pytest.fixture(scope="module")
@@ -232,3 +234,12 @@ def test_an_operation_error_names_no_server_path(server):
     assert str(server.data_dir) not in error["message"] and "/hosts/" not in error["message"]
     time.sleep(0.5)
     assert str(server.data_dir) in server.log()
+
+
+def test_a_body_that_cannot_be_decoded_is_invalid_argument(server):
+    headers = {"Authorization": f"Bearer {server.admin_token}", "Content-Encoding": "gzip"}
+    reply = send_raw(server.rest_url, request_bytes("POST", CLUSTERS, headers, b"this is no gzip stream"))
+    assert reply.status == 400, reply.body
+    status = status_of(reply.body)
+    assert status.code == code_pb2.INVALID_ARGUMENT
+    assert "could not be read" in status.message

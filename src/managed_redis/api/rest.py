@@ -20,6 +20,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestHandler
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -66,11 +67,15 @@ async def _read_body(http_request: web.BaseRequest) -> bytes:
     if not http_request.body_exists:
         return b""
     chunks, size = [], 0
-    async for chunk in http_request.content.iter_chunked(_READ_CHUNK):
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise too_large
-        chunks.append(chunk)
+    try:
+        async for chunk in http_request.content.iter_chunked(_READ_CHUNK):
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise too_large
+            chunks.append(chunk)
+    except (HttpProcessingError, web.RequestPayloadError) as exc:  # a chunked or compressed body that lies
+        cause = exc.__cause__ if isinstance(exc, web.RequestPayloadError) else exc
+        raise InvalidArgument(f"the request body could not be read ({_problem(cause)})") from None
     return b"".join(chunks)
 
 
