@@ -82,7 +82,7 @@ def test_create_three_shards(server):
     shards = server.rest("GET", f"/managed-redis/v1/clusters/{cluster['id']}/shards").json()["shards"]
     assert [s["name"] for s in shards] == ["s1", "s2", "s3"]
     got = server.rest("GET", f"/managed-redis/v1/clusters/{cluster['id']}/shards/s2").json()
-    assert got == {"name": "s2", "clusterId": cluster["id"]}
+    assert got == {"name": "s2", "clusterId": cluster["id"], "isHa": True}  # two hosts in two zones
 
 
 def test_add_shard_rebalance_and_delete_shard_online(server):
