@@ -116,12 +116,12 @@ class Target:
             if marker not in sent_text:
                 assert marker not in text, f"{marker!r} in the reply: {what}"
 
-    def settle(self, answer: dict[str, Any]) -> None:
-        """After an accepted request: cancel the operation it queued (undoing it), then take
-        the state as it is now for the next comparisons."""
-        if set(answer) >= {"id", "createdAt"} and not answer.get("done"):
+    def settle(self, operation: dict[str, Any] | None) -> None:
+        """After an accepted request: cancel the operation it queued, if any (that undoes
+        it), then take the state as it is now for the next comparisons."""
+        if operation is not None and not operation.get("done"):
             headers = {"Authorization": f"Bearer {self.server.admin_token}"}
-            url = f"{self.server.rest_url}/operations/{answer['id']}:cancel"
+            url = f"{self.server.rest_url}/operations/{operation['id']}:cancel"
             cancelled = self.session.post(url, headers=headers, timeout=60).json()
             assert cancelled.get("done"), cancelled
         self.baseline = self.snapshot()
@@ -286,7 +286,8 @@ def check_rest_reply(fuzz: Target, route: Route, request: RestRequest, sent: byt
     fuzz.assert_no_markers(head + reply.body.decode("utf-8", "replace"), sent, what)
     if 200 <= reply.status < 300:
         if reply.complete and not route.method.server_streaming:
-            fuzz.settle(json.loads(reply.body))
+            returns_operation = route.method.response_type.DESCRIPTOR.full_name == OPERATION
+            fuzz.settle(json.loads(reply.body) if returns_operation else None)
         return
     if request.verb != "HEAD":
         assert reply.headers.get("content-type", "").startswith("application/json"), what
@@ -349,7 +350,7 @@ def check_grpc_call(fuzz: Target, method: Method, data: bytes, metadata: list[tu
         check_grpc_error(fuzz, method, data, error, what)
         return
     response = method.response_type.FromString(answer)
-    fuzz.settle(json_format.MessageToDict(response) if response.DESCRIPTOR.full_name == OPERATION else {})
+    fuzz.settle(json_format.MessageToDict(response) if response.DESCRIPTOR.full_name == OPERATION else None)
 
 
 def check_grpc_error(fuzz: Target, method: Method, data: bytes, error: grpc.RpcError, what: str) -> None:

@@ -18,3 +18,9 @@ def test_status_carries_violations_and_request_id():
     bad_request, info = error_details_pb2.BadRequest(), error_details_pb2.RequestInfo()
     assert status.details[0].Unpack(bad_request) and bad_request.field_violations[0].field == "folder_id"
     assert status.details[1].Unpack(info) and info.request_id == "req-1"
+
+
+def test_a_lone_surrogate_from_a_json_key_is_shown_escaped():
+    status = to_status(InvalidArgument.field("\ud800", "unknown field"), "req-1")
+    assert status.message == "\\ud800: unknown field"
+    assert status.SerializeToString()

@@ -36,12 +36,18 @@ HTTP_STATUS: dict[int, int] = {
 GRPC_CODE: dict[int, grpc.StatusCode] = {code.value[0]: code for code in grpc.StatusCode}
 
 
+def _utf8(text: str) -> str:
+    # A message may quote a caller's JSON key, and JSON can spell a lone surrogate ("\ud800"),
+    # which no protobuf string may hold: it is shown escaped.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def to_status(error: ApiError, request_id: str) -> status_pb2.Status:
-    status = status_pb2.Status(code=error.code, message=error.message)
+    status = status_pb2.Status(code=error.code, message=_utf8(error.message))
     if isinstance(error, InvalidArgument) and error.violations:
         bad_request = error_details_pb2.BadRequest(
             field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+                error_details_pb2.BadRequest.FieldViolation(field=_utf8(v.field), description=_utf8(v.description))
                 for v in error.violations
             ]
         )
