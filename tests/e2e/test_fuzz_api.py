@@ -366,3 +366,17 @@ def check_grpc_error(fuzz: Target, method: Method, data: bytes, error: grpc.RpcE
     fuzz.assert_no_markers(details, data, what)
     if method.response_type.DESCRIPTOR.full_name == OPERATION:
         fuzz.assert_unchanged(what)
+
+
+# -- found by fuzzing, kept as plain tests -----------------------------------------------------
+
+
+def test_failover_away_from_a_host_the_cluster_lacks_names_it(target):
+    """Once an INTERNAL (a LookupError from deep inside); now the caller's error, naming the host."""
+    cluster_id = target.ids["cluster_id"][0]
+    response = target.server.rest(
+        "POST", f"/managed-redis/v1/clusters/{cluster_id}:startFailover", json={"hostNames": ["rc1a-nothere"]}
+    )
+    assert response.status_code in (400, 404), response.text
+    assert "rc1a-nothere" in response.json()["message"] and cluster_id in response.json()["message"]
+    target.assert_unchanged("StartFailover from an unknown host")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+from types import SimpleNamespace
 
 import pytest
 from google.rpc import code_pb2
 
 from managed_redis.engine.addresses import AddressesExhausted, allocate
-from managed_redis.errors import ApiError, Internal, NotFound, without_paths
+from managed_redis.errors import ApiError, FailedPrecondition, Internal, NotFound, without_paths
+from managed_redis.operations.deps import Deps
+from managed_redis.operations.plans import ClusterPlan
 from managed_redis.operations.worker import status_of
 
 
@@ -53,3 +56,12 @@ def test_a_full_host_network_is_resource_exhausted_saying_what_is_short():
 def test_not_found_is_a_lookup_error_for_code_that_looks_things_up():
     with pytest.raises(LookupError):
         raise NotFound("host rc1a-9 is not part of cluster c9q1")
+
+
+def test_what_operations_look_up_and_miss_is_the_callers_error_not_internal():
+    plan = ClusterPlan(deps=None, record=SimpleNamespace(id="c9q1"), hosts=[], shards=[])  # type: ignore[arg-type]
+    with pytest.raises(NotFound, match="^host rc1a-9 is not part of cluster c9q1$"):
+        plan.host("rc1a-9")
+    deps = Deps(settings=None, engine=None, vault=None, ca=None, versions=(), backups=None)  # type: ignore[arg-type]
+    with pytest.raises(FailedPrecondition, match="^Redis 6.0 is not available on this machine any more$"):
+        deps.version("6.0")
