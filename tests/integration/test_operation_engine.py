@@ -73,18 +73,7 @@ def add_cluster(db: Database, cluster_id: str = "c9qtestcluster000001") -> str:
 
 
 def submit(queue, request: struct_pb2.Struct, cluster_id: str | None = None, key: str | None = None):
-    def prepare(conn) -> Submission:
-        return Submission(
-            kind=KIND,
-            description="test steps",
-            folder_id="f1",
-            cluster_id=cluster_id,
-            request=request,
-            metadata=struct_pb2.Struct(),
-            status_before="RUNNING",
-        )
-
-    return queue.submit(Submitter("tester", key), KIND, request, prepare)
+    return submit_kind(queue, KIND, request, cluster_id, key)
 
 
 def load(db: Database, op_id: str):
@@ -237,7 +226,9 @@ def test_cancel_before_start_releases_the_cluster(db, queue, tmp_path):
     assert not load(db, started.id).done
 
 
-def submit_kind(queue, kind: str, request: struct_pb2.Struct, cluster_id: str) -> op_store.OperationRecord:
+def submit_kind(
+    queue, kind: str, request: struct_pb2.Struct, cluster_id: str | None, key: str | None = None
+) -> op_store.OperationRecord:
     def prepare(conn) -> Submission:
         return Submission(
             kind=kind,
@@ -249,7 +240,7 @@ def submit_kind(queue, kind: str, request: struct_pb2.Struct, cluster_id: str) -
             status_before="RUNNING",
         )
 
-    return queue.submit(Submitter("tester", None), kind, request, prepare)
+    return queue.submit(Submitter("tester", key), kind, request, prepare)
 
 
 def worker_command(database_url: str) -> list[str]:
