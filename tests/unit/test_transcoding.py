@@ -196,3 +196,10 @@ def test_wrong_json_types_name_the_field_in_plain_words(router):
             build_request(route, params, [], body)
         assert caught.value.message == message
         assert "Traceback" not in caught.value.message and "int()" not in caught.value.message
+
+
+@pytest.mark.parametrize("body", [b'{"\\ud800": 0}', b'{"description": "\\udfff"}', b'{"labels": {"\\ud83d": "x"}}'])
+def test_a_lone_surrogate_is_invalid_argument(router, body):
+    route, params = router.match("POST", "/managed-redis/v1/changeFreezes")
+    with pytest.raises(InvalidArgument, match="lone surrogate"):
+        build_request(route, params, [], body)

@@ -1,8 +1,8 @@
 """JSON from callers into request messages, refusing what proto3 JSON parsing lets through.
 
 ``load_json`` reads a body: anything that is not JSON, nests deeper than Python can
-follow, or holds a number too long to convert is INVALID_ARGUMENT, never an exception
-from the parser. ``parse_into`` fills a message with ``json_format.ParseDict`` after one
+follow, holds a lone surrogate or a number too long to convert is INVALID_ARGUMENT, never
+an exception from the parser. ``parse_into`` fills a message with ``json_format.ParseDict`` after one
 walk of the data along the message's descriptor: an enum field takes only a name or a
 number its enum declares (``ParseDict`` keeps any number, wraps 2**40 to 0 and truncates
 1.5 to 1). Every failure is an INVALID_ARGUMENT whose violation names the field by its
@@ -43,15 +43,21 @@ _PLAIN = (
 def load_json(body: bytes) -> Any:
     """The JSON value of ``body``; InvalidArgument if it is not UTF-8 JSON Python can hold."""
     try:
-        return json.loads(body.decode("utf-8"))
+        data = json.loads(body.decode("utf-8"))
+        # JSON may spell a lone surrogate ("\ud800"), which is no text: protobuf's own
+        # lookups fail on it deep inside. Encoding the value back finds any, at C speed.
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
     except UnicodeDecodeError:
         raise InvalidArgument("request body is not UTF-8 text") from None
+    except UnicodeEncodeError:
+        raise InvalidArgument("request body holds a lone surrogate (\\ud800-\\udfff), which is not text") from None
     except RecursionError:
         raise InvalidArgument("request body nests too deeply") from None
     except json.JSONDecodeError as exc:
         raise InvalidArgument(f"request body is not valid JSON: {exc.msg} at character {exc.pos}") from None
     except ValueError:  # an integer of more than sys.get_int_max_str_digits() digits
         raise InvalidArgument("request body holds a number too long to read") from None
+    return data
 
 
 def parse_into(message: Message, data: dict[str, Any]) -> None:
