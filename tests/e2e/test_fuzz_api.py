@@ -55,7 +55,8 @@ from tests.support.server import RunningServer, host_network, running_server, wr
 pytestmark = pytest.mark.xdist_group("fuzz")
 
 METHODS = build_method_table({})
-ROUTES = Router(METHODS).routes
+ROUTER = Router(METHODS)
+ROUTES = ROUTER.routes
 OTHER_FOLDER = "b1gfuzzother00000001"
 VIEWER, OUTSIDER = "fuzz-viewer-token-0123456789", "fuzz-outsider-token-0123456789"
 OPERATION = "yandex.cloud.operation.Operation"
@@ -271,23 +272,37 @@ def test_rest_route_withstands_hostile_requests(target, fuzz_examples, route):
     @given(request=rest_requests(route, target))
     def attempt(request: RestRequest) -> None:
         sent = request.bytes()
-        streaming = route.method.server_streaming
+        served = _served(request)
+        streaming = served is not None and served.server_streaming
         reply = send_raw(target.server.rest_url, sent, body_timeout_s=3 if streaming else None)
-        check_rest_reply(target, route, request, sent, reply)
+        check_rest_reply(target, served, request, sent, reply)
 
     attempt()
 
 
-def check_rest_reply(fuzz: Target, route: Route, request: RestRequest, sent: bytes, reply: RawReply) -> None:
+def _served(request: RestRequest) -> Method | None:
+    """The method the server routes the request to (a wrong verb may reach another one)."""
+    try:
+        route, _ = ROUTER.match(request.verb, request.target.split("?", 1)[0])
+    except Exception:
+        return None
+    return route.method
+
+
+def _returns_operation(method: Method | None) -> bool:
+    return method is not None and method.response_type.DESCRIPTOR.full_name == OPERATION
+
+
+def check_rest_reply(fuzz: Target, served: Method | None, request: RestRequest, sent: bytes, reply: RawReply) -> None:
+    """``served``: the method the request reached, None if it reached none."""
     what = f"{request.verb} {request.target[:200]} -> {reply.status} {reply.body[:600]!r}"
     assert reply.status < 500 or reply.status == 501, what
     assert reply.headers.get("server") == "managed-redis", what
     head = " ".join(f"{name}: {value}" for name, value in reply.headers.items())
     fuzz.assert_no_markers(head + reply.body.decode("utf-8", "replace"), sent, what)
     if 200 <= reply.status < 300:
-        if reply.complete and not route.method.server_streaming:
-            returns_operation = route.method.response_type.DESCRIPTOR.full_name == OPERATION
-            fuzz.settle(json.loads(reply.body) if returns_operation else None)
+        if reply.complete and served is not None and not served.server_streaming:
+            fuzz.settle(json.loads(reply.body) if _returns_operation(served) else None)
         return
     if request.verb != "HEAD":
         assert reply.headers.get("content-type", "").startswith("application/json"), what
@@ -297,7 +312,7 @@ def check_rest_reply(fuzz: Target, route: Route, request: RestRequest, sent: byt
             assert status.code == 12 and reply.headers.get("allow"), what
         else:
             assert http_status(status.code) == reply.status, what
-    if route.method.response_type.DESCRIPTOR.full_name == OPERATION or request.verb not in ("GET", "HEAD"):
+    if _returns_operation(served) or request.verb not in ("GET", "HEAD"):
         fuzz.assert_unchanged(what)
 
 
