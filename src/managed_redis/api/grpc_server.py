@@ -34,7 +34,7 @@ async def _abort(context: grpc.aio.ServicerContext, error: ApiError, request_id:
     status = to_status(error, request_id)
     await context.abort(
         grpc_code(error.code),
-        error.message,
+        status.message,  # cut to a size trailers carry, as in the details
         trailing_metadata=(
             ("grpc-status-details-bin", status.SerializeToString()),
             (REQUEST_ID_KEY, request_id),

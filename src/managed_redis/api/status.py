@@ -36,19 +36,33 @@ HTTP_STATUS: dict[int, int] = {
 GRPC_CODE: dict[int, grpc.StatusCode] = {code.value[0]: code for code in grpc.StatusCode}
 
 
-def _utf8(text: str) -> str:
+# A Status travels in gRPC trailers (``grpc-message`` and, base64, ``grpc-status-details-bin``),
+# which clients refuse past 8 KiB (sometimes) and 16 KiB (always): grpc's default soft and
+# hard ``max_metadata_size``. However much of a hostile request an error quotes, it stays under.
+MESSAGE_CHARS = 1024
+FIELD_CHARS = 128
+DESCRIPTION_CHARS = 256
+VIOLATIONS = 8
+
+
+def _utf8(text: str, limit: int) -> str:
     # A message may quote a caller's JSON key, and JSON can spell a lone surrogate ("\ud800"),
     # which no protobuf string may hold: it is shown escaped.
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def to_status(error: ApiError, request_id: str) -> status_pb2.Status:
-    status = status_pb2.Status(code=error.code, message=_utf8(error.message))
+    """``error`` as a google.rpc.Status, every text cut to a size gRPC trailers carry."""
+    status = status_pb2.Status(code=error.code, message=_utf8(error.message, MESSAGE_CHARS))
     if isinstance(error, InvalidArgument) and error.violations:
         bad_request = error_details_pb2.BadRequest(
             field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=_utf8(v.field), description=_utf8(v.description))
-                for v in error.violations
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=_utf8(v.field, FIELD_CHARS), description=_utf8(v.description, DESCRIPTION_CHARS)
+                )
+                for v in error.violations[:VIOLATIONS]
             ]
         )
         status.details.add().Pack(bad_request)
