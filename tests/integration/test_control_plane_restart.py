@@ -39,6 +39,8 @@ def test_restart_and_reboot(tmp_path):
         assert not redis_processes(network)
 
         with running_server(data_dir, env=env) as third:
+            # Not the ALIVE the second control plane last saw: unknown until the third looks.
+            assert third.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json().get("health") != "ALIVE"
             wait_alive(third, cluster_id, message="the cluster did not come back after every process was gone")
             assert master_of(third, cluster_id) == master
             for host in hosts_of(third, cluster_id):

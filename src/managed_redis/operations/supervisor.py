@@ -34,6 +34,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from managed_redis.clock import Clock
 from managed_redis.engine.facts import HostFacts
 from managed_redis.engine.model import Credentials, WatchedHost
@@ -73,6 +75,10 @@ def _steady(facts: dict[str, Any]) -> bool:
     if redis.get("role") == "replica" and not redis.get("link_up"):
         return False
     return sentinel is None or bool(sentinel.get("answered") and sentinel.get("files_present", True))
+
+
+def _revision(record: ClusterRecord | None) -> int | None:
+    return record.revision if record is not None else None
 
 
 def policy_of(deps: Deps) -> Policy:
@@ -120,6 +126,7 @@ class Supervisor:
         self._watched_of: dict[str, tuple[int, list[WatchedHost], list[WatchedHost]]] = {}
         # What this supervisor knows of each running cluster, as of the revision it read.
         self._revisions: dict[str, int] = {}
+        self._records: dict[str, ClusterRecord] = {}
         self._hosts: dict[str, list[HostRecord]] = {}
         self._shards: dict[str, list[ShardRecord]] = {}
         self._rows: dict[str, FactsRow] = {}
@@ -141,6 +148,12 @@ class Supervisor:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Take the lease if it is free (before the API serves: a read never shows what a
+        stopped control plane saw as if it were current), then pass every ``period_s``."""
+        try:
+            self._hold_lease(self.clock.now())
+        except Exception:
+            log.exception("supervisor: could not take its lease at start")
         self._thread = threading.Thread(target=self._loop, name="supervisor", daemon=True)
         self._thread.start()
 
@@ -179,15 +192,8 @@ class Supervisor:
     def run_once(self) -> PassReport:
         started = time.monotonic()
         now = self.clock.now()
-        with self.db.write() as conn:
-            if not leases.hold(conn, LEASE, self.owner, now, self.lease_ttl_s):
-                self._holding = False
-                return PassReport(held_lease=False)
-            if not self._holding:
-                host_facts.unverify(conn)
-                self._revisions.clear()
-                self._stamped.clear()
-                self._holding = True
+        if not self._hold_lease(now):
+            return PassReport(held_lease=False)
         records, hosts, shards, stored, busy = self._read()
         self._pass += 1
         watched = [
@@ -233,6 +239,21 @@ class Supervisor:
                 self._quiet.add(record.id)
         return PassReport(True, len(records), len(watched), acting, observe_s, time.monotonic() - started)
 
+    def _hold_lease(self, now: dt.datetime) -> bool:
+        """Take or renew the lease; False if another supervisor holds it. Taking it anew
+        marks every stored look unconfirmed (``host_facts.unverify``) and forgets what this
+        one knew, so that the next pass reads and looks at everything."""
+        with self.db.write() as conn:
+            if not leases.hold(conn, LEASE, self.owner, now, self.lease_ttl_s):
+                self._holding = False
+                return False
+            if not self._holding:
+                host_facts.unverify(conn)
+                self._revisions.clear()
+                self._stamped.clear()
+                self._holding = True
+        return True
+
     def _read(
         self,
     ) -> tuple[
@@ -248,7 +269,7 @@ class Supervisor:
         the last pass (``clusters.revision``); the rest is what this supervisor already knows
         (it keeps the facts it writes itself)."""
         with self.db.read() as conn:
-            records = cluster_store.list_all(conn, OBSERVED_STATUSES)
+            records = self._records_of(conn)
             stale = [r.id for r in records if self._revisions.get(r.id) != r.revision]
             self._reread = set(stale)
             if stale:
@@ -269,7 +290,26 @@ class Supervisor:
         busy = {r.id: holders[r.active_operation_id] for r in records if r.active_operation_id in holders}
         return records, self._hosts, self._shards, self._rows, busy
 
+    def _records_of(self, conn: Connection) -> list[ClusterRecord]:
+        """The running clusters, read in full only where their revision moved."""
+        current = cluster_store.revisions(conn, OBSERVED_STATUSES)
+        kept = self._records
+        stale = [cluster_id for cluster_id, revision, _ in current if _revision(kept.get(cluster_id)) != revision]
+        for record in cluster_store.get_many(conn, stale):
+            kept[record.id] = record
+        records = []
+        for cluster_id, _, operation_id in current:
+            found = kept.get(cluster_id)
+            if found is None:
+                continue  # deleted between the two reads
+            if found.active_operation_id != operation_id:
+                found = kept[cluster_id] = dataclasses.replace(found, active_operation_id=operation_id)
+            records.append(found)
+        return records
+
     def _forget_all_but(self, cluster_ids: set[str]) -> None:
+        for gone in set(self._records) - cluster_ids:
+            del self._records[gone]
         for gone in set(self._revisions) - cluster_ids:
             for host in self._hosts.pop(gone, []):
                 self._rows.pop(host.name, None)

@@ -144,6 +144,18 @@ def list_all(conn: Connection, statuses: frozenset[str] | None = None) -> list[C
     return [_cluster(row) for row in conn.execute(query).mappings()]
 
 
+def revisions(conn: Connection, statuses: frozenset[str]) -> list[tuple[str, int, str | None]]:
+    """(id, revision, active operation id) of every cluster of ``statuses``, by id: what a
+    watcher needs each second to know which of the records it keeps are out of date (the
+    running operation is not part of the revision)."""
+    query = (
+        sa.select(clusters.c.id, clusters.c.revision, clusters.c.active_operation_id)
+        .where(clusters.c.status.in_(sorted(statuses)))
+        .order_by(clusters.c.id)
+    )
+    return [(row.id, row.revision, row.active_operation_id) for row in conn.execute(query)]
+
+
 def hosts_of(conn: Connection, cluster_ids: list[str]) -> dict[str, list[HostRecord]]:
     """cluster id -> its hosts (in creation order), for many clusters in one query."""
     rows = conn.execute(
