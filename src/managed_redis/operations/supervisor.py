@@ -5,8 +5,8 @@ PostgreSQL: one supervises):
 
 1. **Observe**: one look at the hosts of every running cluster at once (``engine.observe``:
    processes, what Redis and Sentinel say): all of a cluster that needs an eye, the masters
-   of a steady one (their Sentinels in turn) and its other hosts in turn. What changed is stored with when it was
-   seen, so API reads show it without touching a process.
+   of a steady one (their Sentinels in turn) and its other hosts in turn. What changed is
+   stored with when it was seen, so API reads show it without touching a process.
 2. **Decide**: ``decisions.decide`` (pure) turns each cluster's view into actions with reasons.
    Clusters held by an operation are left to it (but for those healing may run beside).
 3. **Act**: a cluster with due actions is locked for healing (in the transaction that checks
@@ -124,8 +124,7 @@ class Supervisor:
         self._acting: dict[str, Future[None]] = {}
         self._credentials: dict[bytes, Credentials] = {}
         self._watched_of: dict[str, tuple[int, list[WatchedHost], list[WatchedHost]]] = {}
-        # What this supervisor knows of each running cluster, as of the revision it read.
-        self._revisions: dict[str, int] = {}
+        # What this supervisor knows of each running cluster, as of the revision of its record.
         self._records: dict[str, ClusterRecord] = {}
         self._hosts: dict[str, list[HostRecord]] = {}
         self._shards: dict[str, list[ShardRecord]] = {}
@@ -249,8 +248,8 @@ class Supervisor:
                 return False
             if not self._holding:
                 host_facts.unverify(conn)
-                self._revisions.clear()
-                self._stamped.clear()
+                for known in (self._records, self._hosts, self._shards, self._rows, self._parsed, self._stamped):
+                    known.clear()
                 self._holding = True
         return True
 
@@ -269,20 +268,17 @@ class Supervisor:
         the last pass (``clusters.revision``); the rest is what this supervisor already knows
         (it keeps the facts it writes itself)."""
         with self.db.read() as conn:
-            records = self._records_of(conn)
-            stale = [r.id for r in records if self._revisions.get(r.id) != r.revision]
+            records, stale = self._records_of(conn)
             self._reread = set(stale)
             if stale:
                 hosts = cluster_store.hosts_of(conn, stale)
                 shards = cluster_store.shards_of(conn, stale)
                 rows = host_facts.for_clusters(conn, stale)
-                for record in records:
-                    if record.id in hosts:
-                        self._revisions[record.id] = record.revision
-                        self._hosts[record.id], self._shards[record.id] = hosts[record.id], shards[record.id]
-                        for host in hosts[record.id]:
-                            self._rows.pop(host.name, None)
-                            self._parsed.pop(host.name, None)
+                for cluster_id in stale:
+                    for host in self._hosts.get(cluster_id, []) + hosts[cluster_id]:
+                        self._rows.pop(host.name, None)
+                        self._parsed.pop(host.name, None)
+                    self._hosts[cluster_id], self._shards[cluster_id] = hosts[cluster_id], shards[cluster_id]
                 self._rows.update(rows)
             running = [r.active_operation_id for r in records if r.active_operation_id]
             holders = op_store.holders(conn, running)
@@ -290,13 +286,16 @@ class Supervisor:
         busy = {r.id: holders[r.active_operation_id] for r in records if r.active_operation_id in holders}
         return records, self._hosts, self._shards, self._rows, busy
 
-    def _records_of(self, conn: Connection) -> list[ClusterRecord]:
-        """The running clusters, read in full only where their revision moved."""
+    def _records_of(self, conn: Connection) -> tuple[list[ClusterRecord], list[str]]:
+        """The running clusters, and the ids of those read in full now (new, or their
+        revision moved): their hosts, shards and facts are to be read again too."""
         current = cluster_store.revisions(conn, OBSERVED_STATUSES)
         kept = self._records
-        stale = [cluster_id for cluster_id, revision, _ in current if _revision(kept.get(cluster_id)) != revision]
-        for record in cluster_store.get_many(conn, stale):
+        moved = [cluster_id for cluster_id, revision, _ in current if _revision(kept.get(cluster_id)) != revision]
+        stale = []
+        for record in cluster_store.get_many(conn, moved):
             kept[record.id] = record
+            stale.append(record.id)
         records = []
         for cluster_id, _, operation_id in current:
             found = kept.get(cluster_id)
@@ -305,16 +304,14 @@ class Supervisor:
             if found.active_operation_id != operation_id:
                 found = kept[cluster_id] = dataclasses.replace(found, active_operation_id=operation_id)
             records.append(found)
-        return records
+        return records, stale
 
     def _forget_all_but(self, cluster_ids: set[str]) -> None:
         for gone in set(self._records) - cluster_ids:
             del self._records[gone]
-        for gone in set(self._revisions) - cluster_ids:
             for host in self._hosts.pop(gone, []):
                 self._rows.pop(host.name, None)
                 self._parsed.pop(host.name, None)
-            self._revisions.pop(gone, None)
             self._shards.pop(gone, None)
             self._watched_of.pop(gone, None)
             self._quiet.discard(gone)
