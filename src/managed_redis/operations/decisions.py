@@ -569,7 +569,10 @@ def _role_settings(view: ClusterView, shard: str, master: HostView) -> list[Acti
     for host in view.shard_hosts(shard):
         replica = host.redis.answered and host.redis.role == Role.REPLICA
         if host.name != master.name and replica and (host.redis.min_replicas or 0) != 0:
-            why = f"replica {host.name} would refuse writes the moment it is promoted: min-replicas-to-write 0"
+            why = (
+                f"replica {host.name} keeps min-replicas-to-write {host.redis.min_replicas}: it would refuse "
+                "writes the moment it is promoted; set it to 0"
+            )
             actions.append(Action(Do.SET_MIN_REPLICAS, shard, host.name, why, other=master.name, value="0"))
     return actions
     linked = [
