@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from managed_redis.domain.cron import matches_day
+from managed_redis.statuses import BackupType
 from managed_redis.store.backups import BackupRecord, RetentionPolicyRecord
 
 WINDOW_LENGTH = dt.timedelta(minutes=30)
@@ -38,7 +39,7 @@ def expires_at(
     """When the backup should be removed; None while it is to be kept."""
     if backup.cluster_deleted_at is not None:
         return backup.cluster_deleted_at + DELETED_CLUSTER_KEEP
-    if backup.type != "AUTOMATED" or backup.created_at is None:
+    if backup.type != BackupType.AUTOMATED or backup.created_at is None:
         return None
     days = retain_days or DEFAULT_RETAIN_DAYS
     for policy in policies:

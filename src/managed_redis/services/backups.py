@@ -14,6 +14,7 @@ from managed_redis.services.backup_view import backup_proto
 from managed_redis.services.context import Caller
 from managed_redis.services.pagination import decode_time_key, encode_time_key, page_size
 from managed_redis.services.submitting import submit_operation
+from managed_redis.statuses import BackupStatus
 from managed_redis.store import backups as backup_store
 from managed_redis.store.backups import BackupRecord
 from managed_redis.store.database import Database
@@ -47,7 +48,7 @@ class BackupService:
     def _backup(self, backup_id: str, caller: Caller, permission: Permission) -> BackupRecord:
         with self.db.read() as conn:
             record = backup_store.get(conn, backup_id)
-        if record is None or record.status != backup_store.DONE:
+        if record is None or record.status != BackupStatus.DONE:
             raise NotFound(f"backup {backup_id} does not exist")
         caller.authenticated.require_on(f"backup {backup_id}", record.folder_id, permission)
         return record

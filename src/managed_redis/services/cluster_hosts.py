@@ -28,8 +28,9 @@ from managed_redis.services.cluster_checks import (
     raise_if_any,
 )
 from managed_redis.services.context import Caller
+from managed_redis.statuses import HostState
 from managed_redis.store import clusters as cluster_store
-from managed_redis.store.clusters import ADDING, REMOVING, ClusterRecord, HostRecord
+from managed_redis.store.clusters import ClusterRecord, HostRecord
 
 
 class ClusterHosts(ClusterServiceBase):
@@ -102,7 +103,7 @@ class ClusterHosts(ClusterServiceBase):
             for spec, address in zip(request.host_specs, addresses, strict=True):
                 shard_name = spec.shard_name if current.sharded else DEFAULT_SHARD
                 host = new_clusters.host_record(current.id, shard_name, spec, address, now)
-                host.state = ADDING
+                host.state = HostState.ADDING
                 cluster_store.insert_host(conn, host)
                 metadata.host_names.append(host.name)
 
@@ -135,7 +136,7 @@ class ClusterHosts(ClusterServiceBase):
                         f"shard {shard} would have no host left; delete the shard instead (DeleteShard)"
                     )
             for name in set(request.host_names):
-                cluster_store.update_host(conn, name, state=REMOVING)
+                cluster_store.update_host(conn, name, state=HostState.REMOVING)
 
         return self._change(
             caller,

@@ -36,6 +36,7 @@ from managed_redis.services.cluster_checks import (
 )
 from managed_redis.services.cluster_update import PASSWORD_PATH, plan_update
 from managed_redis.services.context import Caller
+from managed_redis.statuses import BackupStatus, ClusterStatus
 from managed_redis.store import backups as backup_store
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store.clusters import ClusterRecord
@@ -63,7 +64,7 @@ class ClusterLifecycle(ClusterServiceBase):
         principal = caller.authenticated
         with self.db.read() as conn:
             backup = backup_store.get(conn, request.backup_id)
-        if backup is None or backup.status != backup_store.DONE:
+        if backup is None or backup.status != BackupStatus.DONE:
             raise NotFound(f"backup {request.backup_id} does not exist")
         principal.require_on(f"backup {backup.id}", backup.folder_id, Permission.RESTORE)
         folder_id = request.folder_id or backup.folder_id
@@ -154,7 +155,7 @@ class ClusterLifecycle(ClusterServiceBase):
         record = self._cluster(request.cluster_id, caller, Permission.MUTATE)
         if record.active_operation_id is not None:
             raise conflicting_operation(record.id, record.active_operation_id)
-        if record.status != "STOPPED":
+        if record.status != ClusterStatus.STOPPED:
             raise FailedPrecondition(f"cluster {record.id} is {record.status}; only a STOPPED cluster can be started")
         return self._change(
             caller,
@@ -181,7 +182,7 @@ class ClusterLifecycle(ClusterServiceBase):
                 f"managed-redis.editor or stronger on that folder; a role bound on the cluster is not enough"
             )
         principal.require(request.destination_folder_id, Permission.MUTATE)
-        require_status(record, ("RUNNING", "STOPPED"), "moving it")
+        require_status(record, (ClusterStatus.RUNNING, ClusterStatus.STOPPED), "moving it")
         if request.destination_folder_id == record.folder_id:
             raise FailedPrecondition(f"cluster {record.id} is already in folder {record.folder_id}")
 

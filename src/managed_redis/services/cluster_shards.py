@@ -17,8 +17,9 @@ from managed_redis.services.capacity import admit_hosts, preset_of
 from managed_redis.services.cluster_base import ClusterServiceBase
 from managed_redis.services.cluster_checks import check_host_specs, raise_if_any
 from managed_redis.services.context import Caller
+from managed_redis.statuses import HostState
 from managed_redis.store import clusters as cluster_store
-from managed_redis.store.clusters import ADDING, REMOVING, ClusterRecord, ShardRecord
+from managed_redis.store.clusters import ClusterRecord, ShardRecord
 
 
 def require_sharded(record: ClusterRecord) -> None:
@@ -54,7 +55,7 @@ class ClusterShards(ClusterServiceBase):
             )
             for spec, address in zip(request.host_specs, addresses, strict=True):
                 host = new_clusters.host_record(current.id, request.shard_name, spec, address, now)
-                host.state = ADDING
+                host.state = HostState.ADDING
                 cluster_store.insert_host(conn, host)
 
         return self._change(
@@ -80,7 +81,7 @@ class ClusterShards(ClusterServiceBase):
                 raise FailedPrecondition(f"shard {request.shard_name} is the last shard of cluster {current.id}")
             for host in cluster_store.list_hosts(conn, current.id):
                 if host.shard_name == request.shard_name:
-                    cluster_store.update_host(conn, host.name, state=REMOVING)
+                    cluster_store.update_host(conn, host.name, state=HostState.REMOVING)
 
         return self._change(
             caller,

@@ -35,8 +35,9 @@ from managed_redis.services.cluster_checks import (
     raise_if_any,
     resolve_version,
 )
+from managed_redis.statuses import ClusterStatus, HostState
 from managed_redis.store import clusters as cluster_store
-from managed_redis.store.clusters import ACTIVE, ClusterRecord, HostRecord, ShardRecord
+from managed_redis.store.clusters import ClusterRecord, HostRecord, ShardRecord
 
 NewClusterRequest = service_pb.CreateClusterRequest | service_pb.RestoreClusterRequest
 
@@ -130,7 +131,7 @@ def host_record(
         shard_name=shard_name,
         zone_id=spec.zone_id,
         address=address,
-        state=ACTIVE,
+        state=HostState.ACTIVE,
         created_at=now,
         subnet_id=spec.subnet_id,
         replica_priority=spec.replica_priority.value if spec.HasField("replica_priority") else None,
@@ -151,7 +152,7 @@ def insert(conn: Connection, deps: Deps, new: NewCluster, now: dt.datetime) -> N
             id=new.cluster_id,
             folder_id=new.folder_id,
             name=new.name,
-            status="CREATING",
+            status=ClusterStatus.CREATING,
             created_at=now,
             sharded=new.sharded,
             spec=spec_json(new.declared, new.spec),

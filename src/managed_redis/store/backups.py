@@ -9,10 +9,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from managed_redis.statuses import BackupStatus
 from managed_redis.store.schema import backup_windows, backups, retention_policies
 
-CREATING = "CREATING"
-DONE = "DONE"
+# Short names the operation handlers still import; the words are ``BackupStatus``'s.
+CREATING = BackupStatus.CREATING
+DONE = BackupStatus.DONE
 
 
 @dataclass
@@ -63,7 +65,7 @@ def list_done(
     cluster_id: str | None = None,
 ) -> list[BackupRecord]:
     """Finished backups, newest first; ``after`` is the last (created_at, id) already seen."""
-    query = sa.select(backups).where(backups.c.status == DONE)
+    query = sa.select(backups).where(backups.c.status == BackupStatus.DONE)
     if folder_id is not None:
         query = query.where(backups.c.folder_id == folder_id)
     if cluster_id is not None:

@@ -9,12 +9,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from managed_redis.statuses import ClusterStatus, HostState
 from managed_redis.store.schema import access_bindings, clusters, hosts, operations, shards
 
-# A host's state: serving, joining (its operation is adding it), or leaving.
-ACTIVE = "ACTIVE"
-ADDING = "ADDING"
-REMOVING = "REMOVING"
+# Short names the operation handlers still import; the words are ``HostState``'s.
+ACTIVE = HostState.ACTIVE
+ADDING = HostState.ADDING
+REMOVING = HostState.REMOVING
 
 
 @dataclass
@@ -194,7 +195,7 @@ def lock_for_healing(
         clusters.update()
         .where(
             clusters.c.id == cluster_id,
-            clusters.c.status == "RUNNING",
+            clusters.c.status == ClusterStatus.RUNNING,
             free,
             sa.or_(clusters.c.healing_until.is_(None), clusters.c.healing_until < now),
         )
