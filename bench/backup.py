@@ -17,6 +17,7 @@ import redis
 
 from bench.common import bench_server, figure
 from tests.support.clusters import PASSWORD, create_body, create_cluster, hosts_of, master_of, run, wait_operation
+from tests.support.server import RunningServer
 
 KEYS = int(os.environ.get("BENCH_BACKUP_KEYS", "5400000"))  # ~1 GB of used_memory
 BARE_ADDRESS = "127.28.0.2"
@@ -135,7 +136,7 @@ class LatencySampler:
         return values[int(len(values) * 0.99)] * 1000 if values else float("nan")
 
 
-def quiet(server, cluster_id: str) -> None:
+def quiet(server: RunningServer, cluster_id: str) -> None:
     """Wait until no host of the cluster is rewriting its AOF or saving, so timings compare."""
     from tests.support.clusters import admin_client
 
@@ -201,7 +202,7 @@ def main() -> None:
     )
 
 
-def timed_restore(server, backup_id: str, hosts: int) -> float:
+def timed_restore(server: RunningServer, backup_id: str, hosts: int) -> float:
     body = create_body(f"bench-restored-{hosts}", hosts=hosts)
     body.pop("folderId")
     body["backupId"] = backup_id
@@ -213,7 +214,7 @@ def timed_restore(server, backup_id: str, hosts: int) -> float:
     return restore_s
 
 
-def backup_rdb(server, cluster_id: str) -> Path:
+def backup_rdb(server: RunningServer, cluster_id: str) -> Path:
     """The RDB the backup was taken from, still in the replica's directory."""
     replica = next(h["name"] for h in hosts_of(server, cluster_id) if h["role"] == "REPLICA")
     return server.data_dir / "hosts" / replica / "dump.rdb"

@@ -6,11 +6,12 @@ import time
 
 from bench.common import bare_redis_start_s, bench_server, figure, summary
 from tests.support.clusters import create_body, wait_operation
+from tests.support.server import RunningServer
 
 ROUNDS = 5
 
 
-def time_create(server, name: str, hosts: int) -> float:
+def time_create(server: RunningServer, name: str, hosts: int) -> float:
     started = time.monotonic()
     response = server.rest("POST", "/managed-redis/v1/clusters", json=create_body(name, hosts))
     done = wait_operation(server, response.json())

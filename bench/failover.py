@@ -9,7 +9,7 @@ import time
 from bench.common import BENCH_NETWORK, bench_server, figure, summary
 from tests.support.clusters import PASSWORD, client, create_cluster, hosts_of, master_of, run
 from tests.support.processes import pid_of
-from tests.support.server import wait_until
+from tests.support.server import RunningServer, wait_until
 from tests.support.writer import Writer
 
 SWITCHOVER_ROUNDS = int(os.environ.get("BENCH_SWITCHOVER_ROUNDS", "5"))
@@ -17,7 +17,7 @@ FAILOVER_ROUNDS = int(os.environ.get("BENCH_FAILOVER_ROUNDS", "2"))
 DOWN_AFTER_S = 5
 
 
-def writer_for(server, cluster_id: str, name: str) -> Writer:
+def writer_for(server: RunningServer, cluster_id: str, name: str) -> Writer:
     sentinels = [(h["name"], 26379) for h in hosts_of(server, cluster_id)]
     writer = Writer.through_sentinel(sentinels, name, PASSWORD, prefix=f"bench{time.monotonic_ns()}").start()
     wait_until(lambda: len(writer.acked) > 200)

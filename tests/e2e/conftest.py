@@ -9,7 +9,7 @@ from tests.support.server import RunningServer, host_network, running_server
 
 
 @pytest.fixture(scope="module")
-def cluster_server(tmp_path_factory) -> Iterator[RunningServer]:
+def cluster_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """A server for tests that create clusters; their processes are killed afterwards."""
     network = host_network()
     env = {"MREDIS_HOST_NETWORK": network, "MREDIS_SENTINEL_DOWN_AFTER_S": "2"}

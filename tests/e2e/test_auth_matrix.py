@@ -15,7 +15,7 @@ from yandex.cloud.operation.operation_service_pb2_grpc import OperationServiceSt
 
 from tests.support.clusters import FOLDER, create_body, create_cluster, wait_operation
 from tests.support.processes import kill_all
-from tests.support.server import host_network, running_server, write_tokens
+from tests.support.server import RunningServer, host_network, running_server, write_tokens
 
 OTHER_FOLDER = "b1gotherfolder000001"
 TOKENS = {
@@ -36,7 +36,7 @@ RIGHTS = {
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def setup(tmp_path_factory: pytest.TempPathFactory):
     data_dir = tmp_path_factory.mktemp("auth")
     write_tokens(
         data_dir,
@@ -65,7 +65,7 @@ def setup(tmp_path_factory):
 
 
 class Rest:
-    def __init__(self, server, who):
+    def __init__(self, server: RunningServer, who):
         self.server, self.token = server, TOKENS.get(who)
 
     def read(self, cluster_id, operation_id):
@@ -107,7 +107,7 @@ class Rest:
 
 
 class Grpc:
-    def __init__(self, server, who):
+    def __init__(self, server: RunningServer, who):
         self.server = server
         channel = grpc.secure_channel(server.grpc_addr, grpc.ssl_channel_credentials(server.ca_pem))
         self.clusters, self.operations = ClusterServiceStub(channel), OperationServiceStub(channel)
@@ -169,7 +169,7 @@ def refusal(who: str, may_read: bool = True) -> str:
 
 @pytest.mark.parametrize("transport", [Rest, Grpc], ids=["rest", "grpc"])
 @pytest.mark.parametrize("who", list(RIGHTS))
-def test_rights(setup, transport, who):
+def test_rights(setup, transport, who) -> None:
     server, cluster_id, operation_id = setup
     may_read, may_change, may_manage = RIGHTS[who]
     client = transport(server, who)
@@ -194,7 +194,7 @@ def test_rights(setup, transport, who):
         wait_operation(server, client.operation(bound))
 
 
-def test_list_shows_only_readable_folders(setup):
+def test_list_shows_only_readable_folders(setup) -> None:
     server, _, _ = setup
     denied = server.rest("GET", f"/managed-redis/v1/clusters?folderId={FOLDER}", token=TOKENS["outsider"])
     assert denied.status_code == 403
@@ -202,7 +202,7 @@ def test_list_shows_only_readable_folders(setup):
     assert own.status_code == 200 and own.json().get("clusters", []) == []
 
 
-def test_a_cluster_binding_grants_that_cluster_only(setup):
+def test_a_cluster_binding_grants_that_cluster_only(setup) -> None:
     server, cluster_id, _ = setup
     binding = {"roleId": "managed-redis.viewer", "subject": {"id": "outsider", "type": "userAccount"}}
     response = server.rest(
@@ -243,7 +243,7 @@ def test_a_cluster_binding_grants_that_cluster_only(setup):
     assert server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}", token=TOKENS["outsider"]).status_code == 404
 
 
-def test_move_needs_rights_on_both_folders(setup):
+def test_move_needs_rights_on_both_folders(setup) -> None:
     server, cluster_id, _ = setup
     response = server.rest(
         "POST",
@@ -255,7 +255,7 @@ def test_move_needs_rights_on_both_folders(setup):
     assert server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json()["folderId"] == FOLDER
 
 
-def test_restore_into_another_folder_needs_rights_on_both(setup):
+def test_restore_into_another_folder_needs_rights_on_both(setup) -> None:
     server, cluster_id, _ = setup
     backup = server.rest("POST", f"/managed-redis/v1/clusters/{cluster_id}:backup")
     wait_operation(server, backup.json())
@@ -274,7 +274,7 @@ def test_restore_into_another_folder_needs_rights_on_both(setup):
     assert done["response"]["folderId"] == OTHER_FOLDER
 
 
-def test_resources_out_of_sight_look_missing(setup):
+def test_resources_out_of_sight_look_missing(setup) -> None:
     server, cluster_id, operation_id = setup
     unknown = "c9qnosuchcluster0000"
     for path, words in [
@@ -298,7 +298,7 @@ def test_resources_out_of_sight_look_missing(setup):
     assert denied.status_code == 403 and FOLDER not in denied.json()["message"]
 
 
-def set_bindings(server, cluster_id, bindings):
+def set_bindings(server: RunningServer, cluster_id, bindings):
     response = server.rest(
         "POST",
         f"/managed-redis/v1/clusters/{cluster_id}:setAccessBindings",
@@ -307,7 +307,7 @@ def set_bindings(server, cluster_id, bindings):
     assert "error" not in wait_operation(server, response.json())
 
 
-def move(server, cluster_id, folder_id, who):
+def move(server: RunningServer, cluster_id, folder_id, who):
     return server.rest(
         "POST",
         f"/managed-redis/v1/clusters/{cluster_id}:move",
@@ -316,7 +316,7 @@ def move(server, cluster_id, folder_id, who):
     )
 
 
-def test_a_cluster_scoped_editor_cannot_move_the_cluster_away(setup):
+def test_a_cluster_scoped_editor_cannot_move_the_cluster_away(setup) -> None:
     server, cluster_id, _ = setup
     set_bindings(
         server, cluster_id, [{"roleId": "managed-redis.editor", "subject": {"id": "outsider", "type": "userAccount"}}]
@@ -339,7 +339,7 @@ def test_a_cluster_scoped_editor_cannot_move_the_cluster_away(setup):
         set_bindings(server, cluster_id, [])
 
 
-def test_an_editor_of_both_folders_moves_the_cluster(setup):
+def test_an_editor_of_both_folders_moves_the_cluster(setup) -> None:
     server, cluster_id, _ = setup
     # The folder's own admin may not push it into a folder where they have no role.
     refused = move(server, cluster_id, OTHER_FOLDER, "admin")

@@ -13,6 +13,7 @@ from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as cs
 from yandex.cloud.mdb.redis.v1.cluster_service_pb2_grpc import ClusterServiceStub
 
 from tests.support.clusters import PASSWORD, create_body, run, wait_operation
+from tests.support.server import RunningServer
 
 
 def server_version() -> str:
@@ -22,7 +23,7 @@ def server_version() -> str:
     return match.group(1)
 
 
-def test_get_fills_is_ha_full_version_monitoring_and_the_legacy_config(cluster_server):
+def test_get_fills_is_ha_full_version_monitoring_and_the_legacy_config(cluster_server: RunningServer) -> None:
     server = cluster_server
     body = create_body("fidelity-ha", hosts=3)
     body["configSpec"] = {
@@ -55,7 +56,7 @@ def test_get_fills_is_ha_full_version_monitoring_and_the_legacy_config(cluster_s
     assert shard.get("isHa", False) is False
 
 
-def test_a_change_while_another_operation_runs_names_it_as_terraform_expects(cluster_server):
+def test_a_change_while_another_operation_runs_names_it_as_terraform_expects(cluster_server: RunningServer) -> None:
     server = cluster_server
     cluster = run(server, "POST", "/managed-redis/v1/clusters", create_body("fidelity-busy", hosts=1))["response"]
     path = f"/managed-redis/v1/clusters/{cluster['id']}"

@@ -19,16 +19,16 @@ from yandex.cloud.mdb.redis.v1.versions_service_pb2 import ListVersionsRequest
 from yandex.cloud.mdb.redis.v1.versions_service_pb2_grpc import VersionsServiceStub
 
 from managed_redis.catalog.presets import PRESETS
-from tests.support.server import running_server
+from tests.support.server import RunningServer, running_server
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory: pytest.TempPathFactory):
     with running_server(tmp_path_factory.mktemp("core")) as running:
         yield running
 
 
-def test_sdk_discovers_endpoints_and_lists_the_preset_catalogue(server):
+def test_sdk_discovers_endpoints_and_lists_the_preset_catalogue(server: RunningServer) -> None:
     sdk = server.sdk()
     endpoints = sdk.client(ApiEndpointServiceStub).List(ListApiEndpointsRequest())
     assert {e.id: e.address for e in endpoints.endpoints} == {
@@ -48,13 +48,13 @@ def test_sdk_discovers_endpoints_and_lists_the_preset_catalogue(server):
     assert list(small.zone_ids) == ["ru-central1-a", "ru-central1-b", "ru-central1-d", "ru-central1-e"]
 
 
-def test_sdk_with_a_bad_token_is_unauthenticated(server):
+def test_sdk_with_a_bad_token_is_unauthenticated(server: RunningServer) -> None:
     with pytest.raises(grpc.RpcError) as caught:
         server.sdk(token="not-a-token").client(ResourcePresetServiceStub).List(ListResourcePresetsRequest())
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
-def test_sdk_token_exchange_mode_works(server):
+def test_sdk_token_exchange_mode_works(server: RunningServer) -> None:
     import yandexcloud
 
     sdk = yandexcloud.SDK(token=server.admin_token, endpoint=server.grpc_addr, root_certificates=server.ca_pem)
@@ -62,7 +62,7 @@ def test_sdk_token_exchange_mode_works(server):
     assert versions.version and all(v.id for v in versions.version)
 
 
-def test_grpc_validation_and_unimplemented_name_what_is_wrong(server):
+def test_grpc_validation_and_unimplemented_name_what_is_wrong(server: RunningServer) -> None:
     clusters = server.sdk().client(ClusterServiceStub)
     with pytest.raises(grpc.RpcError) as caught:
         clusters.List(ListClustersRequest(folder_id="f", page_size=5000))
@@ -75,7 +75,7 @@ def test_grpc_validation_and_unimplemented_name_what_is_wrong(server):
     assert caught.value.details() == "ChangeFreezeService.Get is not implemented by this server yet"
 
 
-def test_rest_presets_page_with_next_page_token(server):
+def test_rest_presets_page_with_next_page_token(server: RunningServer) -> None:
     first = server.rest("GET", "/managed-redis/v1/resourcePresets?pageSize=2")
     assert first.status_code == 200
     body = first.json()
@@ -87,7 +87,7 @@ def test_rest_presets_page_with_next_page_token(server):
     assert [p["id"] for p in second["resourcePresets"]] == ["hm1.small", "hm1.medium"]
 
 
-def test_rest_without_token_is_401_with_rpc_status(server):
+def test_rest_without_token_is_401_with_rpc_status(server: RunningServer) -> None:
     response = server.rest("GET", "/managed-redis/v1/resourcePresets", token=None)
     assert response.status_code == 401
     body = response.json()
@@ -95,7 +95,7 @@ def test_rest_without_token_is_401_with_rpc_status(server):
     assert body["details"][-1]["requestId"] == response.headers["X-Request-Id"]
 
 
-def test_rest_list_clusters_without_folder_is_400_naming_folder_id(server):
+def test_rest_list_clusters_without_folder_is_400_naming_folder_id(server: RunningServer) -> None:
     response = server.rest("GET", "/managed-redis/v1/clusters")
     assert response.status_code == 400
     body = response.json()
@@ -103,7 +103,7 @@ def test_rest_list_clusters_without_folder_is_400_naming_folder_id(server):
     assert body["details"][0]["fieldViolations"] == [{"field": "folder_id", "description": "required"}]
 
 
-def test_rest_unknown_route_and_unimplemented_method(server):
+def test_rest_unknown_route_and_unimplemented_method(server: RunningServer) -> None:
     assert server.rest("GET", "/managed-redis/v1/nothing").status_code == 404
     response = server.rest(
         "POST",
@@ -118,12 +118,12 @@ def test_rest_unknown_route_and_unimplemented_method(server):
     }
 
 
-def test_rest_endpoint_discovery_needs_no_token(server):
+def test_rest_endpoint_discovery_needs_no_token(server: RunningServer) -> None:
     response = server.rest("GET", "/endpoints", token=None)
     assert response.status_code == 200
     assert {e["id"] for e in response.json()["endpoints"]} >= {"managed-redis", "operation"}
 
 
-def test_rest_unknown_operation_is_404(server):
+def test_rest_unknown_operation_is_404(server: RunningServer) -> None:
     response = server.rest("GET", "/operations/c9qnosuchoperation01")
     assert response.status_code == 404 and response.json()["code"] == 5

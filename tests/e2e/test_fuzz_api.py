@@ -138,7 +138,7 @@ def _without_looks(value: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def target(tmp_path_factory) -> Iterator[Target]:
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
     network = host_network()
     data_dir = tmp_path_factory.mktemp("fuzz")
     write_tokens(
@@ -271,7 +271,7 @@ def _route_id(route: Route) -> str:
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=_route_id)
-def test_rest_route_withstands_hostile_requests(target, fuzz_examples, route):
+def test_rest_route_withstands_hostile_requests(target, fuzz_examples: int, route) -> None:
     @_settings(fuzz_examples)
     @given(request=rest_requests(route, target))
     def attempt(request: RestRequest) -> None:
@@ -343,7 +343,7 @@ def _method_id(method: Method) -> str:
 
 
 @pytest.mark.parametrize("method", METHODS, ids=_method_id)
-def test_grpc_method_withstands_hostile_messages(target, fuzz_examples, method):
+def test_grpc_method_withstands_hostile_messages(target, fuzz_examples: int, method) -> None:
     @_settings(fuzz_examples)
     @given(call=grpc_calls(method, target))
     def attempt(call: tuple[bytes, list[tuple[str, str]]]) -> None:
@@ -390,7 +390,7 @@ def check_grpc_error(fuzz: Target, method: Method, data: bytes, error: grpc.RpcE
 # -- found by fuzzing, kept as plain tests -----------------------------------------------------
 
 
-def test_failover_away_from_a_host_the_cluster_lacks_names_it(target):
+def test_failover_away_from_a_host_the_cluster_lacks_names_it(target) -> None:
     """Once an INTERNAL (a LookupError from deep inside); now the caller's error, naming the host."""
     cluster_id = target.ids["cluster_id"][0]
     response = target.server.rest(

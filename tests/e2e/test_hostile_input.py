@@ -28,7 +28,7 @@ pytestmark = pytest.mark.xdist_group("hostile-input")
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[RunningServer]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """A server whose host network has two addresses: ``.1`` and ``.2``."""
     network = _small_network()
     try:
@@ -56,7 +56,7 @@ def assert_status_reply(response, http_status: int, code: int) -> status_pb2.Sta
     return status
 
 
-def test_deeply_nested_json_is_refused_after_authentication(server):
+def test_deeply_nested_json_is_refused_after_authentication(server: RunningServer) -> None:
     body = b"[" * 200_000 + b"]" * 200_000
     anonymous = server.rest("POST", CLUSTERS, token=None, data=body, headers={"Content-Type": "application/json"})
     assert_status_reply(anonymous, 401, code_pb2.UNAUTHENTICATED)
@@ -84,7 +84,7 @@ def test_deeply_nested_json_is_refused_after_authentication(server):
         base64.urlsafe_b64encode("²".encode()).decode(),  # a digit only int() reads
     ],
 )
-def test_crafted_page_tokens_are_invalid_argument_on_lists(server, path, token):
+def test_crafted_page_tokens_are_invalid_argument_on_lists(server: RunningServer, path, token) -> None:
     response = server.rest("GET", f"{path}&pageToken={token}")
     status = assert_status_reply(response, 400, code_pb2.INVALID_ARGUMENT)
     assert status.message == "page_token: not a token this server issued"
@@ -101,7 +101,7 @@ def test_crafted_page_tokens_are_invalid_argument_on_lists(server, path, token):
         ({"persistenceMode": "SOMETIMES"}, 'persistence_mode: "SOMETIMES" is not a PersistenceMode'),
     ],
 )
-def test_unknown_enum_values_are_invalid_argument_naming_the_field(server, body, message):
+def test_unknown_enum_values_are_invalid_argument_naming_the_field(server: RunningServer, body, message) -> None:
     create = create_body("enums", hosts=1)
     create.setdefault("configSpec", {}).setdefault("redis", {}).update(body.get("configSpec", {}).get("redis", {}))
     create.update({key: value for key, value in body.items() if key != "configSpec"})
@@ -138,7 +138,7 @@ def _details(error: grpc.RpcError) -> status_pb2.Status:
     [b"\xff\xff\xff", b"\x0a\x05ab", b"\x0a\x02\xc3\x28", b"\x0b" * 50, b"\x0a\x80\x80\x80\x80\x10"],
     ids=["bad-tag", "truncated", "bad-utf8", "start-groups", "huge-length"],
 )
-def test_malformed_protobuf_over_grpc_is_invalid_argument(server, data):
+def test_malformed_protobuf_over_grpc_is_invalid_argument(server: RunningServer, data) -> None:
     path = "/yandex.cloud.mdb.redis.v1.ClusterService/Get"
     error = _grpc_call(server, path, data, server.admin_token)
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -148,7 +148,7 @@ def test_malformed_protobuf_over_grpc_is_invalid_argument(server, data):
     assert anonymous.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
-def test_unknown_enum_numbers_over_grpc_are_invalid_argument(server):
+def test_unknown_enum_numbers_over_grpc_are_invalid_argument(server: RunningServer) -> None:
     request = cs.UpdateClusterRequest(cluster_id="c9qnothere", persistence_mode=77)
     error = _grpc_call(
         server, "/yandex.cloud.mdb.redis.v1.ClusterService/Update", request.SerializeToString(), server.admin_token
@@ -157,7 +157,7 @@ def test_unknown_enum_numbers_over_grpc_are_invalid_argument(server):
     assert error.details().startswith("persistence_mode: 77 is not a PersistenceMode")
 
 
-def test_wrong_verb_is_405_with_allow(server):
+def test_wrong_verb_is_405_with_allow(server: RunningServer) -> None:
     response = server.rest("PUT", f"{CLUSTERS}/c9qanything")
     status = assert_status_reply(response, 405, code_pb2.UNIMPLEMENTED)
     assert response.headers["Allow"] == "DELETE, GET, PATCH"
@@ -180,7 +180,7 @@ def test_wrong_verb_is_405_with_allow(server):
     ],
     ids=["bad-header", "control-char", "tls-hello", "long-line", "bad-chunk", "long-header", "asterisk"],
 )
-def test_what_aiohttp_refuses_is_a_status_without_echo(server, data):
+def test_what_aiohttp_refuses_is_a_status_without_echo(server: RunningServer, data) -> None:
     reply = send_raw(server.rest_url, data)
     assert reply.status == 400
     assert reply.headers["content-type"].startswith("application/json")
@@ -192,14 +192,14 @@ def test_what_aiohttp_refuses_is_a_status_without_echo(server, data):
 
 
 @pytest.mark.parametrize("target", ["/", "/managed-redis/v1/clusters%0A/x", "http://elsewhere/nope", "/%ff%fe"])
-def test_paths_no_method_has_are_404_status(server, target):
+def test_paths_no_method_has_are_404_status(server: RunningServer, target) -> None:
     reply = send_raw(server.rest_url, request_bytes("GET", target, {"Authorization": f"Bearer {server.admin_token}"}))
     assert reply.status == 404, reply.body
     assert reply.headers["server"] == "managed-redis"
     assert status_of(reply.body).code == code_pb2.NOT_FOUND
 
 
-def test_no_reply_names_python_or_aiohttp(server):
+def test_no_reply_names_python_or_aiohttp(server: RunningServer) -> None:
     for response in (
         server.rest("GET", "/managed-redis/v1/resourcePresets"),
         server.rest("GET", "/managed-redis/v1/resourcePresets", token=None),
@@ -209,7 +209,7 @@ def test_no_reply_names_python_or_aiohttp(server):
         assert "Python" not in response.text and "aiohttp" not in response.text
 
 
-def test_a_full_host_network_is_resource_exhausted(server):
+def test_a_full_host_network_is_resource_exhausted(server: RunningServer) -> None:
     before = server.rest("GET", f"{CLUSTERS}?folderId={FOLDER}").json()
     response = server.rest("POST", CLUSTERS, json=create_body("three-hosts", hosts=3))
     status = assert_status_reply(response, 429, code_pb2.RESOURCE_EXHAUSTED)
@@ -218,7 +218,7 @@ def test_a_full_host_network_is_resource_exhausted(server):
     assert server.rest("GET", f"{CLUSTERS}?folderId={FOLDER}").json() == before
 
 
-def test_an_operation_error_names_no_server_path(server):
+def test_an_operation_error_names_no_server_path(server: RunningServer) -> None:
     """A host whose address is taken cannot start: the operation says so, without the
     log file's path, which the server's own log keeps."""
     first_address = str(next(ipaddress.IPv4Network(server.network).hosts()))
@@ -236,7 +236,7 @@ def test_an_operation_error_names_no_server_path(server):
     assert str(server.data_dir) in server.log()
 
 
-def test_a_body_that_cannot_be_decoded_is_invalid_argument(server):
+def test_a_body_that_cannot_be_decoded_is_invalid_argument(server: RunningServer) -> None:
     headers = {"Authorization": f"Bearer {server.admin_token}", "Content-Encoding": "gzip"}
     reply = send_raw(server.rest_url, request_bytes("POST", CLUSTERS, headers, b"this is no gzip stream"))
     assert reply.status == 400, reply.body

@@ -52,7 +52,7 @@ def read_everything(server: RunningServer, cluster_id: str) -> list[tuple[str, i
     return answers
 
 
-def test_reads_answer_while_every_process_is_frozen(cluster_server):
+def test_reads_answer_while_every_process_is_frozen(cluster_server: RunningServer) -> None:
     server = cluster_server
     name = "frozen-reads"
     cluster_id = create_cluster(server, name, hosts=3)["id"]
@@ -106,7 +106,7 @@ def test_reads_answer_while_every_process_is_frozen(cluster_server):
     run(server, "DELETE", f"/managed-redis/v1/clusters/{cluster_id}")
 
 
-def test_get_answers_all_along_while_a_create_runs(cluster_server):
+def test_get_answers_all_along_while_a_create_runs(cluster_server: RunningServer) -> None:
     server = cluster_server
     submitted = server.rest("POST", "/managed-redis/v1/clusters", json=create_body("growing", hosts=3))
     assert submitted.status_code == 200, submitted.text

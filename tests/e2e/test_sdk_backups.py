@@ -11,6 +11,7 @@ from yandex.cloud.mdb.redis.v1.config import redis_pb2
 
 from tests.support.clusters import FOLDER, PASSWORD, client
 from tests.support.dataset import fill, picture
+from tests.support.server import RunningServer
 
 
 def config() -> cs.ConfigSpec:
@@ -24,7 +25,7 @@ def master(clusters, cluster_id: str) -> str:
     return next(h.name for h in hosts if h.role == cluster_pb2.Host.MASTER)
 
 
-def test_backup_list_restore(cluster_server):
+def test_backup_list_restore(cluster_server: RunningServer) -> None:
     sdk = cluster_server.sdk()
     clusters = sdk.client(ClusterServiceStub)
     created = sdk.wait_operation_and_get_result(

@@ -10,9 +10,10 @@ from yandex.cloud.mdb.redis.v1.cluster_service_pb2_grpc import ClusterServiceStu
 from yandex.cloud.mdb.redis.v1.config import redis_pb2
 
 from tests.support.clusters import FOLDER, PASSWORD
+from tests.support.server import RunningServer
 
 
-def test_create_failover_stop_start_delete(cluster_server):
+def test_create_failover_stop_start_delete(cluster_server: RunningServer) -> None:
     sdk = cluster_server.sdk()
     clusters = sdk.client(ClusterServiceStub)
     operation = clusters.Create(

@@ -10,6 +10,7 @@ from yandex.cloud.mdb.redis.v1.config import redis_pb2
 
 from tests.support.cluster_clients import cluster_client
 from tests.support.clusters import FOLDER, PASSWORD
+from tests.support.server import RunningServer
 
 
 def config() -> cs.ConfigSpec:
@@ -18,7 +19,7 @@ def config() -> cs.ConfigSpec:
     )
 
 
-def test_shard_rpcs(cluster_server):
+def test_shard_rpcs(cluster_server: RunningServer) -> None:
     sdk = cluster_server.sdk()
     clusters = sdk.client(ClusterServiceStub)
     wait = sdk.wait_operation_and_get_result

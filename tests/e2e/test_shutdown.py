@@ -20,7 +20,7 @@ from tests.support.server import host_network, running_server, wait_until
 EXIT_BOUND_S = 30
 
 
-def test_sigterm_ends_serve_while_a_failover_hangs(tmp_path):
+def test_sigterm_ends_serve_while_a_failover_hangs(tmp_path: Path) -> None:
     network = host_network()
     env = {"MREDIS_HOST_NETWORK": network, "MREDIS_SENTINEL_DOWN_AFTER_S": "2", "MREDIS_LEASE_S": "3"}
     data_dir = tmp_path / "data"

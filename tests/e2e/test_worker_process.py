@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import grpc
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as cs
@@ -18,7 +19,7 @@ from tests.support.processes import kill_all
 from tests.support.server import host_network, running_server
 
 
-def test_separate_worker_cancel_and_idempotency(tmp_path):
+def test_separate_worker_cancel_and_idempotency(tmp_path: Path) -> None:
     network = host_network()
     data_dir = tmp_path / "data"
     env = {"MREDIS_HOST_NETWORK": network}
@@ -74,7 +75,7 @@ def test_separate_worker_cancel_and_idempotency(tmp_path):
         kill_all(network)
 
 
-def test_serve_stops_cleanly_on_sigterm(tmp_path):
+def test_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     with running_server(tmp_path / "data") as server:
         process = server.process
     assert process.returncode == 0

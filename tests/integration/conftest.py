@@ -15,7 +15,7 @@ def network() -> str:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, network) -> Iterator[RunningServer]:
+def server(tmp_path_factory: pytest.TempPathFactory, network: str) -> Iterator[RunningServer]:
     """One server per test module, with fast Sentinel failure detection; every Redis process
     it started is killed afterwards, since they outlive the server by design."""
     env = {"MREDIS_HOST_NETWORK": network, "MREDIS_SENTINEL_DOWN_AFTER_S": os.environ.get("TEST_DOWN_AFTER_S", "2")}

@@ -13,7 +13,7 @@ from managed_redis.operations.scheduler import BackupScheduler
 from managed_redis.settings import load_settings
 from tests.support.clusters import FOLDER, client, create_cluster, master_of, run, wait_operation
 from tests.support.processes import kill_all
-from tests.support.server import host_network, running_server
+from tests.support.server import RunningServer, host_network, running_server
 
 
 class FakeClock:
@@ -25,7 +25,7 @@ class FakeClock:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(tmp_path_factory: pytest.TempPathFactory):
     network = host_network()
     data_dir = tmp_path_factory.mktemp("auto")
     # The server's own scheduler passes once at start, then not for a day: this test drives one.
@@ -42,7 +42,7 @@ def world(tmp_path_factory):
         kill_all(network)
 
 
-def backups_of(server, cluster_id):
+def backups_of(server: RunningServer, cluster_id):
     return server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}/backups").json().get("backups", [])
 
 
@@ -53,7 +53,7 @@ def next_window(minutes_ahead: int = 5) -> tuple[dict, dt.datetime]:
     return {"hours": start.hour, "minutes": start.minute}, inside
 
 
-def test_window_starts_one_automated_backup(world):
+def test_window_starts_one_automated_backup(world) -> None:
     server, scheduler, clock = world
     window, inside = next_window()
     cluster = create_cluster(
@@ -91,7 +91,7 @@ def test_window_starts_one_automated_backup(world):
     assert len(backups_of(server, cluster_id)) == 2
 
 
-def test_no_automatic_backup_while_stopped(world):
+def test_no_automatic_backup_while_stopped(world) -> None:
     server, scheduler, clock = world
     window, inside = next_window()
     cluster = create_cluster(
@@ -110,7 +110,7 @@ def test_no_automatic_backup_while_stopped(world):
     assert backups_of(server, cluster["id"]) == []
 
 
-def test_retention_removes_expired_and_keeps_the_rest(world):
+def test_retention_removes_expired_and_keeps_the_rest(world) -> None:
     server, scheduler, clock = world
     window, inside = next_window()
     config = {
@@ -164,7 +164,7 @@ def test_retention_removes_expired_and_keeps_the_rest(world):
     assert [b["type"] for b in backups_of(server, short["id"])] == ["MANUAL"]
 
 
-def test_retention_policy_crud_and_checks(world):
+def test_retention_policy_crud_and_checks(world) -> None:
     server, _, _ = world
     cluster = create_cluster(server, "auto-policies", hosts=1)
     base = f"/managed-redis/v1/clusters/{cluster['id']}/retention_policies"

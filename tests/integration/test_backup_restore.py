@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +18,7 @@ KEYS = 100_000
 
 
 @contextmanager
-def server_with_store(kind: str, tmp_path) -> Iterator[tuple[object, object]]:
+def server_with_store(kind: str, tmp_path: Path) -> Iterator[tuple[object, object]]:
     network = host_network()
     env = {"MREDIS_HOST_NETWORK": network}
     try:
@@ -41,7 +42,7 @@ def restore_body(backup_id: str, name: str, hosts: int = 2) -> dict:
 
 
 @pytest.mark.parametrize("store", ["file", "s3"])
-def test_round_trip_keeps_exactly_the_snapshot(store, tmp_path):
+def test_round_trip_keeps_exactly_the_snapshot(store, tmp_path: Path) -> None:
     with server_with_store(store, tmp_path) as (server, s3_env):
         cluster = create_cluster(server, f"backup-src-{store}", hosts=3)
         cluster_id = cluster["id"]
@@ -84,7 +85,7 @@ def test_round_trip_keeps_exactly_the_snapshot(store, tmp_path):
         assert server.rest("GET", f"/managed-redis/v1/clusters/{new_id}").json()["health"] == "ALIVE"
 
 
-def test_corrupt_or_missing_backup_fails_cleanly(tmp_path):
+def test_corrupt_or_missing_backup_fails_cleanly(tmp_path: Path) -> None:
     with server_with_store("file", tmp_path) as (server, _):
         cluster = create_cluster(server, "backup-corrupt-src", hosts=1)
         fill(client(master_of(server, cluster["id"])), 20_000)  # big enough to be damaged mid-stream
@@ -121,7 +122,7 @@ def test_corrupt_or_missing_backup_fails_cleanly(tmp_path):
         assert unknown.status_code == 404
 
 
-def test_backup_refused_on_a_stopped_cluster_and_backups_outlive_their_cluster(tmp_path):
+def test_backup_refused_on_a_stopped_cluster_and_backups_outlive_their_cluster(tmp_path: Path) -> None:
     with server_with_store("file", tmp_path) as (server, _):
         cluster = create_cluster(server, "backup-rules", hosts=1)
         cluster_id = cluster["id"]

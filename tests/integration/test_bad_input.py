@@ -8,6 +8,7 @@ import pytest
 
 from tests.support.clusters import FOLDER, create_body, create_cluster, hosts_of, run
 from tests.support.processes import redis_processes
+from tests.support.server import RunningServer
 
 
 def expect(response, status: int, code: int, *fragments: str) -> dict:
@@ -77,7 +78,7 @@ CREATE_CASES = [
 
 
 @pytest.mark.parametrize(("case", "change", "message"), CREATE_CASES, ids=[c[0] for c in CREATE_CASES])
-def test_bad_create_is_refused_and_creates_nothing(server, network, case, change, message):
+def test_bad_create_is_refused_and_creates_nothing(server: RunningServer, network: str, case, change, message) -> None:
     before = redis_processes(network)
     name = "bad-" + case.replace(" ", "-").replace(".", "")
     response = server.rest("POST", "/managed-redis/v1/clusters", json=with_changes(name, change))
@@ -104,14 +105,14 @@ def sharded_body(name: str, shards: list[str]) -> dict:
     ],
     ids=["two shards", "no shard name", "eight hosts in a shard"],
 )
-def test_bad_sharded_create(server, network, shards, message):
+def test_bad_sharded_create(server: RunningServer, network: str, shards, message) -> None:
     before = redis_processes(network)
     response = server.rest("POST", "/managed-redis/v1/clusters", json=sharded_body("bad-sharded", shards))
     expect(response, 400, 3, message)
     assert redis_processes(network) == before
 
 
-def test_shard_methods_need_a_sharded_cluster(server, target):
+def test_shard_methods_need_a_sharded_cluster(server: RunningServer, target) -> None:
     base = f"/managed-redis/v1/clusters/{target['id']}"
     for method, path, body in [
         ("POST", "/shards", {"shardName": "s2", "hostSpecs": [{"zoneId": "ru-central1-a"}]}),
@@ -124,17 +125,17 @@ def test_shard_methods_need_a_sharded_cluster(server, target):
 
 
 @pytest.fixture(scope="module")
-def target(server):
+def target(server: RunningServer):
     return create_cluster(server, "bad-input-target", hosts=2)
 
 
-def snapshot(server, cluster_id):
+def snapshot(server: RunningServer, cluster_id):
     cluster = server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json()
     cluster.pop("health", None)
     return cluster, sorted(h["name"] for h in hosts_of(server, cluster_id))
 
 
-def test_duplicate_name_is_already_exists(server, target):
+def test_duplicate_name_is_already_exists(server: RunningServer, target) -> None:
     expect(
         server.rest("POST", "/managed-redis/v1/clusters", json=create_body("bad-input-target")),
         409,
@@ -189,14 +190,14 @@ UPDATE_CASES = [
 
 
 @pytest.mark.parametrize(("case", "body", "status", "code", "message"), UPDATE_CASES, ids=[c[0] for c in UPDATE_CASES])
-def test_bad_update_changes_nothing(server, target, case, body, status, code, message):
+def test_bad_update_changes_nothing(server: RunningServer, target, case, body, status, code, message) -> None:
     before = snapshot(server, target["id"])
     response = server.rest("PATCH", f"/managed-redis/v1/clusters/{target['id']}", json=copy.deepcopy(body))
     expect(response, status, code, message)
     assert snapshot(server, target["id"]) == before
 
 
-def test_bad_host_requests_change_nothing(server, target):
+def test_bad_host_requests_change_nothing(server: RunningServer, target) -> None:
     cluster_id = target["id"]
     before = snapshot(server, cluster_id)
     expect(
@@ -251,7 +252,7 @@ def test_bad_host_requests_change_nothing(server, target):
     assert snapshot(server, cluster_id) == before
 
 
-def test_state_rules(server):
+def test_state_rules(server: RunningServer) -> None:
     cluster = create_cluster(server, "bad-input-stopped", hosts=1)
     cluster_id = cluster["id"]
     run(server, "POST", f"/managed-redis/v1/clusters/{cluster_id}:stop")

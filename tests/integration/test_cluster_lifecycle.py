@@ -19,10 +19,10 @@ from tests.support.clusters import (
     wait_operation,
 )
 from tests.support.processes import redis_processes
-from tests.support.server import wait_until
+from tests.support.server import RunningServer, wait_until
 
 
-def test_create_gives_a_master_two_replicas_and_sentinels(server, network):
+def test_create_gives_a_master_two_replicas_and_sentinels(server: RunningServer, network: str) -> None:
     cluster = create_cluster(server, "lifecycle-basic", hosts=3)
     assert cluster["status"] == "RUNNING" and cluster["health"] == "ALIVE"
     hosts = hosts_of(server, cluster["id"])
@@ -61,7 +61,7 @@ def test_create_gives_a_master_two_replicas_and_sentinels(server, network):
         pass
 
 
-def test_get_and_list_never_return_the_password(server):
+def test_get_and_list_never_return_the_password(server: RunningServer) -> None:
     cluster = create_cluster(server, "lifecycle-secret", hosts=1)
     got = server.rest("GET", f"/managed-redis/v1/clusters/{cluster['id']}")
     assert got.status_code == 200 and PASSWORD not in got.text
@@ -75,7 +75,7 @@ def test_get_and_list_never_return_the_password(server):
     assert PASSWORD not in server.log()
 
 
-def test_stop_and_start_keep_the_data(server, network):
+def test_stop_and_start_keep_the_data(server: RunningServer, network: str) -> None:
     cluster = create_cluster(server, "lifecycle-stop", hosts=2)
     cluster_id = cluster["id"]
     master = master_of(server, cluster_id)
@@ -99,7 +99,7 @@ def test_stop_and_start_keep_the_data(server, network):
     assert client(master).dbsize() == 100
 
 
-def test_config_change_reaches_every_host(server):
+def test_config_change_reaches_every_host(server: RunningServer) -> None:
     cluster = create_cluster(server, "lifecycle-config", hosts=3)
     cluster_id = cluster["id"]
     body = {
@@ -119,7 +119,7 @@ def test_config_change_reaches_every_host(server):
     assert again.status_code == 400 and again.json() == {**again.json(), "code": 9, "message": "no changes detected"}
 
 
-def test_password_rotation(server):
+def test_password_rotation(server: RunningServer) -> None:
     cluster = create_cluster(server, "lifecycle-password", hosts=2)
     cluster_id = cluster["id"]
     hosts = [h["name"] for h in hosts_of(server, cluster_id)]
@@ -155,7 +155,7 @@ def test_password_rotation(server):
     wait_until(lambda: client(replica, password=new_password).get("after-rotation") == "yes")
 
 
-def test_delete_respects_deletion_protection_and_removes_everything(server, network):
+def test_delete_respects_deletion_protection_and_removes_everything(server: RunningServer, network: str) -> None:
     cluster = create_cluster(server, "lifecycle-delete", hosts=2, deletionProtection=True)
     cluster_id = cluster["id"]
     names = [h["name"] for h in hosts_of(server, cluster_id)]
@@ -174,7 +174,7 @@ def test_delete_respects_deletion_protection_and_removes_everything(server, netw
     assert not any((server.data_dir / "hosts" / name).exists() for name in names)
 
 
-def test_move_needs_rights_on_both_folders(server):
+def test_move_needs_rights_on_both_folders(server: RunningServer) -> None:
     cluster = create_cluster(server, "lifecycle-move", hosts=1)
     done = run(
         server, "POST", f"/managed-redis/v1/clusters/{cluster['id']}:move", {"destinationFolderId": "b1gotherfolder"}
@@ -185,7 +185,7 @@ def test_move_needs_rights_on_both_folders(server):
     assert server.rest("GET", f"/managed-redis/v1/clusters/{cluster['id']}").json()["folderId"] == "b1gotherfolder"
 
 
-def test_operations_are_listed_newest_first(server):
+def test_operations_are_listed_newest_first(server: RunningServer) -> None:
     cluster = create_cluster(server, "lifecycle-ops", hosts=1)
     cluster_id = cluster["id"]
     for description in ("one", "two"):

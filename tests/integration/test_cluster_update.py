@@ -4,6 +4,7 @@ persistence, metadata, renaming; and a create that fails cleanly."""
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import redis.sentinel
 
@@ -18,12 +19,12 @@ from tests.support.clusters import (
     wait_operation,
 )
 from tests.support.processes import redis_processes
-from tests.support.server import host_network, running_server, wait_until
+from tests.support.server import RunningServer, host_network, running_server, wait_until
 
 GIB = 2**30
 
 
-def test_restart_needing_setting_rolls_through_hosts_and_keeps_data(server):
+def test_restart_needing_setting_rolls_through_hosts_and_keeps_data(server: RunningServer) -> None:
     cluster = create_cluster(server, "update-databases", hosts=3)
     cluster_id = cluster["id"]
     master = master_of(server, cluster_id)
@@ -43,7 +44,7 @@ def test_restart_needing_setting_rolls_through_hosts_and_keeps_data(server):
     assert got["config"]["redis"]["effectiveConfig"]["databases"] == "32" and got["health"] == "ALIVE"
 
 
-def test_resources_set_maxmemory_and_metadata_is_stored(server):
+def test_resources_set_maxmemory_and_metadata_is_stored(server: RunningServer) -> None:
     cluster = create_cluster(server, "update-resources", hosts=2)
     cluster_id = cluster["id"]
     for host in hosts_of(server, cluster_id):
@@ -70,7 +71,7 @@ def test_resources_set_maxmemory_and_metadata_is_stored(server):
     assert updated["labels"] == {"team": "cache"}
 
 
-def test_persistence_modes(server):
+def test_persistence_modes(server: RunningServer) -> None:
     off = create_cluster(server, "update-persist-off", hosts=2, persistenceMode="OFF")
     for host in hosts_of(server, off["id"]):
         assert admin_client(server, host["name"]).config_get("appendonly") == {"appendonly": "no"}
@@ -98,7 +99,7 @@ def test_persistence_modes(server):
         assert admin_client(server, host["name"]).config_get("appendonly") == {"appendonly": "yes"}
 
 
-def test_rename_moves_the_sentinel_master_name(server):
+def test_rename_moves_the_sentinel_master_name(server: RunningServer) -> None:
     cluster = create_cluster(server, "update-old-name", hosts=2)
     cluster_id = cluster["id"]
     renamed = run(
@@ -114,7 +115,7 @@ def test_rename_moves_the_sentinel_master_name(server):
         pass
 
 
-def test_failed_create_leaves_error_status_and_no_process(tmp_path):
+def test_failed_create_leaves_error_status_and_no_process(tmp_path: Path) -> None:
     network = host_network()
     first_address = network.rsplit(".", 2)[0] + "." + network.split(".")[2] + ".1"
     blocker = socket.socket()

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from tests.support.clusters import client, create_cluster, hosts_of, master_of, wait_alive
 from tests.support.processes import kill_all, redis_processes
 from tests.support.server import host_network, running_server, wait_until
 
 
-def test_restart_and_reboot(tmp_path):
+def test_restart_and_reboot(tmp_path: Path) -> None:
     network = host_network()
     env = {"MREDIS_HOST_NETWORK": network, "MREDIS_SENTINEL_DOWN_AFTER_S": "2"}
     data_dir = tmp_path / "data"

@@ -5,6 +5,7 @@ the data commands clients use still work, and the control plane's own user still
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 import pytest
 import redis
@@ -15,7 +16,7 @@ from tests.integration.test_sharded import sharded_body
 from tests.support.cluster_clients import cluster_client
 from tests.support.clusters import PASSWORD, admin_client, admin_password, client, create_cluster, hosts_of, run
 from tests.support.processes import kill_all
-from tests.support.server import host_network
+from tests.support.server import RunningServer, host_network
 
 # (command, arguments) a customer may never run, with arguments that would work for the admin.
 UNAVAILABLE = [
@@ -63,13 +64,13 @@ def refused(connection: redis.Redis, *command: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def two_clusters(server):
+def two_clusters(server: RunningServer):
     first = create_cluster(server, "acl-first", hosts=1)
     second = create_cluster(server, "acl-second", hosts=1)
     return hosts_of(server, first["id"])[0]["name"], hosts_of(server, second["id"])[0]["name"]
 
 
-def test_customer_cannot_run_unavailable_commands(two_clusters):
+def test_customer_cannot_run_unavailable_commands(two_clusters) -> None:
     host, _ = two_clusters
     customer = client(host)
     customer.set("acl:key", "value")
@@ -79,7 +80,7 @@ def test_customer_cannot_run_unavailable_commands(two_clusters):
     assert customer.get("acl:key") == "value" and customer.ping()
 
 
-def test_customer_cannot_migrate_keys_out_but_the_control_plane_can(server, two_clusters):
+def test_customer_cannot_migrate_keys_out_but_the_control_plane_can(server: RunningServer, two_clusters) -> None:
     source, target = two_clusters
     customer = client(source)
     customer.set("acl:kept", "mine")
@@ -99,7 +100,7 @@ def test_customer_cannot_migrate_keys_out_but_the_control_plane_can(server, two_
     assert client(target).get("acl:moved") == "by the control plane" and customer.get("acl:moved") is None
 
 
-def test_customer_data_commands_still_work(two_clusters):
+def test_customer_data_commands_still_work(two_clusters) -> None:
     host, _ = two_clusters
     customer = client(host)
     pipe = customer.pipeline()
@@ -109,7 +110,7 @@ def test_customer_data_commands_still_work(two_clusters):
     assert customer.info("server")["redis_version"]
 
 
-def test_sharded_customer_cannot_reshape_the_cluster(server):
+def test_sharded_customer_cannot_reshape_the_cluster(server: RunningServer) -> None:
     created = run(server, "POST", "/managed-redis/v1/clusters", sharded_body("acl-sharded", shards=3, per_shard=1))
     hosts = [h["name"] for h in hosts_of(server, created["response"]["id"])]
     customer = client(hosts[0])
@@ -125,7 +126,7 @@ def test_sharded_customer_cannot_reshape_the_cluster(server):
         customer.execute_command("MIGRATE", hosts[1], 6379, "", 0, 5000, "KEYS", "acl:1")
 
 
-def test_a_running_node_with_older_rules_is_brought_in_line_when_adopted(tmp_path):
+def test_a_running_node_with_older_rules_is_brought_in_line_when_adopted(tmp_path: Path) -> None:
     """A node started before these rules (its customer may still MIGRATE) loses the commands
     once the engine adopts it, keeping its password and its data."""
     network = host_network()

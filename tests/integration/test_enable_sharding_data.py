@@ -138,7 +138,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("cleanup", "persistence", "same", "hosts"), CASES)
-def test_db0_survives_enable_sharding_after_db5_was_emptied(server, cleanup, persistence, same, hosts):
+def test_db0_survives_enable_sharding_after_db5_was_emptied(
+    server: RunningServer, cleanup, persistence, same, hosts
+) -> None:
     name = f"es-{cleanup}-{persistence.lower()}-{'same' if same else 'own'}-{hosts}"
     body = create_body(name, hosts=hosts, persistenceMode=persistence)
     cluster_id = run(server, "POST", "/managed-redis/v1/clusters", body)["response"]["id"]
@@ -155,7 +157,7 @@ def test_db0_survives_enable_sharding_after_db5_was_emptied(server, cleanup, per
     run(server, "DELETE", f"/managed-redis/v1/clusters/{cluster_id}")
 
 
-def test_tls_cluster_keeps_db0(server):
+def test_tls_cluster_keeps_db0(server: RunningServer) -> None:
     body = create_body("es-tls", hosts=2, tlsEnabled=True)
     cluster_id = run(server, "POST", "/managed-redis/v1/clusters", body)["response"]["id"]
     tls = {"port": 6380, "ssl": True, "ssl_ca_certs": str(Path(server.data_dir) / "tls" / "ca.pem")}
@@ -167,7 +169,7 @@ def test_tls_cluster_keeps_db0(server):
     run(server, "DELETE", f"/managed-redis/v1/clusters/{cluster_id}")
 
 
-def test_the_new_aof_holds_the_data_across_a_restart(server):
+def test_the_new_aof_holds_the_data_across_a_restart(server: RunningServer) -> None:
     """The AOF the cluster-mode hosts keep is based on the snapshot they loaded: a stop and a
     start (which read it) bring back every key, db5's history long gone."""
     cluster_id = run(server, "POST", "/managed-redis/v1/clusters", create_body("es-restart", hosts=2))["response"]["id"]
@@ -185,7 +187,7 @@ BIG_KEYS = 1_000_000
 FILL_SCRIPT = "for i = ARGV[1], ARGV[2] do redis.call('SET', 'big:' .. i, string.rep('x', 100)) end"
 
 
-def test_a_replica_still_loading_a_large_dataset_is_waited_for(server):
+def test_a_replica_still_loading_a_large_dataset_is_waited_for(server: RunningServer) -> None:
     """~150 MB: the replica takes a while to load what it copied, and answers LOADING meanwhile."""
     cluster_id = run(server, "POST", "/managed-redis/v1/clusters", create_body("es-large", hosts=2))["response"]["id"]
     master = master_of(server, cluster_id)
@@ -202,7 +204,7 @@ def test_a_replica_still_loading_a_large_dataset_is_waited_for(server):
     run(server, "DELETE", f"/managed-redis/v1/clusters/{cluster_id}")
 
 
-def test_writes_acknowledged_during_enable_sharding_are_kept(server):
+def test_writes_acknowledged_during_enable_sharding_are_kept(server: RunningServer) -> None:
     cluster_id = run(server, "POST", "/managed-redis/v1/clusters", create_body("es-writer", hosts=2))["response"]["id"]
     master = master_of(server, cluster_id)
     fill_db0(master)
@@ -221,7 +223,7 @@ def test_writes_acknowledged_during_enable_sharding_are_kept(server):
     run(server, "DELETE", f"/managed-redis/v1/clusters/{cluster_id}")
 
 
-def test_keys_expired_but_not_yet_reclaimed_count_as_gone(server):
+def test_keys_expired_but_not_yet_reclaimed_count_as_gone(server: RunningServer) -> None:
     """Expired keys Redis has not reclaimed yet (``INFO keyspace`` still counts them) neither
     block EnableSharding nor come back in db0."""
     cluster_id = run(server, "POST", "/managed-redis/v1/clusters", create_body("es-unreclaimed", hosts=2))["response"][
@@ -243,7 +245,7 @@ def test_keys_expired_but_not_yet_reclaimed_count_as_gone(server):
     run(server, "DELETE", f"/managed-redis/v1/clusters/{cluster_id}")
 
 
-def test_a_master_that_cannot_save_is_left_as_it_was(server):
+def test_a_master_that_cannot_save_is_left_as_it_was(server: RunningServer) -> None:
     """Redis refuses to write the snapshot: the operation fails saying so, and the cluster runs
     on non-sharded, every key in place, replica and Sentinels back; once the cause is gone,
     EnableSharding works."""
@@ -275,7 +277,7 @@ def test_a_master_that_cannot_save_is_left_as_it_was(server):
 
 
 @pytest.mark.parametrize("ttl", [None, 60_000], ids=["plain", "with-ttl"])
-def test_live_keys_in_another_database_are_refused_and_nothing_changes(server, ttl):
+def test_live_keys_in_another_database_are_refused_and_nothing_changes(server: RunningServer, ttl) -> None:
     cluster_id = run(server, "POST", "/managed-redis/v1/clusters", create_body(f"es-refused-{ttl}", hosts=2))[
         "response"
     ]["id"]
@@ -293,7 +295,7 @@ def test_live_keys_in_another_database_are_refused_and_nothing_changes(server, t
 
 
 @pytest.mark.parametrize("point", ["snapshot_restart.saved", "enable_sharding.master_restarted"])
-def test_enable_sharding_killed_midway_keeps_every_key(tmp_path: Path, point: str):
+def test_enable_sharding_killed_midway_keeps_every_key(tmp_path: Path, point: str) -> None:
     """The control plane dies with the master down and only its snapshot on disk, or with the
     master in cluster mode and the replica down; the restarted server finishes the job."""
     network = host_network()

@@ -10,15 +10,15 @@ import redis.sentinel
 
 from tests.support.clusters import PASSWORD, client, create_cluster, hosts_of, master_of, run, wait_alive
 from tests.support.processes import pid_of
-from tests.support.server import wait_until
+from tests.support.server import RunningServer, wait_until
 from tests.support.writer import Writer
 
 
-def sentinels_of(server, cluster_id):
+def sentinels_of(server: RunningServer, cluster_id):
     return [(h["name"], 26379) for h in hosts_of(server, cluster_id)]
 
 
-def test_start_failover_loses_no_acknowledged_write(server):
+def test_start_failover_loses_no_acknowledged_write(server: RunningServer) -> None:
     cluster = create_cluster(server, "failover-planned", hosts=3)
     cluster_id = cluster["id"]
     old_master = master_of(server, cluster_id)
@@ -43,7 +43,7 @@ def test_start_failover_loses_no_acknowledged_write(server):
     assert roles[old_master] == "REPLICA" and roles[new_master] == "MASTER"
 
 
-def test_start_failover_to_a_named_host(server):
+def test_start_failover_to_a_named_host(server: RunningServer) -> None:
     cluster = create_cluster(server, "failover-named", hosts=3)
     cluster_id = cluster["id"]
     master = master_of(server, cluster_id)
@@ -57,7 +57,7 @@ def test_start_failover_to_a_named_host(server):
     assert master_of(server, cluster_id) == target
 
 
-def test_master_killed_sentinel_promotes_and_supervisor_heals(server, network):
+def test_master_killed_sentinel_promotes_and_supervisor_heals(server: RunningServer, network: str) -> None:
     cluster = create_cluster(server, "failover-auto", hosts=3)
     cluster_id = cluster["id"]
     old_master = master_of(server, cluster_id)

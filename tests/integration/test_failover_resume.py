@@ -79,7 +79,7 @@ def roles(server: RunningServer, hosts: list[str]) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("point", NON_SHARDED_POINTS)
-def test_failover_killed_midway_switches_once(tmp_path, point):
+def test_failover_killed_midway_switches_once(tmp_path: Path, point) -> None:
     network = host_network()
     env = base_env(network)
     data_dir = tmp_path / "data"
@@ -131,7 +131,7 @@ def test_failover_killed_midway_switches_once(tmp_path, point):
 
 
 @pytest.mark.parametrize("point", ["failover.chosen", "failover.switched"])
-def test_sharded_failover_killed_midway_switches_once(tmp_path, point):
+def test_sharded_failover_killed_midway_switches_once(tmp_path: Path, point) -> None:
     network = host_network()
     env = base_env(network)
     data_dir = tmp_path / "data"

@@ -127,8 +127,8 @@ def aof_whole(directory: Path) -> bool:
     ids=["1-host-on", "2-hosts-on", "3-hosts-off", "2-hosts-on-replicas"],
 )
 def test_master_killed_with_no_promotable_replica_comes_back_with_its_data(
-    server, network, clusters, hosts, persistence
-):
+    server: RunningServer, network: str, clusters, hosts, persistence
+) -> None:
     name = f"prio0-{hosts}-{persistence.lower().replace('_', '')}"
     cluster_id = clusters(name, hosts, persistenceMode=persistence)
     master = master_of(server, cluster_id)
@@ -183,7 +183,9 @@ def test_master_killed_with_no_promotable_replica_comes_back_with_its_data(
 
 
 @pytest.mark.parametrize(("hosts", "persistence"), [(3, "ON"), (2, "OFF")], ids=["3-hosts-on", "2-hosts-off"])
-def test_frozen_master_is_fenced_replaced_and_rejoins_as_replica(server, network, clusters, hosts, persistence):
+def test_frozen_master_is_fenced_replaced_and_rejoins_as_replica(
+    server: RunningServer, network: str, clusters, hosts, persistence
+) -> None:
     name = f"frozen-{hosts}-{persistence.lower()}"
     cluster_id = clusters(name, hosts, persistenceMode=persistence)
     old_master = master_of(server, cluster_id)
@@ -236,7 +238,7 @@ def test_frozen_master_is_fenced_replaced_and_rejoins_as_replica(server, network
 # -- files removed while the hosts serve -----------------------------------------------------
 
 
-def test_replica_directory_removed_and_another_replica_killed_both_heal(server, network, clusters):
+def test_replica_directory_removed_and_another_replica_killed_both_heal(server: RunningServer, network: str, clusters):
     cluster_id = clusters("broken-replicas", 3)
     master = master_of(server, cluster_id)
     broken, killed = sorted(h for h in by_name(server, cluster_id) if h != master)
@@ -272,7 +274,9 @@ def test_replica_directory_removed_and_another_replica_killed_both_heal(server, 
         assert missing(client(replica), "before") == [] and missing(client(replica), "after", 100) == []
 
 
-def test_master_directory_removed_files_come_back_without_failover(server, network, clusters):
+def test_master_directory_removed_files_come_back_without_failover(
+    server: RunningServer, network: str, clusters
+) -> None:
     cluster_id = clusters("broken-master", 3)
     master = master_of(server, cluster_id)
     writer = Writer.through_sentinel(sentinels_of(server, cluster_id), "broken-master", PASSWORD).start()
@@ -296,7 +300,9 @@ def test_master_directory_removed_files_come_back_without_failover(server, netwo
     assert writer.lost(client(master)) == []
 
 
-def test_single_host_directory_removed_then_killed_comes_back_from_the_new_aof(server, network, clusters):
+def test_single_host_directory_removed_then_killed_comes_back_from_the_new_aof(
+    server: RunningServer, network: str, clusters
+) -> None:
     cluster_id = clusters("broken-single", 1)
     master = master_of(server, cluster_id)
     fill(client(master), "before")

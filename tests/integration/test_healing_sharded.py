@@ -182,7 +182,9 @@ def known_nodes(server: RunningServer, host: str) -> int:
 # -- a crashed master in a shard of fewer than 3 masters --------------------------------------
 
 
-def test_one_shard_master_killed_a_replica_takes_over_then_start_failover_works(server, network, clusters):
+def test_one_shard_master_killed_a_replica_takes_over_then_start_failover_works(
+    server: RunningServer, network: str, clusters
+) -> None:
     cluster_id = clusters("one-shard-kill", shards=1, per_shard=3, persistenceMode="ON_REPLICAS")
     victim = masters_by_shard(server, cluster_id)["s1"]
     any_host = next(h for h in roles(server, cluster_id) if h != victim)
@@ -225,7 +227,9 @@ def test_one_shard_master_killed_a_replica_takes_over_then_start_failover_works(
     assert every_node_ok(server, cluster_id)
 
 
-def test_three_shards_one_master_killed_the_other_shards_keep_serving(server, network, clusters):
+def test_three_shards_one_master_killed_the_other_shards_keep_serving(
+    server: RunningServer, network: str, clusters
+) -> None:
     cluster_id = clusters("three-shards-kill", shards=3, per_shard=2, persistenceMode="OFF")
     masters = masters_by_shard(server, cluster_id)
     victim = masters["s2"]
@@ -258,7 +262,9 @@ def test_three_shards_one_master_killed_the_other_shards_keep_serving(server, ne
 # -- a crashed master that no replica may replace ---------------------------------------------
 
 
-def test_one_shard_master_killed_with_priority_zero_replicas_comes_back_with_its_data(server, network, clusters):
+def test_one_shard_master_killed_with_priority_zero_replicas_comes_back_with_its_data(
+    server: RunningServer, network: str, clusters
+) -> None:
     cluster_id = clusters("one-shard-prio0", shards=1, per_shard=3)
     master = masters_by_shard(server, cluster_id)["s1"]
     replicas = [h for h in roles(server, cluster_id) if h != master]
@@ -293,7 +299,9 @@ def test_one_shard_master_killed_with_priority_zero_replicas_comes_back_with_its
 # -- a frozen master --------------------------------------------------------------------------
 
 
-def test_frozen_master_of_one_shard_is_fenced_replaced_and_rejoins_as_replica(server, network, clusters):
+def test_frozen_master_of_one_shard_is_fenced_replaced_and_rejoins_as_replica(
+    server: RunningServer, network: str, clusters
+) -> None:
     cluster_id = clusters("three-shards-frozen", shards=3, per_shard=2)
     masters = masters_by_shard(server, cluster_id)
     victim = masters["s3"]
@@ -334,7 +342,9 @@ def test_frozen_master_of_one_shard_is_fenced_replaced_and_rejoins_as_replica(se
 # -- files removed while the nodes serve ------------------------------------------------------
 
 
-def test_node_directories_removed_files_come_back_and_the_nodes_restart_from_them(server, network, clusters):
+def test_node_directories_removed_files_come_back_and_the_nodes_restart_from_them(
+    server: RunningServer, network: str, clusters
+) -> None:
     """The directories of s1's master and of s2's replica go at once: both get their files
     back, then both are killed and start again from those files.
 
@@ -382,7 +392,9 @@ def test_node_directories_removed_files_come_back_and_the_nodes_restart_from_the
     assert all(known_nodes(server, h["name"]) == len(hosts) for h in hosts)
 
 
-def test_replica_that_lost_its_directory_and_its_process_rejoins_its_shard(server, network, clusters):
+def test_replica_that_lost_its_directory_and_its_process_rejoins_its_shard(
+    server: RunningServer, network: str, clusters
+) -> None:
     """A replica's directory goes and its process dies with it (a lost disk): it starts
     again as a new node, knowing no cluster, and must be taken back into its shard."""
     cluster_id = clusters("sharded-lost-disk", shards=3, per_shard=2)

@@ -6,9 +6,10 @@ import redis.sentinel
 
 from tests.support.clusters import admin_client, client, create_cluster, hosts_of, master_of, run, wait_alive
 from tests.support.processes import redis_processes
+from tests.support.server import RunningServer
 
 
-def test_add_hosts_joins_in_sync_replicas_and_sentinels(server):
+def test_add_hosts_joins_in_sync_replicas_and_sentinels(server: RunningServer) -> None:
     cluster = create_cluster(server, "hosts-add", hosts=1)
     cluster_id = cluster["id"]
     master = master_of(server, cluster_id)
@@ -36,7 +37,7 @@ def test_add_hosts_joins_in_sync_replicas_and_sentinels(server):
     assert sentinel.discover_master("hosts-add")[0] == master
 
 
-def test_delete_master_host_switches_over_first(server, network):
+def test_delete_master_host_switches_over_first(server: RunningServer, network: str) -> None:
     cluster = create_cluster(server, "hosts-delete", hosts=3)
     cluster_id = cluster["id"]
     master = master_of(server, cluster_id)
@@ -60,7 +61,7 @@ def test_delete_master_host_switches_over_first(server, network):
     assert len(hosts_of(server, cluster_id)) == 2
 
 
-def test_update_hosts_sets_replica_priority(server):
+def test_update_hosts_sets_replica_priority(server: RunningServer) -> None:
     cluster = create_cluster(server, "hosts-update", hosts=2)
     cluster_id = cluster["id"]
     replica = next(h["name"] for h in hosts_of(server, cluster_id) if h["role"] == "REPLICA")

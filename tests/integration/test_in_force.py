@@ -16,7 +16,7 @@ import redis
 from tests.support.clusters import client, create_cluster, hosts_of, master_of, run, wait_alive
 from tests.support.logs import log_on_failure
 from tests.support.processes import pid_of
-from tests.support.server import wait_until
+from tests.support.server import RunningServer, wait_until
 
 KEYS = 2000
 # After the cluster is ALIVE again, the replicas are watched this much longer: past Sentinel's
@@ -67,7 +67,7 @@ class RoleWatch:
 
 
 @pytest.mark.parametrize("size", [3, 2])
-def test_master_killed_right_after_replicas_are_excluded_comes_back_itself(server, network, size):
+def test_master_killed_right_after_replicas_are_excluded_comes_back_itself(server: RunningServer, network: str, size):
     name = f"in-force-{size}"
     cluster_id = create_cluster(server, name, hosts=size)["id"]
     wait_alive(server, cluster_id)

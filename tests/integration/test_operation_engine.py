@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path) -> Iterator[str]:
+def database_url(request, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ops.db'}"
         return
@@ -85,7 +85,7 @@ def journal_lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
-def test_claim_run_and_finish_with_response(db, queue, tmp_path):
+def test_claim_run_and_finish_with_response(db, queue, tmp_path: Path) -> None:
     journal = tmp_path / "journal"
     record = submit(queue, steps_request(3, 0, str(journal)))
     worker = Worker(db, handlers(), threads=1, lease_s=5)
@@ -109,7 +109,7 @@ def test_claim_run_and_finish_with_response(db, queue, tmp_path):
     ]
 
 
-def test_failure_is_stored_as_a_status(db, queue, tmp_path):
+def test_failure_is_stored_as_a_status(db, queue, tmp_path: Path) -> None:
     record = submit(queue, steps_request(3, 0, str(tmp_path / "j"), fail_at=1))
     Worker(db, handlers(), threads=1).run_one("w1")
     done = load(db, record.id)
@@ -118,7 +118,7 @@ def test_failure_is_stored_as_a_status(db, queue, tmp_path):
     assert status.code == code_pb2.FAILED_PRECONDITION and status.message == "step 1 was told to fail"
 
 
-def test_a_live_lease_is_not_claimed_and_an_expired_one_is(db, queue, tmp_path):
+def test_a_live_lease_is_not_claimed_and_an_expired_one_is(db, queue, tmp_path: Path) -> None:
     record = submit(queue, steps_request(1, 0, str(tmp_path / "j")))
     now = SYSTEM_CLOCK.now()
     with db.write() as conn:
@@ -137,7 +137,7 @@ def test_a_live_lease_is_not_claimed_and_an_expired_one_is(db, queue, tmp_path):
         assert not op_store.renew_lease(conn, record.id, "a", SYSTEM_CLOCK.now(), 1.0)
 
 
-def test_worker_killed_mid_operation_resumes_from_checkpoint(database_url, db, queue, tmp_path):
+def test_worker_killed_mid_operation_resumes_from_checkpoint(database_url, db, queue, tmp_path: Path) -> None:
     journal = tmp_path / "journal"
     record = submit(queue, steps_request(3, 1.5, str(journal)))
     lease_s = "1.0"
@@ -178,7 +178,7 @@ def test_worker_killed_mid_operation_resumes_from_checkpoint(database_url, db, q
     assert result["attempts"] == 2 and list(result["results"]) == [0, 10, 20]
 
 
-def test_idempotency_key_returns_the_first_operation(db, queue, tmp_path):
+def test_idempotency_key_returns_the_first_operation(db, queue, tmp_path: Path) -> None:
     request = steps_request(1, 0, str(tmp_path / "j"))
     first = submit(queue, request, key="key-1")
     again = submit(queue, request, key="key-1")
@@ -189,7 +189,7 @@ def test_idempotency_key_returns_the_first_operation(db, queue, tmp_path):
         submit(queue, steps_request(2, 0, str(tmp_path / "j")), key="key-1")
 
 
-def test_one_running_operation_per_cluster(db, queue, tmp_path):
+def test_one_running_operation_per_cluster(db, queue, tmp_path: Path) -> None:
     cluster_id = add_cluster(db)
     request = steps_request(1, 0, str(tmp_path / "j"))
     first = submit(queue, request, cluster_id=cluster_id)
@@ -206,7 +206,7 @@ def test_one_running_operation_per_cluster(db, queue, tmp_path):
     assert second.id != first.id
 
 
-def test_cancel_before_start_releases_the_cluster(db, queue, tmp_path):
+def test_cancel_before_start_releases_the_cluster(db, queue, tmp_path: Path) -> None:
     cluster_id = add_cluster(db)
     record = submit(queue, steps_request(1, 0, str(tmp_path / "j")), cluster_id=cluster_id)
     with db.write() as conn:
@@ -272,7 +272,7 @@ def assert_given_up(db: Database, op_id: str, cluster_id: str, code: int, words:
     assert cluster.active_operation_id is None and cluster.status == "ERROR"
 
 
-def test_a_worker_killed_every_attempt_gives_up_at_the_attempt_cap(database_url, db, queue, tmp_path):
+def test_a_worker_killed_every_attempt_gives_up_at_the_attempt_cap(database_url, db, queue, tmp_path: Path) -> None:
     cluster_id = add_cluster(db)
     journal = tmp_path / "journal"
     record = submit_kind(queue, KIND, steps_request(3, 0, str(journal)), cluster_id)
@@ -305,7 +305,7 @@ def test_a_worker_killed_every_attempt_gives_up_at_the_attempt_cap(database_url,
     assert submit_kind(queue, KIND, steps_request(1, 0, str(journal)), cluster_id).id != record.id
 
 
-def test_an_operation_past_its_deadline_stops_at_its_next_checkpoint(db, queue, tmp_path):
+def test_an_operation_past_its_deadline_stops_at_its_next_checkpoint(db, queue, tmp_path: Path) -> None:
     cluster_id = add_cluster(db)
     journal = tmp_path / "journal"
     steps = 20
@@ -315,7 +315,9 @@ def test_an_operation_past_its_deadline_stops_at_its_next_checkpoint(db, queue, 
     assert journal_lines(journal).count(f"end {steps - 1}") == 0
 
 
-def test_a_hung_operation_is_failed_by_another_worker_past_its_deadline(database_url, db, queue, tmp_path):
+def test_a_hung_operation_is_failed_by_another_worker_past_its_deadline(
+    database_url, db, queue, tmp_path: Path
+) -> None:
     cluster_id = add_cluster(db)
     journal = tmp_path / "journal"
     # The first worker hangs in step 1 for good; its heartbeat renews the lease until the deadline.

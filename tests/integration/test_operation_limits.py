@@ -24,7 +24,7 @@ def run_until_dead(data_dir: Path, env: dict[str, str]) -> str:
         return str(not_ready)
 
 
-def test_an_operation_that_kills_every_worker_gives_up_and_leaves_the_cluster_running(tmp_path):
+def test_an_operation_that_kills_every_worker_gives_up_and_leaves_the_cluster_running(tmp_path: Path) -> None:
     network = host_network()
     env = {"MREDIS_HOST_NETWORK": network, "MREDIS_SENTINEL_DOWN_AFTER_S": "2", "MREDIS_LEASE_S": "1"}
     armed = {**env, "MREDIS_FAILPOINTS": f"{POINT}=kill"}

@@ -11,7 +11,7 @@ import pytest
 from tests.support.cluster_clients import CheckingWriter, cluster_client
 from tests.support.clusters import admin_client, create_body, hosts_of, run, wait_alive
 from tests.support.processes import pid_of
-from tests.support.server import wait_until
+from tests.support.server import RunningServer, wait_until
 
 KEYS = 100_000
 
@@ -23,15 +23,15 @@ def sharded_body(name: str, shards: int, per_shard: int = 2, **extra) -> dict:
     return body
 
 
-def create_sharded(server, name: str, shards: int = 3, per_shard: int = 2, **extra) -> dict:
+def create_sharded(server: RunningServer, name: str, shards: int = 3, per_shard: int = 2, **extra) -> dict:
     return run(server, "POST", "/managed-redis/v1/clusters", sharded_body(name, shards, per_shard, **extra))["response"]
 
 
-def masters_by_shard(server, cluster_id: str) -> dict[str, str]:
+def masters_by_shard(server: RunningServer, cluster_id: str) -> dict[str, str]:
     return {h["shardName"]: h["name"] for h in hosts_of(server, cluster_id) if h.get("role") == "MASTER"}
 
 
-def slot_counts(server, cluster_id: str) -> dict[str, int]:
+def slot_counts(server: RunningServer, cluster_id: str) -> dict[str, int]:
     any_host = hosts_of(server, cluster_id)[0]["name"]
     counts: dict[str, int] = {}
     client = cluster_client(any_host)
@@ -41,7 +41,7 @@ def slot_counts(server, cluster_id: str) -> dict[str, int]:
     return counts
 
 
-def all_ok(server, cluster_id: str) -> bool:
+def all_ok(server: RunningServer, cluster_id: str) -> bool:
     """Every node says the cluster is ok and knows a live owner for every slot."""
     infos = [admin_client(server, h["name"]).execute_command("CLUSTER", "INFO") for h in hosts_of(server, cluster_id)]
     return all("cluster_state:ok" in info and "cluster_slots_ok:16384" in info for info in infos)
@@ -62,7 +62,7 @@ def check_all(client, count: int, prefix: str = "k") -> list[str]:
     return [key for key, value in zip(keys, values, strict=True) if value != key.split(":")[1]]
 
 
-def test_create_three_shards(server):
+def test_create_three_shards(server: RunningServer) -> None:
     cluster = create_sharded(server, "sharded-basic")
     assert cluster["sharded"] is True and cluster["status"] == "RUNNING" and cluster["health"] == "ALIVE"
     assert all_ok(server, cluster["id"])  # the moment the operation is done, not eventually
@@ -85,7 +85,7 @@ def test_create_three_shards(server):
     assert got == {"name": "s2", "clusterId": cluster["id"], "isHa": True}  # two hosts in two zones
 
 
-def test_add_shard_rebalance_and_delete_shard_online(server):
+def test_add_shard_rebalance_and_delete_shard_online(server: RunningServer) -> None:
     cluster = create_sharded(server, "sharded-grow")
     cluster_id = cluster["id"]
     first_host = masters_by_shard(server, cluster_id)["s1"]  # s2 goes away below
@@ -123,7 +123,7 @@ def test_add_shard_rebalance_and_delete_shard_online(server):
     assert last.status_code == 404
 
 
-def test_master_killed_writes_resume(server, network):
+def test_master_killed_writes_resume(server: RunningServer, network: str) -> None:
     cluster = create_sharded(server, "sharded-kill")
     cluster_id = cluster["id"]
     first_host = hosts_of(server, cluster_id)[0]["name"]
@@ -145,7 +145,7 @@ def test_master_killed_writes_resume(server, network):
     assert all_ok(server, cluster_id)
 
 
-def test_planned_failover_per_shard(server):
+def test_planned_failover_per_shard(server: RunningServer) -> None:
     cluster = create_sharded(server, "sharded-failover")
     cluster_id = cluster["id"]
     before = masters_by_shard(server, cluster_id)
@@ -170,7 +170,7 @@ def test_planned_failover_per_shard(server):
     assert refused.status_code == 400 and "host_names" in refused.json()["message"]
 
 
-def test_hosts_per_shard(server):
+def test_hosts_per_shard(server: RunningServer) -> None:
     cluster = create_sharded(server, "sharded-hosts", shards=3, per_shard=1)
     cluster_id = cluster["id"]
     client = cluster_client(hosts_of(server, cluster_id)[0]["name"])
@@ -201,7 +201,7 @@ def test_hosts_per_shard(server):
     assert alone.status_code == 400 and "DeleteShard" in alone.json()["message"]
 
 
-def test_enable_sharding_keeps_every_key(server):
+def test_enable_sharding_keeps_every_key(server: RunningServer) -> None:
     body = create_body("to-be-sharded", hosts=2)
     cluster = run(server, "POST", "/managed-redis/v1/clusters", body)["response"]
     cluster_id = cluster["id"]
@@ -224,7 +224,7 @@ def test_enable_sharding_keeps_every_key(server):
     assert last.status_code == 400 and "last shard" in last.json()["message"]
 
 
-def test_stop_start_and_backup_restore_keep_every_key(server):
+def test_stop_start_and_backup_restore_keep_every_key(server: RunningServer) -> None:
     cluster = create_sharded(server, "sharded-data")
     cluster_id = cluster["id"]
     client = cluster_client(hosts_of(server, cluster_id)[0]["name"])
@@ -248,7 +248,7 @@ def test_stop_start_and_backup_restore_keep_every_key(server):
     assert all_ok(server, restored["id"])
 
 
-def test_every_process_restarted_cluster_heals(server, network):
+def test_every_process_restarted_cluster_heals(server: RunningServer, network: str) -> None:
     cluster = create_sharded(server, "sharded-reboot", shards=3, per_shard=2)
     cluster_id = cluster["id"]
     hosts = hosts_of(server, cluster_id)
@@ -269,7 +269,7 @@ def test_every_process_restarted_cluster_heals(server, network):
 
 
 @pytest.mark.parametrize("shards", [3])
-def test_tls_sharded_cluster(server, shards):
+def test_tls_sharded_cluster(server: RunningServer, shards) -> None:
     cluster = create_sharded(server, "sharded-tls", shards=shards, per_shard=1, tlsEnabled=True)
     host = hosts_of(server, cluster["id"])[0]["name"]
     from redis.cluster import RedisCluster

@@ -12,6 +12,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -188,7 +189,7 @@ def owner_shard(server: RunningServer, cluster_id: str, key: str) -> str:
     return next(h["shardName"] for h in hosts_of(server, cluster_id) if h["name"] == host)
 
 
-def test_large_keys_of_every_type_move_under_writers_without_a_failover(tmp_path):
+def test_large_keys_of_every_type_move_under_writers_without_a_failover(tmp_path: Path) -> None:
     network = host_network()
     writers: list[Any] = []
     try:
@@ -232,7 +233,7 @@ def test_large_keys_of_every_type_move_under_writers_without_a_failover(tmp_path
         kill_all(network)
 
 
-def test_a_key_too_large_to_move_in_time_keeps_its_slot_and_the_shares_stay_even(tmp_path):
+def test_a_key_too_large_to_move_in_time_keeps_its_slot_and_the_shares_stay_even(tmp_path: Path) -> None:
     """With ``max_block_s`` so low that the sorted set may not move, its slot stays on s1,
     which gives another slot instead; deleting s1 is refused, naming the key."""
     network = host_network()
@@ -271,7 +272,7 @@ def test_a_key_too_large_to_move_in_time_keeps_its_slot_and_the_shares_stay_even
 @pytest.mark.parametrize(
     "point", ["slots.importing", "slots.migrating", "slots.keys_moved", "slots.stretched", "slots.target_assigned"]
 )
-def test_rebalance_killed_midway_is_settled_by_its_resumption(tmp_path, point):
+def test_rebalance_killed_midway_is_settled_by_its_resumption(tmp_path: Path, point) -> None:
     """The control plane dies at ``point`` of a slot move; the restarted server resumes the
     Rebalance, which settles the half-moved slots first: every key reachable, the nodes
     agreeing, no acknowledged write lost, the node timeouts as configured."""
@@ -333,7 +334,9 @@ def half_move(server: RunningServer, source: str, target: str, keys: list[str]) 
 
 
 @pytest.mark.parametrize("target_fails_over", [False, True], ids=["target-stays", "target-fails-over"])
-def test_a_slot_left_half_moved_is_shown_degraded_and_settled_by_the_supervisor(tmp_path, target_fails_over):
+def test_a_slot_left_half_moved_is_shown_degraded_and_settled_by_the_supervisor(
+    tmp_path: Path, target_fails_over
+) -> None:
     """No operation holds the cluster, yet a slot is half-moved (and, in the second case, the
     target's master died meanwhile: its replica took over without the IMPORTING state, which
     left the moved keys unreachable in the reported case). Health says DEGRADED; the

@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -56,7 +57,7 @@ def used_addresses(server: RunningServer) -> set[str]:
     return {host["name"] for cluster in clusters for host in hosts_of(server, cluster["id"])}
 
 
-def test_delete_right_after_a_replica_dies_leaves_nothing_behind(server, network):
+def test_delete_right_after_a_replica_dies_leaves_nothing_behind(server: RunningServer, network: str) -> None:
     addresses: list[str] = []
     previous_password = ""
     for round_ in range(ROUNDS):
@@ -93,7 +94,7 @@ def test_delete_right_after_a_replica_dies_leaves_nothing_behind(server, network
         assert server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").status_code == 404
 
 
-def test_create_kills_a_stranger_on_its_address(server, network, tmp_path):
+def test_create_kills_a_stranger_on_its_address(server: RunningServer, network: str, tmp_path: Path) -> None:
     address = lowest_free(network, used_addresses(server), 1)[0]
     stranger_password = "Stranger-Password"
     options = {"bind": address, "port": "6379", "requirepass": stranger_password, "save": "", "dir": str(tmp_path)}

@@ -9,10 +9,10 @@ import redis
 import redis.sentinel
 
 from tests.support.clusters import PASSWORD, create_cluster, hosts_of, master_of
-from tests.support.server import wait_until
+from tests.support.server import RunningServer, wait_until
 
 
-def test_tls_cluster(server):
+def test_tls_cluster(server: RunningServer):
     cluster = create_cluster(server, "tls-cluster", hosts=3, tlsEnabled=True)
     assert cluster["tlsEnabled"] is True
     hosts = [h["name"] for h in hosts_of(server, cluster["id"])]

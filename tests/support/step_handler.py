@@ -18,8 +18,9 @@ from google.protobuf import struct_pb2
 from managed_redis import failpoints
 from managed_redis.errors import FailedPrecondition
 from managed_redis.operations.context import OperationContext
+from managed_redis.operations.kinds import OperationKind
 from managed_redis.operations.limits import Limits
-from managed_redis.operations.registry import HandlerSpec
+from managed_redis.operations.worker import AnyKind
 
 KIND = "test.steps"
 SHORT_KIND = "test.steps.short"
@@ -34,8 +35,8 @@ def _journal(path: str, line: str) -> None:
         os.fsync(handle.fileno())
 
 
-def run_steps(ctx: OperationContext[Any]) -> struct_pb2.Struct:
-    request: struct_pb2.Struct = ctx.request
+def run_steps(ctx: OperationContext[struct_pb2.Struct]) -> struct_pb2.Struct:
+    request = ctx.request
     steps = int(request["steps"])
     journal = request["journal"]
     fail_at = int(request["fail_at"]) if "fail_at" in request else -1
@@ -62,11 +63,20 @@ def run_steps(ctx: OperationContext[Any]) -> struct_pb2.Struct:
     return result
 
 
-def handlers() -> dict[str, HandlerSpec]:
-    return {
-        KIND: HandlerSpec(struct_pb2.Struct, run_steps, limits=Limits(MAX_ATTEMPTS, 120.0)),
-        SHORT_KIND: HandlerSpec(struct_pb2.Struct, run_steps, limits=Limits(MAX_ATTEMPTS, SHORT_DEADLINE_S)),
-    }
+def _kind(name: str, deadline_s: float) -> OperationKind[struct_pb2.Struct, struct_pb2.Struct, struct_pb2.Struct]:
+    return OperationKind(
+        name,
+        "test steps",
+        struct_pb2.Struct,
+        struct_pb2.Struct,
+        struct_pb2.Struct,
+        run_steps,
+        limits=Limits(MAX_ATTEMPTS, deadline_s),
+    )
+
+
+def handlers() -> dict[str, AnyKind]:
+    return {KIND: _kind(KIND, 120.0), SHORT_KIND: _kind(SHORT_KIND, SHORT_DEADLINE_S)}
 
 
 def steps_request(steps: int, sleep_s: float, journal: str, **extra: Any) -> struct_pb2.Struct:

@@ -17,14 +17,14 @@ def at(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def test_windows():
+def test_windows() -> None:
     assert last_window_start(at("2026-05-10T23:00"), 22, 0) == at("2026-05-10T22:00")
     assert last_window_start(at("2026-05-10T03:00"), 22, 0) == at("2026-05-09T22:00")
     assert window_open(at("2026-05-10T22:29"), at("2026-05-10T22:00"))
     assert not window_open(at("2026-05-10T22:31"), at("2026-05-10T22:00"))
 
 
-def test_cron_fields():
+def test_cron_fields() -> None:
     assert values("day_of_month", "*") is None
     assert values("day_of_month", "1,15") == {1, 15}
     assert values("month", "1-12/3") == {1, 4, 7, 10}
@@ -57,7 +57,7 @@ def policy(days: int, day_of_month: str = "*") -> RetentionPolicyRecord:
     return RetentionPolicyRecord("p", "c", "f", "p", days, at("2026-01-01T00:00"), day_of_month=day_of_month)
 
 
-def test_expiry_rules():
+def test_expiry_rules() -> None:
     assert expires_at(backup("MANUAL", "2026-05-01T22:00"), 7, []) is None
     assert expires_at(backup("AUTOMATED", "2026-05-01T22:00"), None, []) == at("2026-05-08T22:00")
     assert expires_at(backup("AUTOMATED", "2026-05-01T22:00"), 14, []) == at("2026-05-15T22:00")

@@ -39,7 +39,7 @@ def request(**fields) -> cs.UpdateClusterRequest:
     return json_format.ParseDict({"clusterId": "c1", **fields}, cs.UpdateClusterRequest())
 
 
-def test_mask_changes_only_its_paths():
+def test_mask_changes_only_its_paths() -> None:
     plan = plan_update(
         record(),
         request(
@@ -56,12 +56,12 @@ def test_mask_changes_only_its_paths():
     assert plan.state.config_spec.redis.password == ""
 
 
-def test_masked_path_left_out_of_the_body_resets_that_field():
+def test_masked_path_left_out_of_the_body_resets_that_field() -> None:
     plan = plan_update(record(), request(updateMask="configSpec.redis.timeout"))
     assert not plan.state.config_spec.redis.HasField("timeout")
 
 
-def test_without_mask_the_request_replaces_what_it_may():
+def test_without_mask_the_request_replaces_what_it_may() -> None:
     plan = plan_update(record(), request(description="only this"))
     assert plan.state.description == "only this"
     assert dict(plan.state.labels) == {} and plan.state.deletion_protection is False
@@ -69,7 +69,7 @@ def test_without_mask_the_request_replaces_what_it_may():
     assert plan.state.config_spec.redis.timeout.value == 10  # config_spec absent: kept whole
 
 
-def test_password_alone_and_never_mixed():
+def test_password_alone_and_never_mixed() -> None:
     alone = plan_update(
         record(), request(updateMask="configSpec.redis.password", configSpec={"redis": {"password": "N" * 12}})
     )
@@ -85,14 +85,14 @@ def test_password_alone_and_never_mixed():
         )
 
 
-def test_no_changes_and_unknown_paths():
+def test_no_changes_and_unknown_paths() -> None:
     with pytest.raises(FailedPrecondition, match="no changes detected"):
         plan_update(record(), request(updateMask="description", description="old"))
     with pytest.raises(InvalidArgument, match="update_mask: unknown paths: config_spec.nothing"):
         plan_update(record(), request(updateMask="configSpec.nothing"))
 
 
-def test_legacy_config_paths_map_to_the_unified_config():
+def test_legacy_config_paths_map_to_the_unified_config() -> None:
     legacy = request(configSpec={"redisConfig_7_0": {"timeout": "30"}})
     legacy.update_mask.paths.append("config_spec.redis_config_7_0.timeout")  # as gRPC clients send it
     plan = plan_update(record(), legacy)

@@ -42,23 +42,23 @@ def record(version: str, preset: str = "hm1.nano", redis: dict | None = None) ->
         (["a", "b"], True, False),
     ],
 )
-def test_a_shard_is_ha_with_two_hosts_and_no_zone_holding_more_than_half(zones, burstable, ha):
+def test_a_shard_is_ha_with_two_hosts_and_no_zone_holding_more_than_half(zones, burstable, ha) -> None:
     assert shard_is_ha(zones, burstable) is ha
 
 
-def test_each_shard_is_judged_on_its_own():
+def test_each_shard_is_judged_on_its_own() -> None:
     hosts = [("s1", "a"), ("s1", "b"), ("s2", "a"), ("s2", "a")]
     assert shards_ha("hm1.nano", hosts) == {"s1": True, "s2": False}
 
 
-def test_a_cluster_is_ha_when_every_shard_is():
+def test_a_cluster_is_ha_when_every_shard_is() -> None:
     assert cluster_is_ha("hm1.nano", [("s1", "a"), ("s1", "b"), ("s2", "a"), ("s2", "b")])
     assert not cluster_is_ha("hm1.nano", [("s1", "a"), ("s1", "b"), ("s2", "a")])
     assert not cluster_is_ha("b2.medium", [("s1", "a"), ("s1", "b")])
     assert not cluster_is_ha("hm1.nano", [])
 
 
-def test_get_shows_is_ha_full_version_and_monitoring():
+def test_get_shows_is_ha_full_version_and_monitoring() -> None:
     versions = [RedisVersion("7.0", "redis", 7, 0, 15, "/usr/bin/redis-server")]
     shown = cluster_proto(record("7.0"), host_zones=[("s", "ru-central1-a"), ("s", "ru-central1-b")], versions=versions)
     assert shown.is_ha and shown.config.version == "7.0" and shown.config.full_version == "7.0.15"
@@ -66,7 +66,7 @@ def test_get_shows_is_ha_full_version_and_monitoring():
     assert not cluster_proto(record("7.0"), host_zones=[("s", "ru-central1-a")], versions=versions).is_ha
 
 
-def test_a_legacy_config_set_is_echoed_for_its_version():
+def test_a_legacy_config_set_is_echoed_for_its_version() -> None:
     shown = cluster_proto(record("7.0", redis={"maxmemoryPolicy": "ALLKEYS_LRU", "timeout": "30"}))
     legacy = json_format.MessageToDict(shown.config)["redisConfig_7_0"]
     assert legacy["userConfig"] == {"maxmemoryPolicy": "ALLKEYS_LRU", "timeout": "30"}

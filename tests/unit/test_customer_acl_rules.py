@@ -25,7 +25,7 @@ def rules(acl: str) -> dict[str, list[str]]:
     return {line.split()[1]: line.split()[2:] for line in acl.splitlines()}
 
 
-def test_customer_users_lose_the_unavailable_commands_after_their_own_rules():
+def test_customer_users_lose_the_unavailable_commands_after_their_own_rules() -> None:
     extra = AclUser("app", ("0" * 64,), "~app:* +@all +migrate")
     users = rules(users_acl(node(False, (extra,))))
     for name in ("default", "app"):
@@ -37,7 +37,7 @@ def test_customer_users_lose_the_unavailable_commands_after_their_own_rules():
     assert users["mredis"][-1] == "+@all" and not any(t.startswith("-") for t in users["mredis"])
 
 
-def test_sharded_customers_also_lose_the_cluster_admin_subcommands():
+def test_sharded_customers_also_lose_the_cluster_admin_subcommands() -> None:
     sharded = rules(users_acl(node(True)))["default"]
     assert {f"-cluster|{s}" for s in UNAVAILABLE_CLUSTER_SUBCOMMANDS} <= set(sharded)
     assert not any(t.startswith("-cluster|") for t in rules(users_acl(node(False)))["default"])

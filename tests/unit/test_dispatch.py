@@ -31,7 +31,7 @@ def dispatcher(tmp_path: Path):
     return Dispatcher(Authenticator("admin-token", tmp_path / "tokens.json"), ThreadPoolExecutor(2))
 
 
-def test_unexpected_exception_is_internal_with_request_id(dispatcher, caplog):
+def test_unexpected_exception_is_internal_with_request_id(dispatcher, caplog: pytest.LogCaptureFixture) -> None:
     def broken(request, caller):
         raise RuntimeError("secret detail /etc/passwd")
 
@@ -42,7 +42,7 @@ def test_unexpected_exception_is_internal_with_request_id(dispatcher, caplog):
     assert "secret detail" in caplog.text  # the trace went to the log
 
 
-def test_authentication_comes_before_everything(dispatcher):
+def test_authentication_comes_before_everything(dispatcher) -> None:
     m = method("ResourcePresetService.List", None)
     with pytest.raises(Unauthenticated):
         call(dispatcher, m, rps.ListResourcePresetsRequest(), {})

@@ -31,18 +31,18 @@ from managed_redis.operations.worker import status_of
         ("use shard-1/ or a/b/c", "use shard-1/ or a/b/c"),
     ],
 )
-def test_without_paths_keeps_everything_but_server_paths(text, shown):
+def test_without_paths_keeps_everything_but_server_paths(text, shown) -> None:
     assert without_paths(text) == shown
 
 
-def test_an_operation_error_names_no_server_path():
+def test_an_operation_error_names_no_server_path() -> None:
     error = Internal("BGSAVE on rc1a-1 failed; see /srv/mredis/hosts/rc1a-1/redis.log")
     status = status_of(error)
     assert status.code == code_pb2.INTERNAL
     assert status.message == "BGSAVE on rc1a-1 failed; see …/redis.log"
 
 
-def test_a_full_host_network_is_resource_exhausted_saying_what_is_short():
+def test_a_full_host_network_is_resource_exhausted_saying_what_is_short() -> None:
     network = ipaddress.IPv4Network("127.30.0.0/29")  # .1 to .6
     used = ["127.30.0.1", "127.30.0.2", "127.30.0.3"]
     assert allocate(network, used, 3) == ["127.30.0.4", "127.30.0.5", "127.30.0.6"]
@@ -53,12 +53,12 @@ def test_a_full_host_network_is_resource_exhausted_saying_what_is_short():
     assert "MREDIS_HOST_NETWORK" in caught.value.message
 
 
-def test_not_found_is_a_lookup_error_for_code_that_looks_things_up():
+def test_not_found_is_a_lookup_error_for_code_that_looks_things_up() -> None:
     with pytest.raises(LookupError):
         raise NotFound("host rc1a-9 is not part of cluster c9q1")
 
 
-def test_what_operations_look_up_and_miss_is_the_callers_error_not_internal():
+def test_what_operations_look_up_and_miss_is_the_callers_error_not_internal() -> None:
     plan = ClusterPlan(deps=None, record=SimpleNamespace(id="c9q1"), hosts=[], shards=[])  # type: ignore[arg-type]
     with pytest.raises(NotFound, match="^host rc1a-9 is not part of cluster c9q1$"):
         plan.host("rc1a-9")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from managed_redis.api.methods import build_method_table, snake_case
 
 
-def test_every_method_has_an_http_route_and_message_types():
+def test_every_method_has_an_http_route_and_message_types() -> None:
     table = build_method_table({})
     names = {method.name for method in table}
     assert {

@@ -10,7 +10,7 @@ from google.rpc import code_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_pb2
 
 from managed_redis.operations.limits import CLEANUP_ATTEMPTS, Limits, status_after_giving_up
-from managed_redis.operations.registry import LIMITS, default_handlers
+from managed_redis.operations.registry import KINDS, by_name
 from managed_redis.store.operations import OperationRecord
 
 CREATED = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
@@ -34,24 +34,24 @@ def record(attempts: int) -> OperationRecord:
     )
 
 
-def test_within_limits_nothing_is_exceeded():
+def test_within_limits_nothing_is_exceeded() -> None:
     limits = Limits(max_attempts=3, deadline_s=60)
     assert limits.exceeded(record(3), CREATED + dt.timedelta(seconds=59)) is None
 
 
-def test_past_the_attempt_cap_the_error_names_it():
+def test_past_the_attempt_cap_the_error_names_it() -> None:
     error = Limits(max_attempts=3, deadline_s=60).exceeded(record(4), CREATED)
     assert error is not None and error.code == code_pb2.ABORTED
     assert "3 attempts" in error.message and "attempt cap" in error.message and "op1" in error.message
 
 
-def test_past_the_deadline_the_error_names_it():
+def test_past_the_deadline_the_error_names_it() -> None:
     error = Limits(max_attempts=3, deadline_s=60).exceeded(record(1), CREATED + dt.timedelta(seconds=60))
     assert error is not None and error.code == code_pb2.DEADLINE_EXCEEDED
     assert "deadline of 60 s" in error.message
 
 
-def test_a_failure_hook_that_keeps_dying_is_abandoned():
+def test_a_failure_hook_that_keeps_dying_is_abandoned() -> None:
     limits = Limits(max_attempts=3)
     assert not limits.cleanup_abandoned(record(3 + CLEANUP_ATTEMPTS))
     assert limits.cleanup_abandoned(record(4 + CLEANUP_ATTEMPTS))
@@ -69,13 +69,12 @@ def test_a_failure_hook_that_keeps_dying_is_abandoned():
         ("ERROR", Health.ALIVE, "ERROR"),
     ],
 )
-def test_the_cluster_is_left_where_a_user_can_act(before, health, after):
+def test_the_cluster_is_left_where_a_user_can_act(before, health, after) -> None:
     assert status_after_giving_up(before, health) == after
 
 
-def test_every_kind_has_an_attempt_cap_and_a_deadline():
-    handlers = default_handlers()
-    assert set(handlers) == set(LIMITS)
-    for kind, spec in handlers.items():
-        assert spec.limits == LIMITS[kind]
-        assert spec.limits.max_attempts >= 2 and spec.limits.deadline_s > 0
+def test_every_kind_has_an_attempt_cap_and_a_deadline() -> None:
+    kinds = by_name()
+    assert set(kinds) == {kind.name for kind in KINDS}
+    for kind in kinds.values():
+        assert kind.limits.max_attempts >= 2 and kind.limits.deadline_s > 0

@@ -9,7 +9,7 @@ from managed_redis.errors import InvalidArgument
 from managed_redis.services.pagination import decode_time_key, encode_time_key, page_of
 
 
-def test_offset_pages_walk_the_whole_list():
+def test_offset_pages_walk_the_whole_list() -> None:
     items = list(range(7))
     seen, token = [], ""
     while True:
@@ -20,12 +20,12 @@ def test_offset_pages_walk_the_whole_list():
     assert seen == items
 
 
-def test_zero_page_size_means_one_hundred():
+def test_zero_page_size_means_one_hundred() -> None:
     page, token = page_of(list(range(150)), 0, "")
     assert len(page) == 100 and token
 
 
-def test_time_keys_round_trip_and_fit_the_token_limit():
+def test_time_keys_round_trip_and_fit_the_token_limit() -> None:
     when = dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC)
     token = encode_time_key(when, "c9qabcdefghijklmnopq")
     assert len(token) <= 100
@@ -33,7 +33,7 @@ def test_time_keys_round_trip_and_fit_the_token_limit():
 
 
 @pytest.mark.parametrize("token", ["%%%", "bm9wZQ", "eHgfeXk"])
-def test_foreign_tokens_are_rejected(token):
+def test_foreign_tokens_are_rejected(token) -> None:
     with pytest.raises(InvalidArgument, match="page_token"):
         decode_time_key(token)
 
@@ -54,12 +54,12 @@ def _token(raw: str) -> str:
         _token("123\x1f" + "a" * 500),
     ],
 )
-def test_crafted_time_tokens_are_invalid_argument(token):
+def test_crafted_time_tokens_are_invalid_argument(token) -> None:
     with pytest.raises(InvalidArgument, match="^page_token: not a token this server issued$"):
         decode_time_key(token)
 
 
 @pytest.mark.parametrize("token", ["ÿ", _token("²"), _token("-1"), _token("9" * 40), _token("1\x1f2")])
-def test_crafted_offset_tokens_are_invalid_argument(token):
+def test_crafted_offset_tokens_are_invalid_argument(token) -> None:
     with pytest.raises(InvalidArgument, match="page_token"):
         page_of(list(range(5)), 2, token)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from pathlib import Path
 
 from managed_redis.engine.rdb_header import aux_fields, records_replication_position
 
@@ -34,7 +35,7 @@ def rdb(*fields: bytes, magic: bytes = b"REDIS0010") -> bytes:
 REPL_ID = "8c1f3b0b5a9e4b0c8f0a1d2e3f405162738495a6"
 
 
-def test_fields_in_every_encoding_redis_uses_for_them(tmp_path):
+def test_fields_in_every_encoding_redis_uses_for_them(tmp_path: Path) -> None:
     path = tmp_path / "dump.rdb"
     long_value = "x" * 300  # a 14-bit length
     path.write_bytes(
@@ -60,14 +61,14 @@ def test_fields_in_every_encoding_redis_uses_for_them(tmp_path):
     assert records_replication_position(path)
 
 
-def test_a_snapshot_taken_outside_replication_records_no_position(tmp_path):
+def test_a_snapshot_taken_outside_replication_records_no_position(tmp_path: Path) -> None:
     path = tmp_path / "dump.rdb"
     path.write_bytes(rdb(aux("redis-ver", plain("7.0.15")), aux("aof-base", int8(0))))
     assert aux_fields(path) == {"redis-ver": "7.0.15", "aof-base": "0"}
     assert not records_replication_position(path)
 
 
-def test_anything_else_reads_as_no_fields(tmp_path):
+def test_anything_else_reads_as_no_fields(tmp_path: Path) -> None:
     path = tmp_path / "dump.rdb"
     assert aux_fields(path) == {}  # missing
     path.write_bytes(b"not an rdb at all")

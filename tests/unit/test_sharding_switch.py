@@ -3,6 +3,7 @@ what a refusal midway leaves (the real processes are in tests/integration/test_e
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +31,7 @@ class FakeAdmin:
 
 
 @pytest.fixture
-def world(tmp_path) -> World:
+def world(tmp_path: Path) -> World:
     world = make_world(tmp_path)
     world.add_cluster("c1", hosts=2)
     return world
@@ -55,7 +56,7 @@ def plan_of(world: World) -> ClusterPlan:
     return ClusterPlan.load(world.db, world.deps, "c1")
 
 
-def test_every_host_restarts_from_a_snapshot_master_first_under_a_hold(world):
+def test_every_host_restarts_from_a_snapshot_master_first_under_a_hold(world) -> None:
     sent = armed(world, [["db0"], ["db0"]])
     plan = plan_of(world)
     sharding_switch.restart_in_cluster_mode(plan, plan.host("c1-h1"))
@@ -72,7 +73,7 @@ def test_every_host_restarts_from_a_snapshot_master_first_under_a_hold(world):
     assert sorted(world.engine.called("stop_sentinel")) == ["c1-h1", "c1-h2"]
 
 
-def test_a_key_in_db5_written_while_replicas_stopped_stops_it_before_any_snapshot(world):
+def test_a_key_in_db5_written_while_replicas_stopped_stops_it_before_any_snapshot(world) -> None:
     sent = armed(world, [["db0"], ["db0", "db5"]])
     plan = plan_of(world)
     with pytest.raises(FailedPrecondition, match="keeps keys in db5"):
@@ -89,7 +90,7 @@ def test_a_key_in_db5_written_while_replicas_stopped_stops_it_before_any_snapsho
     assert world.engine.called("restart_from_snapshot") == []
 
 
-def test_a_master_that_is_no_longer_master_stops_it_before_anything_changes(world):
+def test_a_master_that_is_no_longer_master_stops_it_before_anything_changes(world) -> None:
     armed(world, [])
     world.engine.hosts["c1-h1"].role = Role.REPLICA  # a Sentinel failover ran just before
     plan = plan_of(world)
@@ -98,7 +99,7 @@ def test_a_master_that_is_no_longer_master_stops_it_before_anything_changes(worl
     assert world.engine.called("stop_node") == [] and world.engine.called("restart_from_snapshot") == []
 
 
-def test_hosts_already_in_cluster_mode_are_put_back_from_a_snapshot_too(world):
+def test_hosts_already_in_cluster_mode_are_put_back_from_a_snapshot_too(world) -> None:
     armed(world, [], cluster_enabled=1)  # the switch failed after the hosts restarted
     master = sharding_switch.put_back(plan_of(world))
     assert master.name == "c1-h1"

@@ -7,7 +7,7 @@ import pytest
 from managed_redis.engine.slots import SLOTS, even_split, expand, plan_moves, ranges
 
 
-def test_even_split_covers_every_slot_once():
+def test_even_split_covers_every_slot_once() -> None:
     for count in (1, 3, 7, 10):
         split = even_split(count)
         sizes = [last - first + 1 for first, last in split]
@@ -16,7 +16,7 @@ def test_even_split_covers_every_slot_once():
         assert all(a[1] + 1 == b[0] for a, b in itertools.pairwise(split))
 
 
-def test_ranges_round_trip():
+def test_ranges_round_trip() -> None:
     assert ranges({1, 2, 3, 7, 9, 10}) == [(1, 3), (7, 7), (9, 10)]
     assert expand(ranges({5, 6, 100})) == {5, 6, 100}
 
@@ -29,7 +29,7 @@ def apply(owners, moves):
     return result
 
 
-def test_adding_a_shard_moves_only_what_it_needs():
+def test_adding_a_shard_moves_only_what_it_needs() -> None:
     owners = {f"s{i}": expand([rng]) for i, rng in enumerate(even_split(3))}
     owners["s3"] = set()
     moves = plan_moves(owners, ["s0", "s1", "s2", "s3"])
@@ -39,7 +39,7 @@ def test_adding_a_shard_moves_only_what_it_needs():
     assert set().union(*after.values()) == set(range(SLOTS))
 
 
-def test_removing_a_shard_empties_it_evenly():
+def test_removing_a_shard_empties_it_evenly() -> None:
     owners = {f"s{i}": expand([rng]) for i, rng in enumerate(even_split(4))}
     moves = plan_moves(owners, ["s0", "s1", "s2"])
     after = apply(owners, moves)
@@ -49,14 +49,14 @@ def test_removing_a_shard_empties_it_evenly():
     assert {m.source for m in moves} == {"s3"}
 
 
-def test_balanced_cluster_needs_no_moves():
+def test_balanced_cluster_needs_no_moves() -> None:
     owners = {f"s{i}": expand([rng]) for i, rng in enumerate(even_split(3))}
     assert plan_moves(owners, ["s0", "s1", "s2"]) == []
     with pytest.raises(ValueError):
         plan_moves(owners, [])
 
 
-def test_a_pinned_slot_stays_and_its_holder_gives_another_instead():
+def test_a_pinned_slot_stays_and_its_holder_gives_another_instead() -> None:
     owners = {f"s{i}": expand([rng]) for i, rng in enumerate(even_split(3))}
     owners["s3"] = set()
     # s0's highest slot would go first; pinned (a key too large to move), it stays.
@@ -68,7 +68,7 @@ def test_a_pinned_slot_stays_and_its_holder_gives_another_instead():
     assert sorted(len(v) for v in after.values()) == [4096] * 4
 
 
-def test_a_pinned_slot_of_a_leaving_shard_stays_with_it():
+def test_a_pinned_slot_of_a_leaving_shard_stays_with_it() -> None:
     owners = {f"s{i}": expand([rng]) for i, rng in enumerate(even_split(4))}
     pinned = {min(owners["s3"])}
     after = apply(owners, plan_moves(owners, ["s0", "s1", "s2"], pinned))

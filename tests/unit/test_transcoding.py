@@ -26,7 +26,7 @@ def route_of(router, verb, path):
     return route.method.name, params
 
 
-def test_plain_and_custom_verb_paths(router):
+def test_plain_and_custom_verb_paths(router) -> None:
     assert route_of(router, "GET", "/managed-redis/v1/clusters/c9qabc") == (
         "ClusterService.Get",
         {"cluster_id": "c9qabc"},
@@ -40,7 +40,7 @@ def test_plain_and_custom_verb_paths(router):
     assert route_of(router, "POST", "/managed-redis/v1/clusters/c1/hosts:batchCreate")[0] == "ClusterService.AddHosts"
 
 
-def test_backup_ids_with_a_colon_route_to_backup_get(router):
+def test_backup_ids_with_a_colon_route_to_backup_get(router) -> None:
     assert route_of(router, "GET", "/managed-redis/v1/backups/c9qabc%3A20181113T133617") == (
         "BackupService.Get",
         {"backup_id": "c9qabc:20181113T133617"},
@@ -50,12 +50,12 @@ def test_backup_ids_with_a_colon_route_to_backup_get(router):
     }
 
 
-def test_operation_cancel_accepts_get_and_post(router):
+def test_operation_cancel_accepts_get_and_post(router) -> None:
     assert route_of(router, "GET", "/operations/op1:cancel")[0] == "OperationService.Cancel"
     assert route_of(router, "POST", "/operations/op1:cancel")[0] == "OperationService.Cancel"
 
 
-def test_unknown_path_and_wrong_verb(router):
+def test_unknown_path_and_wrong_verb(router) -> None:
     with pytest.raises(NotFound):
         router.match("GET", "/nope")
     with pytest.raises(Unimplemented, match="use GET"):
@@ -65,13 +65,13 @@ def test_unknown_path_and_wrong_verb(router):
     assert caught.value.allowed == ("DELETE", "GET", "PATCH")
 
 
-def test_query_parameters_fill_get_requests(router):
+def test_query_parameters_fill_get_requests(router) -> None:
     route, params = router.match("GET", "/managed-redis/v1/clusters")
     request = build_request(route, params, [("folderId", "b1g"), ("page_size", "5"), ("filter", 'name="a"')], b"")
     assert request == cs.ListClustersRequest(folder_id="b1g", page_size=5, filter='name="a"')
 
 
-def test_repeated_and_nested_query_parameters(router):
+def test_repeated_and_nested_query_parameters(router) -> None:
     route, params = router.match("GET", "/managed-redis/v1/clusters/c1:logs")
     request = build_request(
         route,
@@ -90,7 +90,7 @@ def test_repeated_and_nested_query_parameters(router):
     assert request.cluster_id == "c1"
 
 
-def test_bad_query_parameters_are_named(router):
+def test_bad_query_parameters_are_named(router) -> None:
     route, params = router.match("GET", "/managed-redis/v1/clusters")
     with pytest.raises(InvalidArgument, match="folderID: unknown query parameter"):
         build_request(route, params, [("folderID", "x")], b"")
@@ -98,7 +98,7 @@ def test_bad_query_parameters_are_named(router):
         build_request(route, params, [("pageSize", "lots")], b"")
 
 
-def test_json_body_with_field_mask_and_custom_json_names(router):
+def test_json_body_with_field_mask_and_custom_json_names(router) -> None:
     route, params = router.match("PATCH", "/managed-redis/v1/clusters/c1")
     body = {
         "updateMask": "description,configSpec.redis.timeout",
@@ -112,7 +112,7 @@ def test_json_body_with_field_mask_and_custom_json_names(router):
     assert request.config_spec.redis.timeout.value == 30
 
 
-def test_bad_bodies_are_invalid_argument(router):
+def test_bad_bodies_are_invalid_argument(router) -> None:
     route, params = router.match("POST", "/managed-redis/v1/clusters")
     with pytest.raises(InvalidArgument, match="not valid JSON"):
         build_request(route, params, [], b"{nope")
@@ -122,14 +122,14 @@ def test_bad_bodies_are_invalid_argument(router):
         build_request(route, params, [("folderId", "x")], b"{}")
 
 
-def test_render_uses_camel_case_and_int64_strings():
+def test_render_uses_camel_case_and_int64_strings() -> None:
     message = cs.ConfigSpec(redis=redis_pb2.RedisConfig(maxmemory_policy=2))
     message.redis.timeout.value = 7
     text = JsonRenderer().render(message)
     assert json.loads(text) == {"redis": {"maxmemoryPolicy": "ALLKEYS_LRU", "timeout": "7"}}
 
 
-def test_render_of_a_list_is_the_json_of_each_element_and_stays_right_as_they_change():
+def test_render_of_a_list_is_the_json_of_each_element_and_stays_right_as_they_change() -> None:
     renderer = JsonRenderer()
     first = cs.ListClustersResponse(next_page_token="t")
     first.clusters.add(id="c1", name="one")
@@ -147,13 +147,13 @@ def test_render_of_a_list_is_the_json_of_each_element_and_stays_right_as_they_ch
     "body",
     [b"[" * 100_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000, b'{"configSpec":' * 3000 + b"{}" + b"}" * 3000],
 )
-def test_deeply_nested_json_is_invalid_argument(router, body):
+def test_deeply_nested_json_is_invalid_argument(router, body) -> None:
     route, params = router.match("POST", "/managed-redis/v1/clusters")
     with pytest.raises(InvalidArgument, match="nests too deeply|unknown field"):
         build_request(route, params, [], body)
 
 
-def test_a_number_too_long_to_read_is_invalid_argument(router):
+def test_a_number_too_long_to_read_is_invalid_argument(router) -> None:
     route, params = router.match("POST", "/managed-redis/v1/clusters")
     with pytest.raises(InvalidArgument, match="number too long"):
         build_request(route, params, [], b'{"labels": ' + b"9" * 10_000 + b"}")
@@ -163,7 +163,7 @@ def test_a_number_too_long_to_read_is_invalid_argument(router):
     ("value", "shown"),
     [(99, "99"), (1.5, "1.5"), (2**40, "1099511627776"), ("SOMETIMES", '"SOMETIMES"'), (True, "true")],
 )
-def test_unknown_enum_values_name_the_field(router, value, shown):
+def test_unknown_enum_values_name_the_field(router, value, shown) -> None:
     route, params = router.match("PATCH", "/managed-redis/v1/clusters/c1")
     body = json.dumps({"configSpec": {"redis": {"maxmemoryPolicy": value}}}).encode()
     with pytest.raises(InvalidArgument) as caught:
@@ -173,7 +173,7 @@ def test_unknown_enum_values_name_the_field(router, value, shown):
     assert "NOEVICTION" in caught.value.message
 
 
-def test_known_enum_names_and_numbers_are_taken(router):
+def test_known_enum_names_and_numbers_are_taken(router) -> None:
     route, params = router.match("PATCH", "/managed-redis/v1/clusters/c1")
     body = {"configSpec": {"redis": {"maxmemoryPolicy": "NOEVICTION"}}, "persistenceMode": 1}
     request = build_request(route, params, [], json.dumps(body).encode())
@@ -183,7 +183,7 @@ def test_known_enum_names_and_numbers_are_taken(router):
         build_request(route, params, [], b'{"persistenceMode": 77}')
 
 
-def test_wrong_json_types_name_the_field_in_plain_words(router):
+def test_wrong_json_types_name_the_field_in_plain_words(router) -> None:
     route, params = router.match("PATCH", "/managed-redis/v1/clusters/c1")
     cases = {
         b'{"configSpec": 5}': "config_spec: has the wrong JSON type",
@@ -199,7 +199,7 @@ def test_wrong_json_types_name_the_field_in_plain_words(router):
 
 
 @pytest.mark.parametrize("body", [b'{"\\ud800": 0}', b'{"description": "\\udfff"}', b'{"labels": {"\\ud83d": "x"}}'])
-def test_a_lone_surrogate_is_invalid_argument(router, body):
+def test_a_lone_surrogate_is_invalid_argument(router, body) -> None:
     route, params = router.match("POST", "/managed-redis/v1/changeFreezes")
     with pytest.raises(InvalidArgument, match="lone surrogate"):
         build_request(route, params, [], body)

@@ -18,21 +18,21 @@ def violations(message) -> dict[str, str]:
     return {v.field: v.description for v in caught.value.violations}
 
 
-def test_required_field_is_named():
+def test_required_field_is_named() -> None:
     assert violations(cs.ListClustersRequest()) == {"folder_id": "required"}
 
 
-def test_value_range_names_field_and_rule():
+def test_value_range_names_field_and_rule() -> None:
     found = violations(cs.ListClustersRequest(folder_id="b1g", page_size=1001))
     assert found == {"page_size": "must be in 0-1000"}
 
 
-def test_valid_request_passes():
+def test_valid_request_passes() -> None:
     validate(cs.ListClustersRequest(folder_id="b1g", page_size=1000, filter='name="x"'))
     validate(rps.ListResourcePresetsRequest())
 
 
-def test_every_violation_is_reported_at_once():
+def test_every_violation_is_reported_at_once() -> None:
     request = cs.CreateClusterRequest(name="bad name!", description="x" * 257)
     found = violations(request)
     assert found["folder_id"] == "required"
@@ -43,7 +43,7 @@ def test_every_violation_is_reported_at_once():
     assert found["host_specs"] == "number of elements must be >0"
 
 
-def test_nested_and_repeated_paths():
+def test_nested_and_repeated_paths() -> None:
     request = cs.CreateClusterRequest(
         folder_id="f",
         name="ok",
@@ -63,7 +63,7 @@ def test_nested_and_repeated_paths():
     }
 
 
-def test_password_value_never_appears_in_the_message():
+def test_password_value_never_appears_in_the_message() -> None:
     secret = "pa ss;word"
     request = cs.CreateClusterRequest(
         folder_id="f",
@@ -78,7 +78,7 @@ def test_password_value_never_appears_in_the_message():
     assert secret not in caught.value.message
 
 
-def test_map_keys_values_and_size():
+def test_map_keys_values_and_size() -> None:
     request = cs.CreateClusterRequest(
         folder_id="f", name="ok", environment=1, config_spec=cs.ConfigSpec(), host_specs=[cs.HostSpec()]
     )
@@ -97,7 +97,7 @@ def test_map_keys_values_and_size():
     assert violations(too_many) == {"labels": "number of entries must be <=64"}
 
 
-def test_exactly_one_oneof():
+def test_exactly_one_oneof() -> None:
     from yandex.cloud.mdb.redis.v1 import maintenance_pb2
 
     request = cs.UpdateClusterRequest(cluster_id="c", maintenance_window=maintenance_pb2.MaintenanceWindow())
@@ -106,7 +106,7 @@ def test_exactly_one_oneof():
     }
 
 
-def test_repeated_string_elements_get_the_field_rules():
+def test_repeated_string_elements_get_the_field_rules() -> None:
     request = cs.DeleteClusterHostsRequest(cluster_id="c", host_names=["ok", "x" * 254])
     assert violations(request) == {"host_names[1]": "length must be <=253"}
 
@@ -122,13 +122,13 @@ def test_repeated_string_elements_get_the_field_rules():
         ("8-128", [8, 128], [7, 129]),
     ],
 )
-def test_bounds(text, inside, outside):
+def test_bounds(text, inside, outside) -> None:
     bound = parse_bound(text)
     assert all(bound.holds(n) for n in inside)
     assert not any(bound.holds(n) for n in outside)
 
 
-def test_enum_numbers_no_enum_declares_are_named():
+def test_enum_numbers_no_enum_declares_are_named() -> None:
     request = cs.UpdateClusterRequest(cluster_id="c1", persistence_mode=77)
     request.config_spec.redis.maxmemory_policy = 99
     with pytest.raises(InvalidArgument) as caught:
