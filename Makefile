@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The test suite spreads over this many processes (CI has 2 cores; tests mostly wait on Redis).
 TEST_WORKERS ?= 4
 
-.PHONY: install redis-binaries run test test-unit lint bench clean
+.PHONY: install redis-binaries run test test-unit lint bench readme clean
 
 install: $(STAMP) redis-binaries
 
@@ -48,6 +48,11 @@ lint: install
 bench: install
 	@command -v wrk >/dev/null || $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
 	$(BIN)/python -m bench
+
+# README's tables that are made from the code (tests/unit/test_settings_table.py fails when
+# one has drifted).
+readme: $(STAMP)
+	$(BIN)/python -m managed_redis.settings_table --readme README.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

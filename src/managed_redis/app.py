@@ -23,17 +23,17 @@ from managed_redis.api.dispatch import Dispatcher
 from managed_redis.api.grpc_server import start_grpc_server
 from managed_redis.api.methods import build_method_table
 from managed_redis.api.rest import RestGateway, start_rest_server
-from managed_redis.backup_store import open_backup_store
+from managed_redis.backup_store import S3Access, open_backup_store
 from managed_redis.catalog import versions as version_catalog
 from managed_redis.clock import SYSTEM_CLOCK, Clock
 from managed_redis.engine import process
 from managed_redis.engine.local import LocalEngine
+from managed_redis.operations import registry
 from managed_redis.operations.deps import Deps
-from managed_redis.operations.registry import HandlerSpec, default_handlers
 from managed_redis.operations.scheduler import BackupScheduler
 from managed_redis.operations.submit import OperationQueue
 from managed_redis.operations.supervisor import Supervisor
-from managed_redis.operations.worker import Worker
+from managed_redis.operations.worker import AnyKind, Worker
 from managed_redis.pki import CertificateAuthority
 from managed_redis.services.backups import BackupService
 from managed_redis.services.clusters import ClusterService
@@ -65,7 +65,7 @@ class Components:
     db: Database
     clock: Clock
     queue: OperationQueue
-    handlers: Mapping[str, HandlerSpec]
+    handlers: Mapping[str, AnyKind]
     deps: Deps
 
     def new_worker(self, name: str | None = None) -> Worker:
@@ -82,7 +82,7 @@ class Components:
 
 
 def build_components(
-    settings: Settings, handlers: Mapping[str, HandlerSpec] | None = None, clock: Clock = SYSTEM_CLOCK
+    settings: Settings, handlers: Mapping[str, AnyKind] | None = None, clock: Clock = SYSTEM_CLOCK
 ) -> Components:
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     db = Database(settings.effective_database_url)
@@ -93,15 +93,26 @@ def build_components(
         vault=Vault.open(settings.data_dir, settings.secret_key),
         ca=CertificateAuthority(settings.tls_dir),
         versions=tuple(version_catalog.discover(settings.redis_binaries)),
-        backups=open_backup_store(settings.effective_backup_store),
+        backups=open_backup_store(settings.effective_backup_store, s3_access(settings)),
     )
     return Components(
         settings=settings,
         db=db,
         clock=clock,
         queue=OperationQueue(db, clock),
-        handlers=default_handlers() if handlers is None else handlers,
+        handlers=registry.by_name() if handlers is None else handlers,
         deps=deps,
+    )
+
+
+def s3_access(settings: Settings) -> S3Access:
+    """How the backup store reaches its bucket when it is ``s3://``: the ``s3_*`` settings."""
+    return S3Access(
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=settings.s3_secret_access_key,
+        session_token=settings.s3_session_token,
     )
 
 

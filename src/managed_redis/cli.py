@@ -1,6 +1,7 @@
 """The ``mredis`` command: ``serve`` runs the API, ``worker`` runs operations only.
 
-Every setting is a flag here and an ``MREDIS_*`` environment variable (see settings.py).
+The options are made from the settings catalogue (``settings.SETTINGS``): each setting that
+has a flag is an option of both commands, its help naming its ``MREDIS_*`` variable.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from managed_redis import __version__
-from managed_redis.settings import SETTINGS, SettingsError, load_settings
+from managed_redis.settings import SETTINGS, SettingsError, SettingSpec, load_settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,11 +28,18 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--config", type=Path, help="TOML file of settings (MREDIS_CONFIG)")
         for spec in SETTINGS:
             if spec.flag:
-                command.add_argument(spec.flag, dest=spec.name, help=f"{spec.help} ({spec.env})")
+                command.add_argument(spec.flag, dest=spec.name, help=_help(spec))
     return parser
 
 
+def _help(spec: SettingSpec) -> str:
+    """The setting's help as argparse shows it: without Markdown's backquotes, ``%`` escaped."""
+    return f"{spec.help} ({spec.env})".replace("`", "").replace("%", "%%")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``mredis`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit status, 2
+    when a setting cannot be read (argparse itself exits 2 on unknown options)."""
     args = _parser().parse_args(argv)
     flags = {spec.name: getattr(args, spec.name, None) for spec in SETTINGS}
     try:

@@ -1,16 +1,15 @@
 """A backup store in an S3-compatible bucket: ``s3://bucket/prefix``, through boto3.
 
-The endpoint and credentials come from the environment: ``MREDIS_S3_ENDPOINT_URL`` (or
-boto3's own ``AWS_ENDPOINT_URL``), ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``,
-``AWS_REGION``. Uploads are multipart, streamed: nothing is held whole in memory.
+The endpoint, region and credentials come from the settings (``s3_*``, which also read
+boto3's ``AWS_*`` variables), passed in as an ``S3Access``. Uploads are multipart, streamed:
+nothing is held whole in memory.
 """
 
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -18,6 +17,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from managed_redis.backup_store.base import BackupObjectMissing
+
+if TYPE_CHECKING:
+    from managed_redis.backup_store import S3Access
 
 CHUNK_BYTES = 8 << 20
 
@@ -46,17 +48,30 @@ class _ChunkReader(io.RawIOBase):
         return size
 
 
+def _client(access: S3Access | None) -> Any:
+    """A boto3 S3 client: path-style addressing (what S3-compatible services take), 5 attempts."""
+    config = Config(retries={"max_attempts": 5, "mode": "standard"}, s3={"addressing_style": "path"})
+    if access is None:
+        return boto3.client("s3", config=config)
+    return boto3.client(
+        "s3",
+        endpoint_url=access.endpoint_url,
+        region_name=access.region,
+        aws_access_key_id=access.access_key_id,
+        aws_secret_access_key=access.secret_access_key,
+        aws_session_token=access.session_token,
+        config=config,
+    )
+
+
 class S3BackupStore:
-    def __init__(self, bucket: str, prefix: str = "", client: Any = None) -> None:
+    """Objects under ``prefix`` in ``bucket``, through ``client`` or one made from ``access``."""
+
+    def __init__(self, bucket: str, prefix: str = "", client: Any = None, access: S3Access | None = None) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.description = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
-        self.client = client or boto3.client(
-            "s3",
-            endpoint_url=os.environ.get("MREDIS_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL") or None,
-            region_name=os.environ.get("AWS_REGION", "us-east-1"),
-            config=Config(retries={"max_attempts": 5, "mode": "standard"}, s3={"addressing_style": "path"}),
-        )
+        self.client = client or _client(access)
         self.transfer = TransferConfig(multipart_threshold=CHUNK_BYTES, multipart_chunksize=CHUNK_BYTES)
 
     def _key(self, key: str) -> str:
