@@ -1,24 +1,52 @@
-"""The one error tree of the service: every failure a caller can see is one of these.
+"""The one error tree of the service: every exception class the package defines is in it.
 
-Each class carries its google.rpc code; the transports turn it into a gRPC status or an
-HTTP status with a google.rpc.Status body (see ``api/status.py``), and the operation
-engine stores it as an operation's ``error``::
+``ManagedRedisError`` is the root. Under ``ApiError`` are the answers: each class carries
+its google.rpc code, the transports turn it into a gRPC status or an HTTP status with a
+google.rpc.Status body (``api/status.py``), and the operation worker stores it as an
+operation's ``error``. Under ``InternalError`` are our own failures and signals: each is
+caught inside the server and turned into an answer (named below), and one that escapes
+its catcher is INTERNAL naming only a reference the server log has (never its text)::
 
-    ApiError                      code
-    ├── InvalidArgument           INVALID_ARGUMENT (3)   bad field; carries field violations
-    ├── NotFound                  NOT_FOUND (5)           also a LookupError
-    ├── AlreadyExists             ALREADY_EXISTS (6)
-    ├── PermissionDenied          PERMISSION_DENIED (7)
-    ├── ResourceExhausted         RESOURCE_EXHAUSTED (8)
-    ├── FailedPrecondition        FAILED_PRECONDITION (9)  a state blocks the request
-    ├── DeadlineExceeded          DEADLINE_EXCEEDED (4)  an operation ran past its deadline
-    ├── Aborted                   ABORTED (10)
-    ├── Unimplemented             UNIMPLEMENTED (12)
-    ├── Internal                  INTERNAL (13)
-    ├── Unavailable               UNAVAILABLE (14)
-    ├── DataLoss                  DATA_LOSS (15)
-    ├── Unauthenticated           UNAUTHENTICATED (16)
-    └── Cancelled                 CANCELLED (1)
+    ManagedRedisError                    code                     raised when / becomes
+    ├── ApiError                         its class's              the answer, code and message
+    │   ├── InvalidArgument              INVALID_ARGUMENT (3)     a bad field; carries field violations
+    │   ├── NotFound                     NOT_FOUND (5)            not there, or not visible; a LookupError
+    │   ├── AlreadyExists                ALREADY_EXISTS (6)       a name taken in the folder or cluster
+    │   ├── PermissionDenied             PERMISSION_DENIED (7)    the caller sees it but lacks the role
+    │   ├── ResourceExhausted            RESOURCE_EXHAUSTED (8)
+    │   │   └── AddressesExhausted       RESOURCE_EXHAUSTED (8)   engine/addresses.py: a host network full
+    │   ├── FailedPrecondition           FAILED_PRECONDITION (9)  a state blocks the request
+    │   ├── DeadlineExceeded             DEADLINE_EXCEEDED (4)    an operation ran past its deadline
+    │   ├── Aborted                      ABORTED (10)             a race lost; an operation past its attempt cap
+    │   ├── Unimplemented                UNIMPLEMENTED (12)       an RPC the server does not implement
+    │   │   └── MethodNotAllowed         UNIMPLEMENTED (12)       api/transcoding.py: REST 405 with Allow
+    │   ├── Internal                     INTERNAL (13)            what an InternalError or a bug becomes
+    │   ├── DataLoss                     DATA_LOSS (15)           a backup file missing or corrupt
+    │   └── Unauthenticated              UNAUTHENTICATED (16)     no token, or not a valid one
+    └── InternalError                    INTERNAL (13)            never an answer as itself:
+        ├── EngineError                  INTERNAL (13)            engine/errors.py: fails an operation
+        │                                                         quoting its message, paths cut
+        ├── BackupObjectMissing          INTERNAL (13)            backup_store/base.py: restore answers DATA_LOSS
+        ├── ChecksumMismatch             INTERNAL (13)            backup_store/stream.py: restore answers DATA_LOSS
+        ├── VaultError                   INTERNAL (13)            vault.py: stored secrets unreadable
+        ├── CronError (ValueError)       INTERNAL (13)            domain/cron.py: a policy's cron field is
+        │                                                         INVALID_ARGUMENT naming it
+        ├── LeaseLost                    INTERNAL (13)            operations/context.py: the worker lets go
+        │                                                         of the operation; no answer from it
+        ├── Retry                        INTERNAL (13)            operations/context.py: the worker runs the
+        │                                                         operation again later (no handler raises it)
+        ├── SettingsError (ValueError)   INTERNAL (13)            settings.py: ``mredis`` exits 2 at start
+        ├── TokensFileError (ValueError) INTERNAL (13)            api/auth.py: logged; the tokens read
+        │                                                         before stay in force
+        └── private signals              INTERNAL (13)            caught in their own module:
+                                                                  engine/rdb_header.py ``_NotUnderstood``,
+                                                                  operations/supervisor.py ``_Changed``,
+                                                                  operations/scheduler.py ``_WindowTaken``
+
+Beside our own, the engine lets ``redis.RedisError`` and ``OSError`` through and the store
+SQLAlchemy's errors; the transports and the worker answer those as INTERNAL naming only a
+reference, like an escaped ``InternalError``. ``tests/unit/test_error_tree.py`` fails when
+a class is defined outside this tree or missing from this drawing.
 
 Messages say what was wrong and, where it helps, what to do about it. They never carry
 secrets, stack traces or the server's file paths (``without_paths`` takes those out of
@@ -45,10 +73,14 @@ class FieldViolation:
         return f"{self.field}: {self.description}"
 
 
-class ApiError(Exception):
-    """A failure with a google.rpc code and a message fit for the caller."""
+class ManagedRedisError(Exception):
+    """The root of the tree; ``code`` is the google.rpc code a caller ends up with."""
 
     code: ClassVar[int] = code_pb2.UNKNOWN
+
+
+class ApiError(ManagedRedisError):
+    """A failure with a google.rpc code and a message fit for the caller."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -56,6 +88,8 @@ class ApiError(Exception):
 
 
 class InvalidArgument(ApiError):
+    """A request field is wrong; ``violations`` name each bad field."""
+
     code = code_pb2.INVALID_ARGUMENT
 
     def __init__(self, message: str, violations: list[FieldViolation] | None = None) -> None:
@@ -79,51 +113,78 @@ class NotFound(ApiError, LookupError):
 
 
 class AlreadyExists(ApiError):
+    """A name is taken: a cluster's in its folder, a shard's in its cluster."""
+
     code = code_pb2.ALREADY_EXISTS
 
 
 class PermissionDenied(ApiError):
+    """The caller sees the resource but lacks the role the call needs."""
+
     code = code_pb2.PERMISSION_DENIED
 
 
 class ResourceExhausted(ApiError):
+    """Something the server hands out has run short."""
+
     code = code_pb2.RESOURCE_EXHAUSTED
 
 
 class FailedPrecondition(ApiError):
+    """The resource's state blocks the request; the message says what would unblock it."""
+
     code = code_pb2.FAILED_PRECONDITION
 
 
 class DeadlineExceeded(ApiError):
+    """An operation ran past its deadline; the message names the limit."""
+
     code = code_pb2.DEADLINE_EXCEEDED
 
 
 class Aborted(ApiError):
+    """A race was lost (try again), or an operation gave up past its attempt cap."""
+
     code = code_pb2.ABORTED
 
 
 class Unimplemented(ApiError):
+    """An RPC of a served service that this server does not implement."""
+
     code = code_pb2.UNIMPLEMENTED
 
 
 class Internal(ApiError):
+    """The server failed; the caller's message names a reference, the log has the rest."""
+
     code = code_pb2.INTERNAL
 
-
-class Unavailable(ApiError):
-    code = code_pb2.UNAVAILABLE
+    @classmethod
+    def logged_under(cls, reference: str) -> Internal:
+        """The answer for a failure whose details the server log has under ``reference``."""
+        return cls(f"internal error; the server log has the details under {reference}")
 
 
 class DataLoss(ApiError):
+    """Stored data is missing or corrupt (a backup's file); nothing was changed."""
+
     code = code_pb2.DATA_LOSS
 
 
 class Unauthenticated(ApiError):
+    """The call has no token, or one the server does not know."""
+
     code = code_pb2.UNAUTHENTICATED
 
 
-class Cancelled(ApiError):
-    code = code_pb2.CANCELLED
+class InternalError(ManagedRedisError):
+    """Our own failure or signal, caught inside the server and turned into an answer there.
+
+    One that escapes its catcher is INTERNAL naming a reference (``Internal.logged_under``);
+    its own text goes only to the log.
+    """
+
+    code = code_pb2.INTERNAL
 
 
 # An absolute path of two or more parts, not inside a URL or an address (127.0.0.0/8).

@@ -14,8 +14,10 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from managed_redis.errors import InternalError
 
-class VaultError(Exception):
+
+class VaultError(InternalError):
     """A secret could not be read back: wrong key or damaged data."""
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from managed_redis import ids
-from managed_redis.errors import Unauthenticated
+from managed_redis.errors import InternalError, Unauthenticated
 from managed_redis.services.access import ROLE_PERMISSIONS, Principal
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class TokenEntry:
     roles: dict[str, frozenset[str]]
 
 
-class TokensFileError(ValueError):
+class TokensFileError(InternalError, ValueError):
     """The tokens file is not what its format says; the message names the entry."""
 
 

@@ -113,4 +113,4 @@ class Dispatcher:
     @staticmethod
     def _internal(method: Method, request_id: str) -> Internal:
         log.exception("%s failed unexpectedly (request id %s)", method.name, request_id)
-        return Internal(f"internal error; the server log has the details under request id {request_id}")
+        return Internal.logged_under(f"request id {request_id}")

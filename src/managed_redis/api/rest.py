@@ -56,7 +56,7 @@ def _error_response(error: ApiError, request_id: str) -> web.Response:
 
 
 def _internal(request_id: str) -> Internal:
-    return Internal(f"internal error; the server log has the details under request id {request_id}")
+    return Internal.logged_under(f"request id {request_id}")
 
 
 async def _read_body(http_request: web.BaseRequest) -> bytes:

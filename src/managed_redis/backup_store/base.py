@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Protocol
 
+from managed_redis.errors import InternalError
 
-class BackupObjectMissing(Exception):
+
+class BackupObjectMissing(InternalError):
     """The store has no object under that key."""
 
 

@@ -16,6 +16,8 @@ from typing import BinaryIO
 
 import zstandard
 
+from managed_redis.errors import InternalError
+
 READ_BYTES = 1 << 20
 # Level 1: on RDB files (already LZF-compressed) it was both faster and smaller than level 3
 # here (0.96 s / 80 MB against 1.37 s / 90 MB for 537 MB of RDB).
@@ -24,7 +26,7 @@ ZSTD_LEVEL = 1
 ZSTD_THREADS = max(1, (os.cpu_count() or 2) - 1)
 
 
-class ChecksumMismatch(Exception):
+class ChecksumMismatch(InternalError):
     """What was read back is not what was stored."""
 
 

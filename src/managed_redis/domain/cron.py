@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from managed_redis.errors import InternalError
+
 BOUNDS = {"minute": (0, 59), "hour": (0, 23), "day_of_month": (1, 31), "month": (1, 12), "day_of_week": (0, 7)}
 
 
-class CronError(ValueError):
+class CronError(InternalError, ValueError):
     """A field is not cron syntax; the message names the field."""
 
 

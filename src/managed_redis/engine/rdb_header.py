@@ -12,6 +12,8 @@ import struct
 from pathlib import Path
 from typing import BinaryIO
 
+from managed_redis.errors import InternalError
+
 AUX_OPCODE = 0xFA
 MAGICS = (b"REDIS", b"VALKEY")
 HEADER_BYTES = 9  # the magic and a zero-padded version, e.g. REDIS0010
@@ -19,7 +21,7 @@ MAX_FIELDS = 64
 REPLICATION_FIELDS = ("repl-id", "repl-offset", "repl-stream-db")
 
 
-class _NotUnderstood(Exception):
+class _NotUnderstood(InternalError):
     pass
 
 

@@ -19,6 +19,7 @@ from google.protobuf import any_pb2
 from google.protobuf.message import Message
 
 from managed_redis.clock import Clock
+from managed_redis.errors import InternalError
 from managed_redis.operations.limits import deadline_error
 from managed_redis.store import operations as op_store
 from managed_redis.store.database import Database
@@ -30,11 +31,11 @@ MessageT = TypeVar("MessageT", bound=Message)
 log = logging.getLogger(__name__)
 
 
-class LeaseLost(Exception):
+class LeaseLost(InternalError):
     """This worker no longer owns the operation; another one has taken it over."""
 
 
-class Retry(Exception):
+class Retry(InternalError):
     """Stop now and run the operation again from its last checkpoint after ``after_s``."""
 
     def __init__(self, reason: str, after_s: float = 1.0) -> None:

@@ -19,7 +19,7 @@ from managed_redis import ids
 from managed_redis.clock import Clock
 from managed_redis.domain.backup_schedule import DEFAULT_WINDOW_HOUR, expires_at, last_window_start, window_open
 from managed_redis.domain.cluster_spec import config_spec_of
-from managed_redis.errors import FailedPrecondition
+from managed_redis.errors import FailedPrecondition, InternalError
 from managed_redis.operations.deps import Deps
 from managed_redis.operations.handlers.backups import remove_backup
 from managed_redis.operations.periodic import PeriodicTask
@@ -126,5 +126,5 @@ class BackupScheduler(PeriodicTask):
         return removed
 
 
-class _WindowTaken(Exception):
+class _WindowTaken(InternalError):
     """Another pass (or scheduler) already took this window."""

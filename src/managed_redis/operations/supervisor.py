@@ -39,6 +39,7 @@ from sqlalchemy.engine import Connection
 from managed_redis.clock import Clock
 from managed_redis.engine.facts import HostFacts
 from managed_redis.engine.model import Credentials, WatchedHost
+from managed_redis.errors import InternalError
 from managed_redis.operations import healing
 from managed_redis.operations.action_book import ActionBook
 from managed_redis.operations.decisions import SAFE_WHILE_BUSY, Action, Do, Policy, decide
@@ -465,5 +466,5 @@ class Supervisor:
         return True
 
 
-class _Changed(Exception):
+class _Changed(InternalError):
     """The cluster's hosts are not those the decision was made on."""
