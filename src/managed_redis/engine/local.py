@@ -69,14 +69,19 @@ class LocalEngine:
     # -- endpoints ----------------------------------------------------------------------------
 
     def endpoint(self, node: Node) -> Endpoint:
+        """Where and as whom the control plane reaches ``node``. Never raises (no I/O)."""
         credentials = node.credentials
         ca_file = node.tls.ca_file if node.tls else None
         return Endpoint(node.address, node.port, credentials.admin_user, credentials.admin_password, ca_file)
 
     def admin(self, node: Node) -> redis.Redis:
+        """The pooled control connection to ``node`` (``Engine.admin``). Opens nothing yet: its
+        commands raise redis.RedisError when ``node`` cannot be asked or refuses."""
         return self.connections.client(self.endpoint(node))
 
     def sentinel_admin(self, sentinel: Sentinel) -> redis.Redis:
+        """The pooled control connection to ``sentinel``. Opens nothing yet: its commands raise
+        redis.RedisError when the Sentinel cannot be asked or refuses."""
         credentials = sentinel.credentials
         return self.connections.client(
             Endpoint(sentinel.address, SENTINEL_PORT, credentials.admin_user, credentials.admin_password)
@@ -85,19 +90,24 @@ class LocalEngine:
     # -- Redis hosts --------------------------------------------------------------------------
 
     def write_node_files(self, node: Node) -> None:
+        """Write ``redis.conf`` and ``users.acl`` into ``node``'s directory (made if missing), each
+        replaced whole. Raises OSError if they cannot be written."""
         node.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         _write(node.conf_file, conf.redis_conf(node))
         _write(node.acl_file, conf.users_acl(node))
 
     def node_running(self, node: Node) -> bool:
+        """Whether ``node``'s process is alive, from the watch or its pidfile. Never raises."""
         return self._pid(node.marker, node.pidfile) is not None
 
     def running_pid(self, node: Node) -> int | None:
-        """The pid of ``node``'s live process, looked for in /proc if its pidfile is gone."""
+        """The pid of ``node``'s live process, looked for in /proc if its pidfile is gone.
+        Never raises."""
         return self._pid(node.marker, node.pidfile, scan=True)
 
     def forget_process(self, node: Node) -> None:
-        """Drop what the engine holds of ``node``'s process (watch, connections): it is gone."""
+        """Drop what the engine holds of ``node``'s process (watch, connections): it is gone.
+        Never raises."""
         self._forget(node.marker, node.address)
 
     def _pid(self, marker: str, pidfile: Path, scan: bool = False) -> int | None:
@@ -133,6 +143,10 @@ class LocalEngine:
         snapshot was just placed, or it stopped before its first AOF rewrite finished) starts
         from its RDB with the AOF off and turns it on once up; the RDB stays until the AOF has
         replaced it as what a restart reads.
+        Raises EngineError if the process does not start (``process.start_daemon``), exits while
+        starting, refuses the control plane's credentials or does not answer within
+        ``timeout_s``; redis.RedisError if it answers but refuses the ACL or AOF changes;
+        OSError if its files cannot be written.
         """
         if self.node_running(node):
             self.wait_ready(node, timeout_s)
@@ -164,6 +178,9 @@ class LocalEngine:
         client.execute_command("ACL", "SAVE")
 
     def wait_ready(self, node: Node, timeout_s: float = READY_TIMEOUT_S) -> None:
+        """Return once ``node`` answers PING (at most ``timeout_s``; LOADING counts as not yet).
+        Raises EngineError if its process exits meanwhile, it refuses the control plane's
+        credentials, or it does not answer in time."""
         deadline = time.monotonic() + timeout_s
         last_error = ""
         while time.monotonic() < deadline:
@@ -185,7 +202,8 @@ class LocalEngine:
     def stop_node(self, node: Node, save: bool = True, timeout_s: float = 120.0) -> None:
         """Shut Redis down: saving an RDB snapshot first when ``save`` (retrying while Redis
         says it cannot, say during an AOF rewrite), or at once and whatever it is doing.
-        Returns once the process is gone (at most ``timeout_s`` plus 10 s to kill it)."""
+        Returns once the process is gone (at most ``timeout_s`` plus 10 s to kill it).
+        Never raises for Redis's refusals: past ``timeout_s`` the process is killed."""
         pid = self._pid(node.marker, node.pidfile, scan=True)
         if pid is None:
             return
@@ -239,7 +257,9 @@ class LocalEngine:
     def clear_addresses(self, hosts: Sequence[WatchedHost]) -> None:
         """Kill whatever still serves the ``hosts``' addresses (processes left by a cluster
         that had them before) and remove their directories: the addresses are then the new
-        hosts' alone. One pass over /proc for all of them."""
+        hosts' alone. One pass over /proc for all of them.
+        Never raises for what it finds (a process that outlives SIGKILL is left, a directory
+        that cannot be removed is kept)."""
         address_of = {marker: h.address for h in hosts for marker in (h.marker, h.sentinel_marker)}
         for marker, pid in self._scan(set(address_of)).items():
             log.warning("killing pid %d left on %s by an earlier owner of the address", pid, marker)
@@ -254,6 +274,7 @@ class LocalEngine:
         self._prober().forget(address)
 
     def remove_directory(self, directory: Path) -> None:
+        """Remove ``directory`` and everything in it. Never raises (what cannot be removed stays)."""
         shutil.rmtree(directory, ignore_errors=True)
 
     def restore_files(self, node: Node) -> None:
@@ -283,10 +304,13 @@ class LocalEngine:
     # -- replication --------------------------------------------------------------------------
 
     def replication(self, node: Node) -> dict[str, Any]:
+        """``INFO replication`` of ``node``. Raises redis.RedisError if ``node`` cannot be asked."""
         info: dict[str, Any] = self.admin(node).info("replication")
         return info
 
     def replicate_from(self, node: Node, master: Node | None) -> None:
+        """``REPLICAOF`` ``master``, or ``REPLICAOF NO ONE`` for None. Raises redis.RedisError if
+        ``node`` cannot be asked or refuses."""
         client = self.admin(node)
         if master is None:
             client.execute_command("REPLICAOF", "NO", "ONE")
@@ -294,7 +318,9 @@ class LocalEngine:
             client.execute_command("REPLICAOF", master.address, master.port)
 
     def wait_in_sync(self, replica: Node, master: Node, timeout_s: float = SYNC_TIMEOUT_S) -> None:
-        """Return once ``replica`` is linked to ``master`` and has caught up with it."""
+        """Return once ``replica`` is linked to ``master`` and has caught up with it.
+        Raises EngineError if it has not caught up within ``timeout_s``; redis.RedisError if
+        either cannot be asked."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             info = self.replication(replica)
@@ -312,10 +338,13 @@ class LocalEngine:
     # -- snapshots ----------------------------------------------------------------------------
 
     def rdb_path(self, node: Node) -> Path:
+        """``dump.rdb`` in ``node``'s directory. Never raises (no I/O)."""
         return node.directory / "dump.rdb"
 
     def bgsave(self, node: Node, timeout_s: float = 3600.0) -> Path:
-        """Have ``node`` write a fresh RDB snapshot; return the file once it is complete."""
+        """Have ``node`` write a fresh RDB snapshot; return the file once it is complete.
+        Raises EngineError if Redis reports the save failed or it does not finish within
+        ``timeout_s``; redis.RedisError if ``node`` cannot be asked."""
         with connect(self.endpoint(node), timeout_s=30) as client:
             before = int(client.info("persistence")["rdb_saves"])
             client.execute_command("BGSAVE", "SCHEDULE")
@@ -333,17 +362,20 @@ class LocalEngine:
         raise EngineError(f"BGSAVE on {node.name} did not finish within {timeout_s:.0f} s")
 
     def aof_manifest(self, node: Node) -> Path:
-        """Written by Redis once an AOF is complete; from then on a restart reads the AOF."""
+        """Written by Redis once an AOF is complete; from then on a restart reads the AOF.
+        Never raises (no I/O)."""
         return node.directory / "appendonlydir" / "appendonly.aof.manifest"
 
     def shares_snapshot(self, node: Node) -> bool:
         """Whether replicas can start from ``node``'s ``dump.rdb`` too and then continue from
-        ``node`` by partial sync: the file must record its replication position."""
+        ``node`` by partial sync: the file must record its replication position.
+        Never raises: an unreadable or foreign file is False."""
         return rdb_header.records_replication_position(self.rdb_path(node))
 
     def share_snapshot(self, source: Node, target: Node) -> None:
         """Put ``source``'s ``dump.rdb`` in ``target``'s directory, as a hard link where it can:
-        Redis replaces the file by renaming a new one over it, never writes into it."""
+        Redis replaces the file by renaming a new one over it, never writes into it.
+        Raises OSError if ``source`` has no ``dump.rdb`` or it can be neither linked nor copied."""
         target.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = self.rdb_path(target)
         path.unlink(missing_ok=True)
@@ -354,7 +386,8 @@ class LocalEngine:
 
     def load_snapshot(self, node: Node, timeout_s: float = 3600.0) -> None:
         """Start ``node`` (which must not run) from the ``dump.rdb`` placed in its directory,
-        whatever AOF an earlier life of the directory left."""
+        whatever AOF an earlier life of the directory left.
+        Raises EngineError if ``node`` already runs, or as ``ensure_node`` does."""
         if self.node_running(node):
             raise EngineError(f"redis on {node.name} already runs; it cannot load a snapshot")
         shutil.rmtree(self.aof_manifest(node).parent, ignore_errors=True)
@@ -390,14 +423,17 @@ class LocalEngine:
     # -- configuration ------------------------------------------------------------------------
 
     def config_set(self, node: Node, pairs: Sequence[tuple[str, str]]) -> None:
-        """Apply directives live and rewrite the file the process would restart from."""
+        """Apply directives live and rewrite the file the process would restart from.
+        Raises redis.RedisError if Redis refuses a directive or cannot be asked (the file is
+        then left as it was); OSError if the file cannot be written."""
         if pairs:
             args = [part for pair in pairs for part in pair]
             self.admin(node).execute_command("CONFIG", "SET", *args)
         self.write_node_files(node)
 
     def set_default_password(self, node: Node, password: str) -> None:
-        """Change the customer's password live without dropping anyone's connection."""
+        """Change the customer's password live without dropping anyone's connection.
+        Raises redis.RedisError if ``node`` cannot be asked or refuses."""
         client = self.admin(node)
         client.execute_command("ACL", "SETUSER", "default", "resetpass", f"#{conf.sha256(password)}")
         client.execute_command("ACL", "SAVE")
@@ -405,11 +441,14 @@ class LocalEngine:
     # -- Sentinels ----------------------------------------------------------------------------
 
     def sentinel_running(self, sentinel: Sentinel) -> bool:
+        """Whether the Sentinel's process is alive, from the watch or its pidfile. Never raises."""
         return self._pid(sentinel.marker, sentinel.pidfile) is not None
 
     def ensure_sentinel(self, sentinel: Sentinel, fresh_config: bool = False) -> None:
         """Start ``sentinel`` unless it runs. Its own rewritten config (its memory of epochs and
-        of the current master) is kept across restarts unless ``fresh_config``."""
+        of the current master) is kept across restarts unless ``fresh_config``.
+        Returns once it answers (at most ~60 s). Raises EngineError if it does not start or does
+        not answer by then; OSError if its config cannot be written."""
         if not self.sentinel_running(sentinel):
             sentinel.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             if fresh_config or not sentinel.conf_file.exists():
@@ -434,7 +473,8 @@ class LocalEngine:
                 time.sleep(0.01)
 
     def stop_sentinel(self, sentinel: Sentinel) -> None:
-        """Stop the Sentinel (SIGTERM, SIGKILL after 10 s); returns once it is gone."""
+        """Stop the Sentinel (SIGTERM, SIGKILL after 10 s); returns once it is gone.
+        Never raises."""
         pid = self._pid(sentinel.marker, sentinel.pidfile, scan=True)
         if pid is not None:
             process.terminate(pid, timeout_s=10.0)
@@ -442,7 +482,8 @@ class LocalEngine:
         self.connections.forget(sentinel.address)
 
     def wait_quorum(self, sentinels: Sequence[Sentinel], timeout_s: float = 30.0) -> None:
-        """Return once every Sentinel says the quorum can be reached (``SENTINEL CKQUORUM``)."""
+        """Return once every Sentinel says the quorum can be reached (``SENTINEL CKQUORUM``).
+        Raises EngineError naming the first Sentinel without a quorum after ``timeout_s``."""
         deadline = time.monotonic() + timeout_s
         for sentinel in sentinels:
             while True:
@@ -455,7 +496,8 @@ class LocalEngine:
                     time.sleep(0.02)
 
     def master_seen_by(self, sentinel: Sentinel) -> str | None:
-        """The master address this Sentinel names, or None if it cannot be asked."""
+        """The master address this Sentinel names, or None if it cannot be asked.
+        Never raises."""
         try:
             reply = self.sentinel_admin(sentinel).execute_command(
                 "SENTINEL", "GET-MASTER-ADDR-BY-NAME", sentinel.master_name
@@ -488,7 +530,8 @@ class LocalEngine:
         return sorted(in_use, key=lambda db: int(db.removeprefix("db")))
 
     def keyspace(self, node: Node) -> dict[str, int]:
-        """Keys per database (``db0`` -> count) as ``INFO keyspace`` reports them."""
+        """Keys per database (``db0`` -> count) as ``INFO keyspace`` reports them.
+        Raises redis.RedisError if ``node`` cannot be asked."""
         info: dict[str, Any] = self.admin(node).info("keyspace")
         return {db: int(stats.get("keys", 0)) for db, stats in info.items()}
 
@@ -574,7 +617,8 @@ class LocalEngine:
 
     def wait_for_exit(self, timeout_s: float) -> list[str]:
         """Sleep until a process the engine watches exits, or ``timeout_s`` passes; the
-        ``address:port`` of each that exited."""
+        ``address:port`` of each that exited.
+        Never raises."""
         return self.watch.wait_exit(timeout_s)
 
     def _prober(self) -> Prober:
