@@ -49,6 +49,8 @@ class ClusterNode:
 
 
 def parse_nodes(text: str) -> list[ClusterNode]:
+    """The nodes of a ``CLUSTER NODES`` reply; a slot being imported or migrated counts as its old
+    owner's. Raises ValueError or IndexError on text that is not such a reply."""
     nodes = []
     for line in text.strip().splitlines():
         parts = line.split()
@@ -77,6 +79,10 @@ def parse_nodes(text: str) -> list[ClusterNode]:
 
 
 class RedisClusterOps:
+    """Redis Cluster's own commands on an engine's nodes: forming, waiting for gossip, failing
+    over. Every method asks the nodes over ``Engine.admin``, so each may raise redis.RedisError
+    when a node cannot be asked or refuses; the waits raise EngineError past their timeout."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
@@ -84,9 +90,12 @@ class RedisClusterOps:
         return self.engine.admin(node)
 
     def node_id(self, node: Node) -> str:
+        """``node``'s cluster id (``CLUSTER MYID``). Raises redis.RedisError if it cannot be asked."""
         return str(self._admin(node).execute_command("CLUSTER", "MYID"))
 
     def view(self, node: Node) -> list[ClusterNode]:
+        """The cluster as ``node`` sees it (``CLUSTER NODES``). Raises redis.RedisError if it
+        cannot be asked."""
         return parse_nodes(str(self._admin(node).execute_command("CLUSTER", "NODES")))
 
     def serves_every_slot(self, node: Node) -> bool:
@@ -95,6 +104,7 @@ class RedisClusterOps:
         The state alone is not enough: with ``cluster-require-full-coverage no`` (the
         service's default) a node is "ok" while it has not yet heard which master took a
         range, and a client that asks it gets an incomplete slot map.
+        Raises redis.RedisError if ``node`` cannot be asked.
         """
         info = str(self._admin(node).execute_command("CLUSTER", "INFO"))
         fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
@@ -107,6 +117,9 @@ class RedisClusterOps:
         """Join running, empty nodes into one cluster: slots to masters, replicas to them.
 
         ``replicas`` maps a master's name to its replicas. Every node must already run.
+        Raises EngineError if a replica cannot replicate its master, or the nodes do not know
+        each other or are not healthy within ``FORM_TIMEOUT_S``; redis.RedisError if a node
+        cannot be asked or refuses.
         """
         everyone = [node for node, _ in masters] + [node for group in replicas.values() for node in group]
         ids = {node.name: self.node_id(node) for node in everyone}
@@ -129,7 +142,9 @@ class RedisClusterOps:
         return len(self.view(node)) > 1
 
     def assign(self, node: Node, slot_ranges: Iterable[Sequence[int]]) -> None:
-        """Give ``node`` the slots it does not hold yet (a no-op when it holds them all)."""
+        """Give ``node`` the slots it does not hold yet (a no-op when it holds them all).
+        Raises redis.RedisError if ``node`` cannot be asked or refuses a slot (another node
+        holds it)."""
         wanted = {slot for first, last in slot_ranges for slot in range(first, last + 1)}
         held = set().union(*(n.slots for n in self.view(node) if "myself" in n.flags))
         missing = sorted(wanted - held)
@@ -140,6 +155,8 @@ class RedisClusterOps:
             self._admin(node).execute_command("CLUSTER", "ADDSLOTSRANGE", *args)
 
     def meet(self, member: Node, newcomer: Node) -> None:
+        """Have ``member`` shake hands with ``newcomer`` (``CLUSTER MEET``). Raises
+        redis.RedisError if ``member`` cannot be asked or refuses."""
         self._admin(member).execute_command(
             "CLUSTER", "MEET", newcomer.address, newcomer.port, newcomer.port + CLUSTER_BUS_OFFSET
         )
@@ -149,6 +166,7 @@ class RedisClusterOps:
 
         One handshake per pair, at once, instead of waiting for gossip to spread the news of
         who is in the cluster (a few seconds, growing with the cluster).
+        Raises redis.RedisError if a node cannot be asked or refuses.
         """
         for index, newcomer in enumerate(newcomers):
             for other in [*members, *newcomers[index + 1 :]]:
@@ -161,6 +179,7 @@ class RedisClusterOps:
         receiver's view; the next ping does, up to half a node timeout later. A MEET from a
         node the receiver already knows is read in full at once. (A node that holds no slots
         sends nothing that matters; it does no harm either.)
+        Raises redis.RedisError if a node cannot be asked or refuses.
         """
         for holder in holders:
             for listener in listeners:
@@ -168,6 +187,10 @@ class RedisClusterOps:
                     self.meet(holder, listener)
 
     def replicate(self, replica: Node, master_id: str) -> None:
+        """Make ``replica`` a replica of the node ``master_id`` (adopted if it already is one),
+        asking again while gossip has not brought it the master. Raises EngineError if it still
+        does not know the master after ``FORM_TIMEOUT_S``; redis.RedisError if it cannot be
+        asked or refuses otherwise."""
         deadline = time.monotonic() + FORM_TIMEOUT_S
         while True:
             mine = next(n for n in self.view(replica) if "myself" in n.flags)
@@ -182,7 +205,9 @@ class RedisClusterOps:
                 time.sleep(0.05)
 
     def wait_known(self, nodes: Sequence[Node], ids: set[str], timeout_s: float = FORM_TIMEOUT_S) -> None:
-        """Until every node knows every id in ``ids`` as a peer it has shaken hands with."""
+        """Until every node knows every id in ``ids`` as a peer it has shaken hands with.
+        Raises EngineError naming the first node that has not learnt them within ``timeout_s``;
+        redis.RedisError if a node cannot be asked or refuses."""
         deadline = time.monotonic() + timeout_s
         for node in nodes:
             while True:
@@ -202,6 +227,8 @@ class RedisClusterOps:
         Gossip carries a new replica's role a few seconds after the replica itself takes it,
         and masters vote on failovers from what gossip told them: a failover asked for before
         then would time out.
+        Raises EngineError naming the first node that does not see them so within ``timeout_s``;
+        redis.RedisError if a node cannot be asked or refuses.
         """
         deadline = time.monotonic() + timeout_s
         for node in nodes:
@@ -216,7 +243,9 @@ class RedisClusterOps:
     def wait_holding(
         self, nodes: Sequence[Node], owner_id: str, slots: set[int], timeout_s: float = FORM_TIMEOUT_S
     ) -> None:
-        """Until every node sees ``owner_id`` hold ``slots``."""
+        """Until every node sees ``owner_id`` hold ``slots``.
+        Raises EngineError naming the first node that has not heard it within ``timeout_s``;
+        redis.RedisError if a node cannot be asked or refuses."""
         deadline = time.monotonic() + timeout_s
         for node in nodes:
             while not slots <= self.owners(node).get(owner_id, set()):
@@ -225,7 +254,9 @@ class RedisClusterOps:
                 time.sleep(0.02)
 
     def wait_healthy(self, nodes: Sequence[Node], timeout_s: float = FORM_TIMEOUT_S) -> None:
-        """Until every node serves every slot and every replica is in sync."""
+        """Until every node serves every slot and every replica is in sync.
+        Raises EngineError naming the first node not healthy within ``timeout_s``;
+        redis.RedisError if a node cannot be asked or refuses."""
         deadline = time.monotonic() + timeout_s
         for node in nodes:
             while True:
@@ -243,10 +274,14 @@ class RedisClusterOps:
     # -- slots ---------------------------------------------------------------------------------
 
     def owners(self, node: Node) -> dict[str, set[int]]:
-        """Master node id -> the slots it holds, as ``node`` sees it."""
+        """Master node id -> the slots it holds, as ``node`` sees it.
+        Raises redis.RedisError if ``node`` cannot be asked."""
         return {n.id: set(n.slots) for n in self.view(node) if n.is_master and not n.failing}
 
     def forget(self, nodes: Sequence[Node], gone_ids: Iterable[str]) -> None:
+        """Have each of ``nodes`` forget the ids in ``gone_ids`` (``CLUSTER FORGET``; a node that
+        never knew one is fine). Raises redis.RedisError if a node cannot be asked or refuses
+        otherwise."""
         for node in nodes:
             for gone in gone_ids:
                 try:
@@ -261,7 +296,9 @@ class RedisClusterOps:
         """Make ``replica`` its shard's master: coordinated (no acknowledged write lost), or
         FORCE when the master is certainly gone. ``masters``, the cluster's masters, must
         first all know the replica as such, or they would not vote for it. A manual failover
-        that times out (Redis gives it 5 s) leaves everything as it was; it is asked again."""
+        that times out (Redis gives it 5 s) leaves everything as it was; it is asked again.
+        Raises EngineError if the masters do not know the replica in time or it is not master
+        after ``attempts`` failovers; redis.RedisError if it cannot be asked or refuses."""
         if masters:
             mine = next(n for n in self.view(replica) if "myself" in n.flags)
             if mine.master_id:

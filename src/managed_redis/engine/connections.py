@@ -30,7 +30,9 @@ class Endpoint:
 
 
 def connect(endpoint: Endpoint, timeout_s: float = COMMAND_TIMEOUT_S, retries: int = 0) -> redis.Redis:
-    """A new client of its own (close it when done); for long commands or one-off checks."""
+    """A new client of its own (close it when done); for long commands or one-off checks.
+    Opens nothing yet: its commands raise redis.RedisError (ConnectionError, TimeoutError after
+    ``timeout_s``, ResponseError) when the endpoint cannot be asked or refuses."""
     return redis.Redis(
         host=endpoint.address,
         port=endpoint.port,
@@ -52,6 +54,8 @@ class Connections:
         self._lock = threading.Lock()
 
     def client(self, endpoint: Endpoint) -> redis.Redis:
+        """The kept client of ``endpoint``, made on first use. Opens nothing yet: its commands
+        raise redis.RedisError as ``connect``'s do."""
         with self._lock:
             client = self._clients.get(endpoint)
             if client is None:
@@ -61,12 +65,14 @@ class Connections:
             return client
 
     def forget(self, address: str) -> None:
-        """Drop pooled connections to a host that went away (restart, removal)."""
+        """Drop pooled connections to a host that went away (restart, removal).
+        Never raises."""
         with self._lock:
             for endpoint in [e for e in self._clients if e.address == address]:
                 self._clients.pop(endpoint).close()
 
     def close(self) -> None:
+        """Close every kept client. Never raises."""
         with self._lock:
             for client in self._clients.values():
                 client.close()

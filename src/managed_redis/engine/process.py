@@ -24,6 +24,8 @@ from managed_redis.engine.errors import EngineError
 
 
 def read_pid(pidfile: Path) -> int | None:
+    """The pid written in ``pidfile``, or None if it is missing or holds no number. Raises OSError
+    if it exists but cannot be read."""
     try:
         text = pidfile.read_text().strip()
     except (FileNotFoundError, NotADirectoryError):
@@ -53,7 +55,8 @@ def _cmdline(pid: int) -> str:
 
 
 def live_pid(pidfile: Path, marker: str) -> int | None:
-    """The pid in ``pidfile`` if that process is alive and its command line holds ``marker``."""
+    """The pid in ``pidfile`` if that process is alive and its command line holds ``marker``.
+    Raises OSError if the pidfile exists but cannot be read."""
     pid = read_pid(pidfile)
     if pid is None:
         return None
@@ -123,6 +126,9 @@ def start_daemon(
 
     Redis writes its pidfile only once it listens; a daemon that dies before that (say, its
     address is taken) is noticed by its absence and reported with its last log line.
+    Raises EngineError (with the daemon's last log line) if the command fails, the daemon exits
+    before its pidfile, or it is not up within ``timeout_s``; OSError if the binary cannot be
+    run; subprocess.TimeoutExpired if the launching command itself hangs past ``timeout_s``.
     """
     pidfile.unlink(missing_ok=True)
     log_offset = log_file.stat().st_size if log_file is not None and log_file.exists() else 0
@@ -147,6 +153,7 @@ def start_daemon(
 
 
 def wait_gone(pid: int, timeout_s: float) -> bool:
+    """Whether ``pid`` is gone (or a zombie) within ``timeout_s``. Never raises."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         state = _state(pid)
@@ -157,7 +164,8 @@ def wait_gone(pid: int, timeout_s: float) -> bool:
 
 
 def terminate(pid: int, timeout_s: float = 30.0) -> None:
-    """SIGTERM ``pid`` (Redis saves and exits on it), then SIGKILL after ``timeout_s``."""
+    """SIGTERM ``pid`` (Redis saves and exits on it), then SIGKILL after ``timeout_s``.
+    Raises PermissionError if ``pid`` is not this user's."""
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -167,7 +175,8 @@ def terminate(pid: int, timeout_s: float = 30.0) -> None:
 
 
 def kill(pid: int, timeout_s: float = 10.0) -> bool:
-    """SIGKILL ``pid`` (stopped processes die too) and wait until it is gone; False if it lingers."""
+    """SIGKILL ``pid`` (stopped processes die too) and wait until it is gone; False if it lingers.
+    Raises PermissionError if ``pid`` is not this user's."""
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
@@ -240,7 +249,8 @@ class ProcessWatch:
         self._epoll = select.epoll()
 
     def add(self, marker: str, pid: int) -> None:
-        """Watch ``pid`` as the process of ``marker`` (replacing whatever was watched for it)."""
+        """Watch ``pid`` as the process of ``marker`` (replacing whatever was watched for it).
+        Never raises: a process already gone is not watched."""
         try:
             fd = os.pidfd_open(pid)
         except (ProcessLookupError, OSError):
@@ -252,7 +262,8 @@ class ProcessWatch:
             self._epoll.register(fd, select.EPOLLIN)
 
     def pid(self, marker: str) -> int | None:
-        """The watched pid of ``marker`` if that process still runs, else None."""
+        """The watched pid of ``marker`` if that process still runs, else None.
+        Never raises."""
         with self._lock:
             entry = self._by_marker.get(marker)
             if entry is None:
@@ -264,11 +275,13 @@ class ProcessWatch:
             return pid
 
     def forget(self, marker: str) -> None:
+        """Stop watching ``marker``'s process. Never raises."""
         with self._lock:
             self._discard(marker)
 
     def wait_exit(self, timeout_s: float) -> list[str]:
-        """Sleep until a watched process exits or ``timeout_s`` passes; the markers that exited."""
+        """Sleep until a watched process exits or ``timeout_s`` passes; the markers that exited.
+        Never raises."""
         events = self._epoll.poll(max(timeout_s, 0))
         with self._lock:
             exited = [self._by_fd[fd] for fd, _ in events if fd in self._by_fd]
@@ -287,6 +300,7 @@ class ProcessWatch:
         os.close(fd)
 
     def close(self) -> None:
+        """Stop watching everything and close the epoll. Never raises."""
         with self._lock:
             for marker in list(self._by_marker):
                 self._discard(marker)

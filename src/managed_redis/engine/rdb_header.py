@@ -65,7 +65,8 @@ def _string(source: BinaryIO) -> str:
 
 
 def aux_fields(path: Path) -> dict[str, str]:
-    """The header's auxiliary fields; empty if the file is missing or not an RDB this knows."""
+    """The header's auxiliary fields; empty if the file is missing or not an RDB this knows.
+    Never raises."""
     fields: dict[str, str] = {}
     try:
         with path.open("rb") as source:
@@ -81,6 +82,7 @@ def aux_fields(path: Path) -> dict[str, str]:
 
 def records_replication_position(path: Path) -> bool:
     """Whether the snapshot knows where it stands in a replication stream: then a master and
-    replicas that all start from it can link up by partial sync, with no full copy."""
+    replicas that all start from it can link up by partial sync, with no full copy.
+    Never raises: an unreadable file records nothing."""
     fields = aux_fields(path)
     return all(fields.get(name) not in (None, "", "-1") for name in REPLICATION_FIELDS)

@@ -76,7 +76,8 @@ class MoveLimits:
     max_block_s: float = 120.0
 
     def block_s(self, size: int) -> float:
-        """Seconds a MIGRATE of ``size`` bytes is expected to block source and target."""
+        """Seconds a MIGRATE of ``size`` bytes is expected to block source and target.
+        Never raises."""
         return size / max(1, self.rate_bytes_per_s)
 
 
@@ -216,7 +217,9 @@ class SlotMover:
         """MIGRATE every key of ``slot`` from ``holder`` to ``target`` (both must already be
         in the states that let it: see the module docstring); returns how many moved. Small
         keys go together, up to ``big_key_bytes`` a MIGRATE (so each blocks briefly); a big
-        key alone, under a longer node timeout."""
+        key alone, under a longer node timeout.
+        Raises redis.RedisError if either node cannot be asked or a MIGRATE fails (the keys not
+        yet moved stay on ``holder``)."""
         client = self._keys_client(holder)
         moved = 0
         while True:
@@ -289,7 +292,9 @@ class SlotMover:
     @contextlib.contextmanager
     def stretched(self, block_s: float) -> Iterator[None]:
         """Every node's cluster-node-timeout raised to outlast a block of ``block_s`` (three
-        times it, plus the configured timeout), set back as configured afterwards."""
+        times it, plus the configured timeout), set back as configured afterwards.
+        Never raises of its own: a node that cannot be reached keeps its timeout (it reports no
+        one failing)."""
         try:
             for node in self.everyone:
                 try:
@@ -303,7 +308,9 @@ class SlotMover:
             self.restore_node_timeouts()
 
     def restore_node_timeouts(self) -> None:
-        """Set every reachable node's cluster-node-timeout back to its configured value."""
+        """Set every reachable node's cluster-node-timeout back to its configured value.
+        Never raises (a node that cannot be told is logged; its own restart reads the configured
+        value)."""
         for node in self.everyone:
             try:
                 self._admin(node).config_set("cluster-node-timeout", node.cluster_node_timeout_ms)

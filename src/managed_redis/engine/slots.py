@@ -22,7 +22,8 @@ class Move:
 
 
 def even_split(count: int) -> list[tuple[int, int]]:
-    """Inclusive (first, last) slot ranges for ``count`` shards, in order."""
+    """Inclusive (first, last) slot ranges for ``count`` shards, in order.
+    Raises ValueError if ``count`` is less than 1."""
     if count < 1:
         raise ValueError("at least one shard holds the slots")
     return [(index * SLOTS // count, (index + 1) * SLOTS // count - 1) for index in range(count)]
@@ -40,6 +41,7 @@ def ranges(slots: Iterable[int]) -> list[tuple[int, int]]:
 
 
 def expand(slot_ranges: Iterable[Sequence[int]]) -> set[int]:
+    """Every slot of the inclusive ``(first, last)`` ranges, as one set. Never raises."""
     return {slot for first, last in slot_ranges for slot in range(first, last + 1)}
 
 
@@ -50,6 +52,7 @@ def plan_moves(owners: Mapping[str, set[int]], targets: Sequence[str], pinned: I
     shards that should hold slots afterwards. ``pinned`` slots (holding a key too large to
     move) stay where they are: their holder gives away others instead, and a holder that is
     no target keeps them (the caller says why).
+    Raises ValueError if ``targets`` is empty.
     """
     pinned = set(pinned)
     if not targets:

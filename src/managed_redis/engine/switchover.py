@@ -110,7 +110,12 @@ def switchover(
     sentinel: Sentinel,
     all_sentinels: Sequence[Sentinel],
 ) -> SwitchoverReport:
-    """Move the master role from ``master`` to ``target``; ``others`` are the other replicas."""
+    """Move the master role from ``master`` to ``target``; ``others`` are the other replicas.
+    Raises EngineError naming the step that did not happen in time (the Sentinel did not see the
+    priorities, the target did not catch up: nothing changed; it was not promoted, not every
+    Sentinel names it, not every replica follows it); redis.RedisError if the master, the target
+    or the Sentinel cannot be asked or refuses. The others' priorities and the master's pause
+    are put back either way."""
     with attentive(engine, all_sentinels):
         return _switchover(engine, master, target, others, sentinel, all_sentinels)
 
@@ -194,7 +199,8 @@ def wait_settled(engine: Engine, sentinels: Sequence[Sentinel], timeout_s: float
 @contextmanager
 def attentive(engine: Engine, sentinels: Sequence[Sentinel]) -> Iterator[None]:
     """Have the Sentinels look at every instance each second while the block runs, then every
-    ``IDLE_INFO_PERIOD_MS`` again (a Sentinel that could not be told is left as it is)."""
+    ``IDLE_INFO_PERIOD_MS`` again (a Sentinel that could not be told is left as it is).
+    Never raises of its own."""
     _info_period(engine, sentinels, INFO_PERIOD_MS)
     try:
         yield
@@ -203,7 +209,8 @@ def attentive(engine: Engine, sentinels: Sequence[Sentinel]) -> Iterator[None]:
 
 
 def calm(engine: Engine, sentinels: Sequence[Sentinel]) -> None:
-    """Put the Sentinels back on their idle info period (after a switchover that did not end)."""
+    """Put the Sentinels back on their idle info period (after a switchover that did not end).
+    Never raises (a Sentinel that cannot be told is logged)."""
     _info_period(engine, sentinels, IDLE_INFO_PERIOD_MS)
 
 
@@ -233,7 +240,8 @@ def wait_priorities_seen(
 
 def restore_priorities(engine: Engine, replicas: Sequence[Node]) -> None:
     """Put each replica's replica-priority back to what it declares (a switchover sets the
-    others' to 0 for its duration; a crash may have left them so)."""
+    others' to 0 for its duration; a crash may have left them so).
+    Never raises (a replica that cannot be told is logged)."""
     for node in replicas:
         try:
             engine.admin(node).config_set("replica-priority", node.replica_priority)
@@ -243,7 +251,8 @@ def restore_priorities(engine: Engine, replicas: Sequence[Node]) -> None:
 
 def unpause(engine: Engine, node: Node) -> None:
     """End a ``CLIENT PAUSE`` on ``node`` (a node not paused is left as it is); should that
-    fail, the pause ends by itself."""
+    fail, the pause ends by itself.
+    Never raises."""
     try:
         engine.admin(node).execute_command("CLIENT", "UNPAUSE")
     except redis.RedisError as exc:
@@ -304,7 +313,8 @@ def _finish(engine: Engine, master: Node, target: Node, promoted: bool, min_repl
 def lift_fence(engine: Engine, node: Node) -> None:
     """End what a switchover that did not finish may have left on ``node``, now the master
     everyone names: its write pause and the fence of FENCE_MIN_REPLICAS (the supervisor puts
-    its proper min-replicas-to-write back on its next pass)."""
+    its proper min-replicas-to-write back on its next pass).
+    Never raises (what cannot be done is logged)."""
     unpause(engine, node)
     try:
         client = engine.admin(node)
