@@ -12,7 +12,11 @@ CHUNK_BYTES = 1 << 20
 
 
 class FileBackupStore:
+    """Objects as files under ``directory``, each written beside its place and renamed into it.
+    Every method raises ValueError for a key that points outside the directory."""
+
     def __init__(self, directory: Path) -> None:
+        """No I/O: the directory is made by the first ``put``. Never raises."""
         self.directory = directory
         self.description = f"file://{directory}"
 
@@ -23,6 +27,8 @@ class FileBackupStore:
         return path
 
     def put(self, key: str, chunks: Iterable[bytes]) -> int:
+        """Raises OSError if the file cannot be written (a ``.partial`` file may stay; ``key``
+        keeps what it held)."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = path.with_name(path.name + ".partial")
@@ -37,6 +43,8 @@ class FileBackupStore:
         return written
 
     def get(self, key: str) -> Iterator[bytes]:
+        """A generator: BackupObjectMissing when iteration starts if the file is not there; OSError
+        if it cannot be read."""
         path = self._path(key)
         try:
             handle = path.open("rb")
@@ -47,7 +55,9 @@ class FileBackupStore:
                 yield chunk
 
     def delete(self, key: str) -> None:
+        """Raises OSError if the file is there but cannot be removed."""
         self._path(key).unlink(missing_ok=True)
 
     def exists(self, key: str) -> bool:
+        """Never raises for a missing file."""
         return self._path(key).exists()

@@ -68,6 +68,8 @@ class S3BackupStore:
     """Objects under ``prefix`` in ``bucket``, through ``client`` or one made from ``access``."""
 
     def __init__(self, bucket: str, prefix: str = "", client: Any = None, access: S3Access | None = None) -> None:
+        """Makes the boto3 client (no request yet). Never raises for an unreachable service: the
+        first call does."""
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.description = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
@@ -78,6 +80,9 @@ class S3BackupStore:
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def put(self, key: str, chunks: Iterable[bytes]) -> int:
+        """Uploads ``chunks`` under ``key``, multipart past ``CHUNK_BYTES``; returns the bytes
+        stored. Raises botocore's ClientError (refused) or BotoCoreError (unreachable), or what
+        ``chunks`` raise, if it could not be stored."""
         reader = _ChunkReader(chunks)
         self.client.upload_fileobj(
             io.BufferedReader(reader, CHUNK_BYTES), self.bucket, self._key(key), Config=self.transfer
@@ -85,6 +90,9 @@ class S3BackupStore:
         return reader.total
 
     def get(self, key: str) -> Iterator[bytes]:
+        """A generator: BackupObjectMissing when iteration starts if there is no such object;
+        botocore's ClientError for any other refusal, BotoCoreError if the service cannot be
+        reached."""
         try:
             response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
         except ClientError as exc:
@@ -98,9 +106,13 @@ class S3BackupStore:
             body.close()
 
     def delete(self, key: str) -> None:
+        """Deletes the object (S3 answers a missing one as deleted). Raises botocore's ClientError
+        or BotoCoreError if the service refuses or cannot be reached."""
         self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
     def exists(self, key: str) -> bool:
+        """Whether ``HEAD`` finds the object; any refusal counts as missing. Raises botocore's
+        BotoCoreError if the service cannot be reached."""
         try:
             self.client.head_object(Bucket=self.bucket, Key=self._key(key))
         except ClientError:

@@ -38,7 +38,8 @@ class Digest:
 
 
 def compress(path: Path, digest: Digest) -> Iterator[bytes]:
-    """The file at ``path``, zstd-compressed in chunks; ``digest`` is filled in as they pass."""
+    """The file at ``path``, zstd-compressed in chunks; ``digest`` is filled in as they pass.
+    A generator: raises OSError (when iteration starts) if ``path`` cannot be read."""
     compressor = zstandard.ZstdCompressor(level=ZSTD_LEVEL, threads=ZSTD_THREADS)
     hasher = hashlib.sha256()
     chunker = compressor.chunker(chunk_size=READ_BYTES)
@@ -90,6 +91,9 @@ def restore_verified(chunks: Iterable[bytes], target: Path, sha256: str, stored_
     Written beside it first and renamed into place once the hash and size match, so a
     damaged object never becomes ``target``. Not fsynced: what reads it next is a Redis
     about to start, and a machine that crashes first restores again from the backup.
+    Raises ChecksumMismatch (``target`` untouched) if the chunks are not zstd data or not what
+    was stored; whatever the chunks raise (BackupObjectMissing from ``BackupStore.get``);
+    OSError if ``target``'s directory cannot be written.
     """
     partial = target.with_name(target.name + ".restoring")
     try:
