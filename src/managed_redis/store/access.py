@@ -18,6 +18,7 @@ class Binding:
 
 
 def list_bindings(conn: Connection, cluster_id: str) -> list[Binding]:
+    """The access bindings of ``cluster_id``, by subject then role."""
     rows = conn.execute(
         sa.select(access_bindings.c.subject_id, access_bindings.c.role_id, access_bindings.c.subject_type)
         .where(access_bindings.c.cluster_id == cluster_id)
@@ -27,6 +28,7 @@ def list_bindings(conn: Connection, cluster_id: str) -> list[Binding]:
 
 
 def roles_of(conn: Connection, cluster_id: str, subject_id: str) -> frozenset[str]:
+    """The roles ``subject_id`` holds on ``cluster_id`` (empty if none)."""
     rows = conn.execute(
         sa.select(access_bindings.c.role_id).where(
             access_bindings.c.cluster_id == cluster_id, access_bindings.c.subject_id == subject_id
@@ -36,6 +38,8 @@ def roles_of(conn: Connection, cluster_id: str, subject_id: str) -> frozenset[st
 
 
 def add(conn: Connection, cluster_id: str, binding: Binding) -> None:
+    """Bind ``binding``'s subject to its role on ``cluster_id``. Raises sqlalchemy's IntegrityError
+    if that subject already holds that role there, or the cluster does not exist (foreign key)."""
     conn.execute(
         access_bindings.insert().values(
             cluster_id=cluster_id,
@@ -47,6 +51,8 @@ def add(conn: Connection, cluster_id: str, binding: Binding) -> None:
 
 
 def remove(conn: Connection, cluster_id: str, binding: Binding) -> None:
+    """Unbind ``binding``'s subject from its role on ``cluster_id``; a binding not there is no
+    error."""
     conn.execute(
         access_bindings.delete().where(
             access_bindings.c.cluster_id == cluster_id,

@@ -32,6 +32,7 @@ class BackupRecord:
 
     @property
     def shard_names(self) -> list[str]:
+        """The shards the backup has a file of, in the order its files were written."""
         return [entry["shard"] for entry in self.files]
 
 
@@ -40,19 +41,23 @@ def _record(row: RowMapping) -> BackupRecord:
 
 
 def insert(conn: Connection, record: BackupRecord) -> None:
+    """Add the backup row. Raises sqlalchemy's IntegrityError if its id is taken."""
     conn.execute(backups.insert().values(**record.__dict__))
 
 
 def get(conn: Connection, backup_id: str) -> BackupRecord | None:
+    """The backup ``backup_id``, or None."""
     row = conn.execute(sa.select(backups).where(backups.c.id == backup_id)).mappings().first()
     return _record(row) if row else None
 
 
 def update(conn: Connection, backup_id: str, **values: Any) -> None:
+    """Set ``values`` (column -> value) on backup ``backup_id``; none there is no error."""
     conn.execute(backups.update().where(backups.c.id == backup_id).values(**values))
 
 
 def delete(conn: Connection, backup_id: str) -> None:
+    """Remove backup ``backup_id``'s row; none there is no error."""
     conn.execute(backups.delete().where(backups.c.id == backup_id))
 
 
@@ -83,10 +88,13 @@ def list_done(
 
 
 def all_backups(conn: Connection) -> list[BackupRecord]:
+    """Every backup, oldest started first."""
     return [_record(row) for row in conn.execute(sa.select(backups).order_by(backups.c.started_at)).mappings()]
 
 
 def mark_cluster_deleted(conn: Connection, cluster_id: str, when: dt.datetime) -> None:
+    """Note on ``cluster_id``'s backups that the cluster went at ``when`` (those already marked
+    keep their time)."""
     conn.execute(
         backups.update()
         .where(backups.c.source_cluster_id == cluster_id, backups.c.cluster_deleted_at.is_(None))
@@ -95,6 +103,7 @@ def mark_cluster_deleted(conn: Connection, cluster_id: str, when: dt.datetime) -
 
 
 def window_taken(conn: Connection, cluster_id: str, window_start: dt.datetime) -> bool:
+    """Whether the backup window of ``cluster_id`` that starts at ``window_start`` was used."""
     query = sa.select(backup_windows.c.operation_id).where(
         backup_windows.c.cluster_id == cluster_id, backup_windows.c.window_start == window_start
     )
@@ -102,7 +111,8 @@ def window_taken(conn: Connection, cluster_id: str, window_start: dt.datetime) -
 
 
 def take_window(conn: Connection, cluster_id: str, window_start: dt.datetime, operation_id: str) -> None:
-    """Record the window as used; a second taker fails on the primary key."""
+    """Record the window as used; a second taker fails on the primary key.
+    Raises sqlalchemy's IntegrityError if another already took it."""
     conn.execute(
         backup_windows.insert().values(cluster_id=cluster_id, window_start=window_start, operation_id=operation_id)
     )
@@ -125,10 +135,12 @@ class RetentionPolicyRecord:
 
 
 def insert_policy(conn: Connection, record: RetentionPolicyRecord) -> None:
+    """Add the retention policy row. Raises sqlalchemy's IntegrityError if its id is taken."""
     conn.execute(retention_policies.insert().values(**record.__dict__))
 
 
 def get_policy(conn: Connection, policy_id: str) -> RetentionPolicyRecord | None:
+    """The retention policy ``policy_id``, or None."""
     row = conn.execute(sa.select(retention_policies).where(retention_policies.c.id == policy_id)).mappings().first()
     return RetentionPolicyRecord(**dict(row)) if row else None
 
@@ -136,6 +148,8 @@ def get_policy(conn: Connection, policy_id: str) -> RetentionPolicyRecord | None
 def list_policies(
     conn: Connection, *, cluster_id: str | None = None, folder_id: str | None = None
 ) -> list[RetentionPolicyRecord]:
+    """Retention policies of ``cluster_id`` and/or ``folder_id`` (every one if neither), oldest
+    first."""
     query = sa.select(retention_policies)
     if cluster_id is not None:
         query = query.where(retention_policies.c.cluster_id == cluster_id)
@@ -146,4 +160,5 @@ def list_policies(
 
 
 def delete_policy(conn: Connection, policy_id: str) -> None:
+    """Remove the retention policy ``policy_id``; none there is no error."""
     conn.execute(retention_policies.delete().where(retention_policies.c.id == policy_id))

@@ -60,6 +60,8 @@ def _cluster(row: RowMapping) -> ClusterRecord:
 
 
 def insert(conn: Connection, record: ClusterRecord) -> None:
+    """Add the cluster row. Raises sqlalchemy's IntegrityError if its id is taken or its name is
+    taken in its folder (``uq_clusters_folder_name``)."""
     conn.execute(clusters.insert().values(**record.__dict__))
 
 
@@ -69,6 +71,7 @@ _GET = sa.select(clusters).where(clusters.c.id == sa.bindparam("cluster_id"))
 
 
 def get(conn: Connection, cluster_id: str) -> ClusterRecord | None:
+    """The cluster ``cluster_id``, or None."""
     row = conn.execute(_GET, {"cluster_id": cluster_id}).mappings().first()
     return _cluster(row) if row else None
 
@@ -214,6 +217,8 @@ def unlock_healing(conn: Connection, cluster_id: str, until: dt.datetime) -> Non
 
 
 def update(conn: Connection, cluster_id: str, **values: Any) -> None:
+    """Set ``values`` (column -> value) on cluster ``cluster_id`` and bump its revision; none there
+    is no error."""
     conn.execute(
         clusters.update().where(clusters.c.id == cluster_id).values(revision=clusters.c.revision + 1, **values)
     )
@@ -241,6 +246,7 @@ def lock_for_operation(conn: Connection, cluster_id: str, operation_id: str) -> 
 
 
 def delete(conn: Connection, cluster_id: str) -> None:
+    """Remove the cluster with its hosts, shards and access bindings; none there is no error."""
     conn.execute(access_bindings.delete().where(access_bindings.c.cluster_id == cluster_id))
     conn.execute(hosts.delete().where(hosts.c.cluster_id == cluster_id))
     conn.execute(shards.delete().where(shards.c.cluster_id == cluster_id))
@@ -248,11 +254,14 @@ def delete(conn: Connection, cluster_id: str) -> None:
 
 
 def insert_shard(conn: Connection, record: ShardRecord) -> None:
+    """Add the shard row and bump its cluster's revision. Raises sqlalchemy's IntegrityError if the
+    cluster has a shard of that name."""
     conn.execute(shards.insert().values(**record.__dict__))
     bump(conn, [record.cluster_id])
 
 
 def list_shards(conn: Connection, cluster_id: str) -> list[ShardRecord]:
+    """The shards of ``cluster_id``, in creation order."""
     rows = conn.execute(
         sa.select(shards).where(shards.c.cluster_id == cluster_id).order_by(shards.c.created_at, shards.c.name)
     ).mappings()
@@ -260,6 +269,7 @@ def list_shards(conn: Connection, cluster_id: str) -> list[ShardRecord]:
 
 
 def set_shard_master(conn: Connection, cluster_id: str, shard_name: str, host_name: str) -> None:
+    """Name ``host_name`` as the master of shard ``shard_name`` and bump the cluster's revision."""
     conn.execute(
         shards.update()
         .where(shards.c.cluster_id == cluster_id, shards.c.name == shard_name)
@@ -269,16 +279,20 @@ def set_shard_master(conn: Connection, cluster_id: str, shard_name: str, host_na
 
 
 def delete_shard(conn: Connection, cluster_id: str, name: str) -> None:
+    """Remove the shard row and bump the cluster's revision; none there is no error."""
     conn.execute(shards.delete().where(shards.c.cluster_id == cluster_id, shards.c.name == name))
     bump(conn, [cluster_id])
 
 
 def insert_host(conn: Connection, record: HostRecord) -> None:
+    """Add the host row and bump its cluster's revision. Raises sqlalchemy's IntegrityError if its
+    name or its address is taken."""
     conn.execute(hosts.insert().values(**record.__dict__))
     bump(conn, [record.cluster_id])
 
 
 def list_hosts(conn: Connection, cluster_id: str) -> list[HostRecord]:
+    """The hosts of ``cluster_id``, in creation order."""
     rows = conn.execute(
         sa.select(hosts).where(hosts.c.cluster_id == cluster_id).order_by(hosts.c.created_at, hosts.c.name)
     ).mappings()
@@ -286,14 +300,17 @@ def list_hosts(conn: Connection, cluster_id: str) -> list[HostRecord]:
 
 
 def update_host(conn: Connection, name: str, **values: Any) -> None:
+    """Set ``values`` (column -> value) on host ``name`` and bump its cluster's revision."""
     conn.execute(hosts.update().where(hosts.c.name == name).values(**values))
     _bump_host(conn, name)
 
 
 def delete_host(conn: Connection, name: str) -> None:
+    """Remove host ``name`` and bump its cluster's revision; none there is no error."""
     _bump_host(conn, name)
     conn.execute(hosts.delete().where(hosts.c.name == name))
 
 
 def used_addresses(conn: Connection) -> set[str]:
+    """Every address a host of any cluster holds."""
     return set(conn.execute(sa.select(hosts.c.address)).scalars())

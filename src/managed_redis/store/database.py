@@ -26,7 +26,12 @@ def normalize_url(url: str) -> str:
 
 
 class Database:
+    """The store's connections: one SQLAlchemy engine for ``url``. Opening a transaction on a
+    database that cannot be reached raises sqlalchemy's OperationalError."""
+
     def __init__(self, url: str) -> None:
+        """Connects to nothing yet. Raises sqlalchemy's ArgumentError for a URL it cannot parse, or
+        ImportError when its driver is not installed."""
         self.url = normalize_url(url)
         self.engine: Engine = sa.create_engine(self.url, **_engine_options(self.url))
         if self.is_sqlite:
@@ -34,10 +39,12 @@ class Database:
 
     @property
     def is_sqlite(self) -> bool:
+        """Whether the database is SQLite."""
         return self.engine.dialect.name == "sqlite"
 
     @property
     def is_postgres(self) -> bool:
+        """Whether the database is PostgreSQL."""
         return self.engine.dialect.name == "postgresql"
 
     @contextmanager
@@ -55,6 +62,7 @@ class Database:
             yield conn
 
     def dispose(self) -> None:
+        """Close every pooled connection."""
         self.engine.dispose()
 
 

@@ -52,7 +52,9 @@ LATEST_VERSION = MIGRATIONS[-1].version
 
 
 def migrate(db: Database) -> int:
-    """Bring the schema to ``LATEST_VERSION``; returns the version found before."""
+    """Bring the schema to ``LATEST_VERSION``; returns the version found before.
+    Raises sqlalchemy's errors if a migration step fails; the transaction then leaves the schema
+    as it was."""
     with db.write() as conn:
         if db.is_postgres:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})

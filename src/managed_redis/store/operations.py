@@ -46,10 +46,13 @@ def _record(row: RowMapping) -> OperationRecord:
 
 
 def insert(conn: Connection, record: OperationRecord) -> None:
+    """Add the operation row. Raises sqlalchemy's IntegrityError if its id is taken, or its caller
+    already used its idempotency key (``uq_operations_idempotency``)."""
     conn.execute(operations.insert().values(**record.__dict__))
 
 
 def get(conn: Connection, operation_id: str) -> OperationRecord | None:
+    """The operation ``operation_id``, or None."""
     row = conn.execute(sa.select(operations).where(operations.c.id == operation_id)).mappings().first()
     return _record(row) if row else None
 
@@ -79,6 +82,7 @@ def holders(conn: Connection, operation_ids: list[str]) -> dict[str, Holder]:
 
 
 def find_by_idempotency_key(conn: Connection, created_by: str, key: str) -> OperationRecord | None:
+    """The operation ``created_by`` submitted under ``key``, or None."""
     row = (
         conn.execute(
             sa.select(operations).where(operations.c.created_by == created_by, operations.c.idempotency_key == key)
@@ -166,6 +170,8 @@ def release_lease(conn: Connection, op_id: str, owner: str, now: dt.datetime, af
 
 
 def save_progress(conn: Connection, op_id: str, owner: str, now: dt.datetime, progress: dict[str, Any]) -> bool:
+    """Store ``progress`` for the operation if ``owner`` still holds it; False if it no longer does
+    (lost, or finished)."""
     result = conn.execute(
         operations.update()
         .where(operations.c.id == op_id, operations.c.lease_owner == owner, operations.c.done.is_(False))

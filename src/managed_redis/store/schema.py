@@ -23,6 +23,8 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
     cache_ok = True
 
     def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> int | None:
+        """Microseconds since the epoch. Raises ValueError (a StatementError by the time it reaches
+        the caller) for a naive datetime."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -31,6 +33,7 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
     def process_result_value(self, value: int | None, dialect: Any) -> dt.datetime | None:
+        """The aware UTC datetime of stored microseconds."""
         if value is None:
             return None
         return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=value)
