@@ -85,10 +85,12 @@ def customer_denials(cluster_mode: bool) -> str:
 
 
 def sha256(password: str) -> str:
+    """The hex SHA-256 of ``password``, as ACL rules take it (``#<hex>``)."""
     return hashlib.sha256(password.encode()).hexdigest()
 
 
 def quote(value: str) -> str:
+    """``value`` double-quoted for a config file, backslashes and quotes escaped."""
     escaped = value.replace("\\", "\\\\").replace('"', '\\"')
     return f'"{escaped}"'
 
@@ -108,6 +110,8 @@ def _tls_lines(tls: TlsFiles) -> list[tuple[str, str]]:
 
 
 def redis_conf(node: Node) -> str:
+    """``redis.conf`` of ``node``: every directive it starts with, its declared ones
+    (``node.directives``) last. Pure: never raises."""
     directory = quote(str(node.directory))
     pairs: list[tuple[str, str]] = [
         ("bind", node.address),
@@ -172,6 +176,7 @@ def redis_conf(node: Node) -> str:
 
 
 def acl_rule_for(user: AclUser) -> str:
+    """One ``users.acl`` line for ``user``: on or off, its password digests (or nopass), its rules."""
     state = "on" if user.enabled else "off"
     passwords = " ".join(f"#{digest}" for digest in user.password_sha256) or "nopass"
     return f"user {user.name} {state} {passwords} {user.rules}".strip()
@@ -191,6 +196,8 @@ def users_acl(node: Node) -> str:
 
 
 def sentinel_conf(sentinel: Sentinel) -> str:
+    """``sentinel.conf`` of ``sentinel``: what it monitors, as whom, and the replicas and Sentinels
+    it already knows. Pure: never raises."""
     credentials = sentinel.credentials
     name = sentinel.master_name
     peer_port = SENTINEL_TLS_PORT if sentinel.tls else sentinel.port
@@ -227,7 +234,9 @@ def sentinel_conf(sentinel: Sentinel) -> str:
 
 
 def master_in_sentinel_conf(path: Path, master_name: str) -> str | None:
-    """The master address a Sentinel last wrote into its config (it rewrites it on failover)."""
+    """The master address a Sentinel last wrote into its config (it rewrites it on failover).
+    None if the file is gone or names no such master. Raises OSError if it is there but cannot
+    be read."""
     try:
         lines = path.read_text().splitlines()
     except FileNotFoundError:
