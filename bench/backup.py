@@ -216,5 +216,5 @@ def timed_restore(server: RunningServer, backup_id: str, hosts: int) -> float:
 
 def backup_rdb(server: RunningServer, cluster_id: str) -> Path:
     """The RDB the backup was taken from, still in the replica's directory."""
-    replica = next(h["name"] for h in hosts_of(server, cluster_id) if h["role"] == "REPLICA")
+    replica: str = next(h["name"] for h in hosts_of(server, cluster_id) if h["role"] == "REPLICA")
     return server.data_dir / "hosts" / replica / "dump.rdb"

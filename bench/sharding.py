@@ -8,8 +8,10 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -22,7 +24,7 @@ KEYS = int(os.environ.get("BENCH_REBALANCE_KEYS", "300000"))
 BARE_NETWORK = "127.27.0"
 
 
-def sharded_body(name: str, shards: int, per_shard: int) -> dict:
+def sharded_body(name: str, shards: int, per_shard: int) -> dict[str, Any]:
     body = create_body(name, hosts=shards * per_shard, sharded=True)
     for index, host in enumerate(body["hostSpecs"]):
         host["shardName"] = f"s{index // per_shard + 1}"
@@ -30,10 +32,11 @@ def sharded_body(name: str, shards: int, per_shard: int) -> dict:
 
 
 @contextmanager
-def bare_nodes(count: int):
+def bare_nodes(count: int) -> Iterator[list[str]]:
     """``count`` bare cluster-mode redis-servers, no password, on their own addresses."""
     workdir = Path(tempfile.mkdtemp(prefix="mredis-bench-cluster-"))
-    processes, addresses = [], []
+    processes: list[subprocess.Popen[bytes]] = []
+    addresses: list[str] = []
     try:
         for index in range(1, count + 1):
             address = f"{BARE_NETWORK}.{index}"

@@ -5,17 +5,23 @@ the action is denied; Move needs rights on both folders."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, TypeAlias, TypeVar
+
 import grpc
 import pytest
+import requests
+from google.protobuf.message import Message
 from yandex.cloud.access import access_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as cs
 from yandex.cloud.mdb.redis.v1.cluster_service_pb2_grpc import ClusterServiceStub
 from yandex.cloud.operation import operation_service_pb2 as ops
+from yandex.cloud.operation.operation_pb2 import Operation
 from yandex.cloud.operation.operation_service_pb2_grpc import OperationServiceStub
 
 from tests.support.clusters import FOLDER, create_body, create_cluster, wait_operation
 from tests.support.processes import kill_all
-from tests.support.server import RunningServer, host_network, running_server, write_tokens
+from tests.support.server import RunningServer, host_network, json_object, running_server, write_tokens
 
 OTHER_FOLDER = "b1gotherfolder000001"
 TOKENS = {
@@ -36,7 +42,7 @@ RIGHTS = {
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory):
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningServer, str, str]]:
     data_dir = tmp_path_factory.mktemp("auth")
     write_tokens(
         data_dir,
@@ -64,11 +70,27 @@ def setup(tmp_path_factory: pytest.TempPathFactory):
         kill_all(network)
 
 
+ResultT = TypeVar("ResultT")
+# What a gRPC call gave: its reply, or the error it raised.
+GrpcResult: TypeAlias = Message | grpc.RpcError
+
+
+class Transport(Protocol[ResultT]):
+    """The calls test_rights makes, over REST or gRPC; ResultT is what one call gives."""
+
+    def read(self, cluster_id: str, operation_id: str) -> list[ResultT]: ...
+    def change(self, cluster_id: str, description: str) -> ResultT: ...
+    def create_invalid(self) -> ResultT: ...
+    def bind(self, cluster_id: str) -> ResultT: ...
+    def outcome(self, result: ResultT) -> str: ...
+    def operation(self, result: ResultT) -> dict[str, Any]: ...
+
+
 class Rest:
-    def __init__(self, server: RunningServer, who):
+    def __init__(self, server: RunningServer, who: str) -> None:
         self.server, self.token = server, TOKENS.get(who)
 
-    def read(self, cluster_id, operation_id):
+    def read(self, cluster_id: str, operation_id: str) -> list[requests.Response]:
         return [
             self.server.rest("GET", f"/managed-redis/v1/clusters?folderId={FOLDER}", token=self.token),
             self.server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}", token=self.token),
@@ -76,7 +98,7 @@ class Rest:
             self.server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}:listAccessBindings", token=self.token),
         ]
 
-    def change(self, cluster_id, description):
+    def change(self, cluster_id: str, description: str) -> requests.Response:
         return self.server.rest(
             "PATCH",
             f"/managed-redis/v1/clusters/{cluster_id}",
@@ -84,12 +106,12 @@ class Rest:
             json={"updateMask": "description", "description": description},
         )
 
-    def create_invalid(self):
+    def create_invalid(self) -> requests.Response:
         body = create_body("auth-never")
         body["configSpec"]["resources"]["resourcePresetId"] = "no-such-preset"
         return self.server.rest("POST", "/managed-redis/v1/clusters", token=self.token, json=body)
 
-    def bind(self, cluster_id):
+    def bind(self, cluster_id: str) -> requests.Response:
         return self.server.rest(
             "POST",
             f"/managed-redis/v1/clusters/{cluster_id}:setAccessBindings",
@@ -98,29 +120,29 @@ class Rest:
         )
 
     @staticmethod
-    def outcome(response):
+    def outcome(response: requests.Response) -> str:
         return {200: "ok", 400: "invalid", 401: "unauthenticated", 403: "denied", 404: "missing"}[response.status_code]
 
     @staticmethod
-    def operation(response):
-        return response.json()
+    def operation(response: requests.Response) -> dict[str, Any]:
+        return json_object(response)
 
 
 class Grpc:
-    def __init__(self, server: RunningServer, who):
+    def __init__(self, server: RunningServer, who: str) -> None:
         self.server = server
         channel = grpc.secure_channel(server.grpc_addr, grpc.ssl_channel_credentials(server.ca_pem))
         self.clusters, self.operations = ClusterServiceStub(channel), OperationServiceStub(channel)
         token = TOKENS.get(who)
         self.metadata = [("authorization", f"Bearer {token}")] if token else []
 
-    def _call(self, method, request):
+    def _call(self, method: Callable[..., Message], request: Message) -> GrpcResult:
         try:
             return method(request, metadata=self.metadata)
         except grpc.RpcError as error:
             return error
 
-    def read(self, cluster_id, operation_id):
+    def read(self, cluster_id: str, operation_id: str) -> list[GrpcResult]:
         return [
             self._call(self.clusters.List, cs.ListClustersRequest(folder_id=FOLDER)),
             self._call(self.clusters.Get, cs.GetClusterRequest(cluster_id=cluster_id)),
@@ -128,34 +150,36 @@ class Grpc:
             self._call(self.clusters.ListAccessBindings, access_pb2.ListAccessBindingsRequest(resource_id=cluster_id)),
         ]
 
-    def change(self, cluster_id, description):
+    def change(self, cluster_id: str, description: str) -> GrpcResult:
         request = cs.UpdateClusterRequest(cluster_id=cluster_id, description=description)
         request.update_mask.paths.append("description")
         return self._call(self.clusters.Update, request)
 
-    def create_invalid(self):
+    def create_invalid(self) -> GrpcResult:
         from google.protobuf import json_format
 
         request = json_format.ParseDict(create_body("auth-never"), cs.CreateClusterRequest())
         request.config_spec.resources.resource_preset_id = "no-such-preset"
         return self._call(self.clusters.Create, request)
 
-    def bind(self, cluster_id):
+    def bind(self, cluster_id: str) -> GrpcResult:
         return self._call(self.clusters.SetAccessBindings, access_pb2.SetAccessBindingsRequest(resource_id=cluster_id))
 
     @staticmethod
-    def outcome(result):
+    def outcome(result: GrpcResult) -> str:
         if not isinstance(result, grpc.RpcError):
             return "ok"
-        return {
+        outcomes: dict[grpc.StatusCode, str] = {
             grpc.StatusCode.INVALID_ARGUMENT: "invalid",
             grpc.StatusCode.UNAUTHENTICATED: "unauthenticated",
             grpc.StatusCode.PERMISSION_DENIED: "denied",
             grpc.StatusCode.NOT_FOUND: "missing",
-        }[result.code()]
+        }
+        return outcomes[result.code()]
 
     @staticmethod
-    def operation(result):
+    def operation(result: GrpcResult) -> dict[str, Any]:
+        assert isinstance(result, Operation), result
         return {"id": result.id}
 
 
@@ -169,10 +193,11 @@ def refusal(who: str, may_read: bool = True) -> str:
 
 @pytest.mark.parametrize("transport", [Rest, Grpc], ids=["rest", "grpc"])
 @pytest.mark.parametrize("who", list(RIGHTS))
-def test_rights(setup, transport, who) -> None:
+def test_rights(setup: tuple[RunningServer, str, str], transport: type[Rest] | type[Grpc], who: str) -> None:
     server, cluster_id, operation_id = setup
     may_read, may_change, may_manage = RIGHTS[who]
-    client = transport(server, who)
+    # Any: each transport has its own kind of result, which only its own methods read.
+    client: Transport[Any] = transport(server, who)
 
     # List names the folder the caller asked for: denied. The cluster, its operation and its
     # bindings are out of sight: missing.
@@ -194,7 +219,7 @@ def test_rights(setup, transport, who) -> None:
         wait_operation(server, client.operation(bound))
 
 
-def test_list_shows_only_readable_folders(setup) -> None:
+def test_list_shows_only_readable_folders(setup: tuple[RunningServer, str, str]) -> None:
     server, _, _ = setup
     denied = server.rest("GET", f"/managed-redis/v1/clusters?folderId={FOLDER}", token=TOKENS["outsider"])
     assert denied.status_code == 403
@@ -202,7 +227,7 @@ def test_list_shows_only_readable_folders(setup) -> None:
     assert own.status_code == 200 and own.json().get("clusters", []) == []
 
 
-def test_a_cluster_binding_grants_that_cluster_only(setup) -> None:
+def test_a_cluster_binding_grants_that_cluster_only(setup: tuple[RunningServer, str, str]) -> None:
     server, cluster_id, _ = setup
     binding = {"roleId": "managed-redis.viewer", "subject": {"id": "outsider", "type": "userAccount"}}
     response = server.rest(
@@ -243,7 +268,7 @@ def test_a_cluster_binding_grants_that_cluster_only(setup) -> None:
     assert server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}", token=TOKENS["outsider"]).status_code == 404
 
 
-def test_move_needs_rights_on_both_folders(setup) -> None:
+def test_move_needs_rights_on_both_folders(setup: tuple[RunningServer, str, str]) -> None:
     server, cluster_id, _ = setup
     response = server.rest(
         "POST",
@@ -255,7 +280,7 @@ def test_move_needs_rights_on_both_folders(setup) -> None:
     assert server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json()["folderId"] == FOLDER
 
 
-def test_restore_into_another_folder_needs_rights_on_both(setup) -> None:
+def test_restore_into_another_folder_needs_rights_on_both(setup: tuple[RunningServer, str, str]) -> None:
     server, cluster_id, _ = setup
     backup = server.rest("POST", f"/managed-redis/v1/clusters/{cluster_id}:backup")
     wait_operation(server, backup.json())
@@ -274,7 +299,7 @@ def test_restore_into_another_folder_needs_rights_on_both(setup) -> None:
     assert done["response"]["folderId"] == OTHER_FOLDER
 
 
-def test_resources_out_of_sight_look_missing(setup) -> None:
+def test_resources_out_of_sight_look_missing(setup: tuple[RunningServer, str, str]) -> None:
     server, cluster_id, operation_id = setup
     unknown = "c9qnosuchcluster0000"
     for path, words in [
@@ -292,22 +317,23 @@ def test_resources_out_of_sight_look_missing(setup) -> None:
     assert FOLDER not in hidden.text
     grpc_client = Grpc(server, "outsider")
     result = grpc_client._call(grpc_client.clusters.Get, cs.GetClusterRequest(cluster_id=cluster_id))
+    assert isinstance(result, grpc.RpcError), result
     assert result.code() == grpc.StatusCode.NOT_FOUND and FOLDER not in result.details()
     # A caller who sees the cluster but may not change it is denied, without naming its folder.
     denied = Rest(server, "viewer").change(cluster_id, "viewer was here")
     assert denied.status_code == 403 and FOLDER not in denied.json()["message"]
 
 
-def set_bindings(server: RunningServer, cluster_id, bindings):
+def set_bindings(server: RunningServer, cluster_id: str, bindings: list[dict[str, Any]]) -> None:
     response = server.rest(
         "POST",
         f"/managed-redis/v1/clusters/{cluster_id}:setAccessBindings",
         json={"accessBindings": bindings},
     )
-    assert "error" not in wait_operation(server, response.json())
+    assert "error" not in wait_operation(server, json_object(response))
 
 
-def move(server: RunningServer, cluster_id, folder_id, who):
+def move(server: RunningServer, cluster_id: str, folder_id: str, who: str) -> requests.Response:
     return server.rest(
         "POST",
         f"/managed-redis/v1/clusters/{cluster_id}:move",
@@ -316,7 +342,7 @@ def move(server: RunningServer, cluster_id, folder_id, who):
     )
 
 
-def test_a_cluster_scoped_editor_cannot_move_the_cluster_away(setup) -> None:
+def test_a_cluster_scoped_editor_cannot_move_the_cluster_away(setup: tuple[RunningServer, str, str]) -> None:
     server, cluster_id, _ = setup
     set_bindings(
         server, cluster_id, [{"roleId": "managed-redis.editor", "subject": {"id": "outsider", "type": "userAccount"}}]
@@ -332,6 +358,7 @@ def test_a_cluster_scoped_editor_cannot_move_the_cluster_away(setup) -> None:
         result = grpc_client._call(
             grpc_client.clusters.Move, cs.MoveClusterRequest(cluster_id=cluster_id, destination_folder_id=OTHER_FOLDER)
         )
+        assert isinstance(result, grpc.RpcError), result
         assert result.code() == grpc.StatusCode.PERMISSION_DENIED
         assert server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json()["folderId"] == FOLDER
         assert server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}", token=TOKENS["admin"]).status_code == 200
@@ -339,7 +366,7 @@ def test_a_cluster_scoped_editor_cannot_move_the_cluster_away(setup) -> None:
         set_bindings(server, cluster_id, [])
 
 
-def test_an_editor_of_both_folders_moves_the_cluster(setup) -> None:
+def test_an_editor_of_both_folders_moves_the_cluster(setup: tuple[RunningServer, str, str]) -> None:
     server, cluster_id, _ = setup
     # The folder's own admin may not push it into a folder where they have no role.
     refused = move(server, cluster_id, OTHER_FOLDER, "admin")

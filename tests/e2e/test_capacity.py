@@ -16,7 +16,7 @@ from yandex.cloud.mdb.redis.v1.cluster_service_pb2_grpc import ClusterServiceStu
 
 from tests.support.clusters import FOLDER, create_body, create_cluster, hosts_of, run, wait_operation
 from tests.support.processes import kill_all, redis_processes
-from tests.support.server import RunningServer, host_network, running_server
+from tests.support.server import RunningServer, host_network, json_object, running_server
 
 CLUSTERS = "/managed-redis/v1/clusters"
 GIB = 1 << 30
@@ -59,7 +59,7 @@ def operation_ids(server: RunningServer, cluster_id: str) -> list[str]:
 def refused(response: Any, code: int, http: int) -> dict[str, Any]:
     """The google.rpc.Status body of a refusal with ``code`` (HTTP ``http``)."""
     assert response.status_code == http, response.text
-    body = response.json()
+    body = json_object(response)
     assert body["code"] == code, body
     return body
 

@@ -70,7 +70,8 @@ def test_a_change_while_another_operation_runs_names_it_as_terraform_expects(clu
         refused = server.rest(method, path + suffix, json=body)
         assert refused.status_code == 400 and refused.json()["code"] == 9, refused.text
         # Terraform's pattern (pkg/retry/retry.go): `Conflicting operation (.+) detected`.
-        assert re.search(r"Conflicting operation (.+) detected", refused.json()["message"]).group(1) == first["id"]
+        conflict = re.search(r"Conflicting operation (.+) detected", refused.json()["message"])
+    assert conflict is not None and conflict.group(1) == first["id"]
     assert "error" not in wait_operation(server, first)
     started = run(server, "POST", f"{path}:start")
     assert started["response"]["status"] == "RUNNING"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import grpc
 import pytest
 from yandex.cloud.endpoint.api_endpoint_service_pb2 import ListApiEndpointsRequest
@@ -23,7 +25,7 @@ from tests.support.server import RunningServer, running_server
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     with running_server(tmp_path_factory.mktemp("core")) as running:
         yield running
 

@@ -106,7 +106,8 @@ class Target:
                 base = f"/managed-redis/v1/clusters/{cluster['id']}"
                 for part in ("/operations", "/hosts", "/shards", "/users", ":listAccessBindings"):
                     state[cluster["id"] + part] = self.get(base + part)
-        return _without_looks(state)
+        looks_removed: dict[str, Any] = _without_looks(state)
+        return looks_removed
 
     def assert_unchanged(self, what: str) -> None:
         assert self.snapshot() == self.baseline, f"a refused request changed the state: {what}"
@@ -271,7 +272,7 @@ def _route_id(route: Route) -> str:
 
 
 @pytest.mark.parametrize("route", ROUTES, ids=_route_id)
-def test_rest_route_withstands_hostile_requests(target, fuzz_examples: int, route) -> None:
+def test_rest_route_withstands_hostile_requests(target: Target, fuzz_examples: int, route: Route) -> None:
     @_settings(fuzz_examples)
     @given(request=rest_requests(route, target))
     def attempt(request: RestRequest) -> None:
@@ -343,7 +344,7 @@ def _method_id(method: Method) -> str:
 
 
 @pytest.mark.parametrize("method", METHODS, ids=_method_id)
-def test_grpc_method_withstands_hostile_messages(target, fuzz_examples: int, method) -> None:
+def test_grpc_method_withstands_hostile_messages(target: Target, fuzz_examples: int, method: Method) -> None:
     @_settings(fuzz_examples)
     @given(call=grpc_calls(method, target))
     def attempt(call: tuple[bytes, list[tuple[str, str]]]) -> None:
@@ -390,7 +391,7 @@ def check_grpc_error(fuzz: Target, method: Method, data: bytes, error: grpc.RpcE
 # -- found by fuzzing, kept as plain tests -----------------------------------------------------
 
 
-def test_failover_away_from_a_host_the_cluster_lacks_names_it(target) -> None:
+def test_failover_away_from_a_host_the_cluster_lacks_names_it(target: Target) -> None:
     """Once an INTERNAL (a LookupError from deep inside); now the caller's error, naming the host."""
     cluster_id = target.ids["cluster_id"][0]
     response = target.server.rest(

@@ -10,11 +10,14 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import grpc
 import pytest
+import requests
 from google.protobuf import json_format
 from google.rpc import code_pb2, error_details_pb2, status_pb2
+from yandex.cloud.mdb.redis.v1 import cluster_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as cs
 
 from tests.support.clusters import FOLDER, create_body, wait_operation
@@ -47,7 +50,7 @@ def status_of(body: bytes) -> status_pb2.Status:
     return json_format.ParseDict(json.loads(body), status_pb2.Status())
 
 
-def assert_status_reply(response, http_status: int, code: int) -> status_pb2.Status:
+def assert_status_reply(response: requests.Response, http_status: int, code: int) -> status_pb2.Status:
     assert response.status_code == http_status, response.text
     assert response.headers["Content-Type"].startswith("application/json")
     assert response.headers["Server"] == "managed-redis"
@@ -84,7 +87,7 @@ def test_deeply_nested_json_is_refused_after_authentication(server: RunningServe
         base64.urlsafe_b64encode("²".encode()).decode(),  # a digit only int() reads
     ],
 )
-def test_crafted_page_tokens_are_invalid_argument_on_lists(server: RunningServer, path, token) -> None:
+def test_crafted_page_tokens_are_invalid_argument_on_lists(server: RunningServer, path: str, token: str) -> None:
     response = server.rest("GET", f"{path}&pageToken={token}")
     status = assert_status_reply(response, 400, code_pb2.INVALID_ARGUMENT)
     assert status.message == "page_token: not a token this server issued"
@@ -101,7 +104,9 @@ def test_crafted_page_tokens_are_invalid_argument_on_lists(server: RunningServer
         ({"persistenceMode": "SOMETIMES"}, 'persistence_mode: "SOMETIMES" is not a PersistenceMode'),
     ],
 )
-def test_unknown_enum_values_are_invalid_argument_naming_the_field(server: RunningServer, body, message) -> None:
+def test_unknown_enum_values_are_invalid_argument_naming_the_field(
+    server: RunningServer, body: dict[str, Any], message: str
+) -> None:
     create = create_body("enums", hosts=1)
     create.setdefault("configSpec", {}).setdefault("redis", {}).update(body.get("configSpec", {}).get("redis", {}))
     create.update({key: value for key, value in body.items() if key != "configSpec"})
@@ -138,7 +143,7 @@ def _details(error: grpc.RpcError) -> status_pb2.Status:
     [b"\xff\xff\xff", b"\x0a\x05ab", b"\x0a\x02\xc3\x28", b"\x0b" * 50, b"\x0a\x80\x80\x80\x80\x10"],
     ids=["bad-tag", "truncated", "bad-utf8", "start-groups", "huge-length"],
 )
-def test_malformed_protobuf_over_grpc_is_invalid_argument(server: RunningServer, data) -> None:
+def test_malformed_protobuf_over_grpc_is_invalid_argument(server: RunningServer, data: bytes) -> None:
     path = "/yandex.cloud.mdb.redis.v1.ClusterService/Get"
     error = _grpc_call(server, path, data, server.admin_token)
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -149,7 +154,9 @@ def test_malformed_protobuf_over_grpc_is_invalid_argument(server: RunningServer,
 
 
 def test_unknown_enum_numbers_over_grpc_are_invalid_argument(server: RunningServer) -> None:
-    request = cs.UpdateClusterRequest(cluster_id="c9qnothere", persistence_mode=77)
+    request = cs.UpdateClusterRequest(
+        cluster_id="c9qnothere", persistence_mode=cluster_pb2.Cluster.PersistenceMode.ValueType(77)
+    )
     error = _grpc_call(
         server, "/yandex.cloud.mdb.redis.v1.ClusterService/Update", request.SerializeToString(), server.admin_token
     )
@@ -180,7 +187,7 @@ def test_wrong_verb_is_405_with_allow(server: RunningServer) -> None:
     ],
     ids=["bad-header", "control-char", "tls-hello", "long-line", "bad-chunk", "long-header", "asterisk"],
 )
-def test_what_aiohttp_refuses_is_a_status_without_echo(server: RunningServer, data) -> None:
+def test_what_aiohttp_refuses_is_a_status_without_echo(server: RunningServer, data: bytes) -> None:
     reply = send_raw(server.rest_url, data)
     assert reply.status == 400
     assert reply.headers["content-type"].startswith("application/json")
@@ -192,7 +199,7 @@ def test_what_aiohttp_refuses_is_a_status_without_echo(server: RunningServer, da
 
 
 @pytest.mark.parametrize("target", ["/", "/managed-redis/v1/clusters%0A/x", "http://elsewhere/nope", "/%ff%fe"])
-def test_paths_no_method_has_are_404_status(server: RunningServer, target) -> None:
+def test_paths_no_method_has_are_404_status(server: RunningServer, target: str) -> None:
     reply = send_raw(server.rest_url, request_bytes("GET", target, {"Authorization": f"Bearer {server.admin_token}"}))
     assert reply.status == 404, reply.body
     assert reply.headers["server"] == "managed-redis"

@@ -11,6 +11,7 @@ from yandex.cloud.mdb.redis.v1.config import redis_pb2
 
 from tests.support.clusters import FOLDER, PASSWORD, client
 from tests.support.dataset import fill, picture
+from tests.support.sdk_operations import wait_result
 from tests.support.server import RunningServer
 
 
@@ -20,15 +21,17 @@ def config() -> cs.ConfigSpec:
     )
 
 
-def master(clusters, cluster_id: str) -> str:
+def master(clusters: ClusterServiceStub, cluster_id: str) -> str:
     hosts = clusters.ListHosts(cs.ListClusterHostsRequest(cluster_id=cluster_id)).hosts
-    return next(h.name for h in hosts if h.role == cluster_pb2.Host.MASTER)
+    name: str = next(h.name for h in hosts if h.role == cluster_pb2.Host.MASTER)
+    return name
 
 
 def test_backup_list_restore(cluster_server: RunningServer) -> None:
     sdk = cluster_server.sdk()
     clusters = sdk.client(ClusterServiceStub)
-    created = sdk.wait_operation_and_get_result(
+    created = wait_result(
+        sdk,
         clusters.Create(
             cs.CreateClusterRequest(
                 folder_id=FOLDER,
@@ -45,7 +48,8 @@ def test_backup_list_restore(cluster_server: RunningServer) -> None:
     fill(source, 3000)
     expected = picture(source)
 
-    backed_up = sdk.wait_operation_and_get_result(
+    backed_up = wait_result(
+        sdk,
         clusters.Backup(cs.BackupClusterRequest(cluster_id=created.id)),
         response_type=cluster_pb2.Cluster,
         meta_type=cs.BackupClusterMetadata,
@@ -56,7 +60,8 @@ def test_backup_list_restore(cluster_server: RunningServer) -> None:
     fetched = sdk.client(BackupServiceStub).Get(GetBackupRequest(backup_id=backups[0].id))
     assert fetched.source_cluster_id == created.id and list(fetched.source_shard_names) == ["shard1"]
 
-    restored = sdk.wait_operation_and_get_result(
+    restored = wait_result(
+        sdk,
         clusters.Restore(
             cs.RestoreClusterRequest(
                 backup_id=backups[0].id,

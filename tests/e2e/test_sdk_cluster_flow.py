@@ -10,6 +10,7 @@ from yandex.cloud.mdb.redis.v1.cluster_service_pb2_grpc import ClusterServiceStu
 from yandex.cloud.mdb.redis.v1.config import redis_pb2
 
 from tests.support.clusters import FOLDER, PASSWORD
+from tests.support.sdk_operations import wait_result
 from tests.support.server import RunningServer
 
 
@@ -28,9 +29,7 @@ def test_create_failover_stop_start_delete(cluster_server: RunningServer) -> Non
             host_specs=[cs.HostSpec(zone_id=zone) for zone in ("ru-central1-a", "ru-central1-b", "ru-central1-d")],
         )
     )
-    created = sdk.wait_operation_and_get_result(
-        operation, response_type=cluster_pb2.Cluster, meta_type=cs.CreateClusterMetadata
-    )
+    created = wait_result(sdk, operation, response_type=cluster_pb2.Cluster, meta_type=cs.CreateClusterMetadata)
     cluster = created.response
     assert created.meta.cluster_id == cluster.id
     assert cluster.status == cluster_pb2.Cluster.RUNNING and cluster.name == "sdk-flow"
@@ -40,7 +39,8 @@ def test_create_failover_stop_start_delete(cluster_server: RunningServer) -> Non
     master = next(h.name for h in hosts if h.role == cluster_pb2.Host.MASTER)
     redis.Redis(host=master, password=PASSWORD).set("sdk", "works")
 
-    failover = sdk.wait_operation_and_get_result(
+    failover = wait_result(
+        sdk,
         clusters.StartFailover(cs.StartClusterFailoverRequest(cluster_id=cluster.id)),
         response_type=cluster_pb2.Cluster,
         meta_type=cs.StartClusterFailoverMetadata,
@@ -50,13 +50,15 @@ def test_create_failover_stop_start_delete(cluster_server: RunningServer) -> Non
     new_master = next(h.name for h in hosts if h.role == cluster_pb2.Host.MASTER)
     assert new_master != master
 
-    stopped = sdk.wait_operation_and_get_result(
+    stopped = wait_result(
+        sdk,
         clusters.Stop(cs.StopClusterRequest(cluster_id=cluster.id)),
         response_type=cluster_pb2.Cluster,
         meta_type=cs.StopClusterMetadata,
     )
     assert stopped.response.status == cluster_pb2.Cluster.STOPPED
-    started = sdk.wait_operation_and_get_result(
+    started = wait_result(
+        sdk,
         clusters.Start(cs.StartClusterRequest(cluster_id=cluster.id)),
         response_type=cluster_pb2.Cluster,
         meta_type=cs.StartClusterMetadata,
@@ -64,7 +66,8 @@ def test_create_failover_stop_start_delete(cluster_server: RunningServer) -> Non
     assert started.response.status == cluster_pb2.Cluster.RUNNING
     assert redis.Redis(host=new_master, password=PASSWORD).get("sdk") == b"works"
 
-    deleted = sdk.wait_operation_and_get_result(
+    deleted = wait_result(
+        sdk,
         clusters.Delete(cs.DeleteClusterRequest(cluster_id=cluster.id)),
         response_type=empty_pb2.Empty,
         meta_type=cs.DeleteClusterMetadata,

@@ -10,6 +10,7 @@ from yandex.cloud.mdb.redis.v1.config import redis_pb2
 
 from tests.support.cluster_clients import cluster_client
 from tests.support.clusters import FOLDER, PASSWORD
+from tests.support.sdk_operations import wait_result
 from tests.support.server import RunningServer
 
 
@@ -22,8 +23,8 @@ def config() -> cs.ConfigSpec:
 def test_shard_rpcs(cluster_server: RunningServer) -> None:
     sdk = cluster_server.sdk()
     clusters = sdk.client(ClusterServiceStub)
-    wait = sdk.wait_operation_and_get_result
-    created = wait(
+    created = wait_result(
+        sdk,
         clusters.Create(
             cs.CreateClusterRequest(
                 folder_id=FOLDER,
@@ -46,7 +47,8 @@ def test_shard_rpcs(cluster_server: RunningServer) -> None:
     for number in range(2000):
         client.set(f"sdk:{number}", number)
 
-    added = wait(
+    added = wait_result(
+        sdk,
         clusters.AddShard(
             cs.AddClusterShardRequest(
                 cluster_id=created.id, shard_name="d", host_specs=[cs.HostSpec(zone_id="ru-central1-b")]
@@ -56,13 +58,15 @@ def test_shard_rpcs(cluster_server: RunningServer) -> None:
         meta_type=cs.AddClusterShardMetadata,
     )
     assert added.response.name == "d" and added.meta.shard_name == "d"
-    rebalanced = wait(
+    rebalanced = wait_result(
+        sdk,
         clusters.Rebalance(cs.RebalanceClusterRequest(cluster_id=created.id)),
         response_type=cluster_pb2.Cluster,
         meta_type=cs.RebalanceClusterMetadata,
     )
     assert rebalanced.meta.cluster_id == created.id
-    deleted = wait(
+    deleted = wait_result(
+        sdk,
         clusters.DeleteShard(cs.DeleteClusterShardRequest(cluster_id=created.id, shard_name="a")),
         response_type=empty_pb2.Empty,
         meta_type=cs.DeleteClusterShardMetadata,
@@ -74,7 +78,8 @@ def test_shard_rpcs(cluster_server: RunningServer) -> None:
     fresh = cluster_client(remaining[0].name)
     assert [fresh.get(f"sdk:{n}") for n in range(2000)] == [str(n) for n in range(2000)]
 
-    plain = wait(
+    plain = wait_result(
+        sdk,
         clusters.Create(
             cs.CreateClusterRequest(
                 folder_id=FOLDER,
@@ -87,7 +92,8 @@ def test_shard_rpcs(cluster_server: RunningServer) -> None:
         response_type=cluster_pb2.Cluster,
         meta_type=cs.CreateClusterMetadata,
     ).response
-    enabled = wait(
+    enabled = wait_result(
+        sdk,
         clusters.EnableSharding(cs.EnableShardingClusterRequest(cluster_id=plain.id)),
         response_type=cluster_pb2.Cluster,
         meta_type=cs.EnableShardingClusterMetadata,

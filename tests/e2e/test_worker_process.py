@@ -66,6 +66,7 @@ def test_separate_worker_cancel_and_idempotency(tmp_path: Path) -> None:
             assert server.rest("GET", f"/operations/{first['id']}:cancel").json() == done
             worker.send_signal(signal.SIGTERM)
             assert worker.wait(30) == 0
+            assert worker.stdout is not None
             output = worker.stdout.read()
             assert "worker" in output and "running" in output
             worker = None

@@ -9,7 +9,7 @@ from typing import Any
 
 import redis
 
-from tests.support.server import RunningServer, wait_until
+from tests.support.server import RunningServer, json_object, wait_until
 
 PASSWORD = "Test-Password-1"
 FOLDER = "b1gtestfolder0000001"
@@ -32,7 +32,7 @@ def wait_operation(server: RunningServer, operation: dict[str, Any], timeout_s: 
     assert "id" in operation, operation
     deadline = time.monotonic() + timeout_s
     while True:
-        current = server.rest("GET", f"/operations/{operation['id']}").json()
+        current = json_object(server.rest("GET", f"/operations/{operation['id']}"))
         if current.get("done"):
             return current
         if time.monotonic() > deadline:
@@ -44,14 +44,15 @@ def run(server: RunningServer, method: str, path: str, body: dict[str, Any] | No
     """Call a mutating method, wait for its operation, and insist it succeeded."""
     response = server.rest(method, path, json=body)
     assert response.status_code == 200, response.text
-    done = wait_operation(server, response.json())
+    done = wait_operation(server, json_object(response))
     assert "error" not in done, f"{done['error']}\n--- server log ---\n{server.log()[-6000:]}"
     return done
 
 
 def create_cluster(server: RunningServer, name: str, hosts: int = 3, **extra: Any) -> dict[str, Any]:
     done = run(server, "POST", "/managed-redis/v1/clusters", create_body(name, hosts, **extra))
-    return done["response"]
+    cluster: dict[str, Any] = done["response"]
+    return cluster
 
 
 def wait_alive(
@@ -66,11 +67,14 @@ def wait_alive(
 
 
 def hosts_of(server: RunningServer, cluster_id: str) -> list[dict[str, Any]]:
-    return server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}/hosts").json()["hosts"]
+    hosts: list[dict[str, Any]] = json_object(server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}/hosts"))[
+        "hosts"
+    ]
+    return hosts
 
 
 def master_of(server: RunningServer, cluster_id: str) -> str:
-    masters = [h["name"] for h in hosts_of(server, cluster_id) if h.get("role") == "MASTER"]
+    masters: list[str] = [h["name"] for h in hosts_of(server, cluster_id) if h.get("role") == "MASTER"]
     assert len(masters) == 1, masters
     return masters[0]
 

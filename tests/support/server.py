@@ -20,9 +20,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
+
+if TYPE_CHECKING:
+    import yandexcloud
 
 READY = re.compile(r"serving REST on (http://\S+) and gRPC\+TLS on (\S+) \(CA (\S+)\)")
 _counter = itertools.count()
@@ -34,6 +37,13 @@ def host_network() -> str:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     second = 21 + int(worker[2:]) % 80 if worker[2:].isdigit() else 121 + os.getpid() % 100
     return f"127.{second}.{next(_counter) % 250 + 1}.0/24"
+
+
+def json_object(response: requests.Response) -> dict[str, Any]:
+    """The response's body, a JSON object."""
+    body = response.json()
+    assert isinstance(body, dict), body
+    return body
 
 
 @dataclass
@@ -55,7 +65,7 @@ class RunningServer:
             headers["Authorization"] = f"Bearer {token}"
         return requests.request(method, self.rest_url + path, headers=headers, timeout=60, **kwargs)
 
-    def sdk(self, token: str | None = "admin") -> Any:
+    def sdk(self, token: str | None = "admin") -> yandexcloud.SDK:
         import yandexcloud
 
         return yandexcloud.SDK(

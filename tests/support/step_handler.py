@@ -35,11 +35,24 @@ def _journal(path: str, line: str) -> None:
         os.fsync(handle.fileno())
 
 
+def _number(request: struct_pb2.Struct, key: str) -> float:
+    """A number field of the request (a Struct holds every number as a float)."""
+    value = request[key]
+    assert isinstance(value, float), f"{key} is {value!r}, not a number"
+    return value
+
+
+def _text(request: struct_pb2.Struct, key: str) -> str:
+    value = request[key]
+    assert isinstance(value, str), f"{key} is {value!r}, not a string"
+    return value
+
+
 def run_steps(ctx: OperationContext[struct_pb2.Struct]) -> struct_pb2.Struct:
     request = ctx.request
-    steps = int(request["steps"])
-    journal = request["journal"]
-    fail_at = int(request["fail_at"]) if "fail_at" in request else -1
+    steps = int(_number(request, "steps"))
+    journal = _text(request, "journal")
+    fail_at = int(_number(request, "fail_at")) if "fail_at" in request else -1
 
     for number in range(steps):
 
@@ -48,7 +61,7 @@ def run_steps(ctx: OperationContext[struct_pb2.Struct]) -> struct_pb2.Struct:
             failpoints.reached(f"test.steps.{number}")
             if number == fail_at:
                 raise FailedPrecondition(f"step {number} was told to fail")
-            time.sleep(float(request["sleep_s"]))
+            time.sleep(_number(request, "sleep_s"))
             _journal(journal, f"end {number}")
             return number * 10
 
