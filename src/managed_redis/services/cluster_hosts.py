@@ -9,6 +9,7 @@ from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 from yandex.cloud.operation import operation_pb2
 
 from managed_redis.domain.cluster_spec import declared_of
+from managed_redis.domain.failover import FailoverAsk
 from managed_redis.domain.topology import (
     DEFAULT_SHARD,
     MAX_HOSTS_NON_SHARDED,
@@ -46,31 +47,14 @@ class ClusterHosts(ClusterServiceBase):
         unknown = [name for name in request.host_names if name not in known]
         if unknown:
             raise InvalidArgument.field("host_names", f"not hosts of cluster {record.id}: {', '.join(unknown)}")
-        kind = request.failover_type
-        if kind == service_pb.StartClusterFailoverRequest.SWITCH_FROM_ZONE and not request.zone_id:
-            raise InvalidArgument.field("zone_id", "required for SWITCH_FROM_ZONE")
-        if (
-            kind
-            in (
-                service_pb.StartClusterFailoverRequest.SWITCH_TO_HOSTNAMES,
-                service_pb.StartClusterFailoverRequest.SWITCH_FROM_HOSTNAMES,
-            )
-            and not request.host_names
-        ):
-            raise InvalidArgument.field("host_names", "required for this failover_type")
-        if (
-            record.sharded
-            and not request.host_names
-            and kind != service_pb.StartClusterFailoverRequest.SWITCH_FROM_ZONE
-        ):
-            raise InvalidArgument.field(
-                "host_names", "required for a sharded cluster: name the masters to move away from"
-            )
-        shards = {plan.host(name).shard_name for name in request.host_names} or {s.name for s in plan.shards}
-        lonely = sorted(name for name in shards if len(plan.shard_hosts(name)) < 2)
-        if lonely and (not record.sharded or kind != service_pb.StartClusterFailoverRequest.SWITCH_FROM_ZONE):
-            where = f"cluster {record.id}" if not record.sharded else f"shard {', '.join(lonely)}"
-            raise FailedPrecondition(f"{where} has one host; there is no replica to switch to")
+        ask = FailoverAsk.of(request)
+        ask.check(record.sharded)
+        if ask.needs_replica_in_each_shard(record.sharded):
+            shards = ask.shards(record.sharded, (s.name for s in plan.shards), lambda name: plan.host(name).shard_name)
+            lonely = sorted(name for name in shards if len(plan.shard_hosts(name)) < 2)
+            if lonely:
+                where = f"cluster {record.id}" if not record.sharded else f"shard {', '.join(lonely)}"
+                raise FailedPrecondition(f"{where} has one host; there is no replica to switch to")
         return self._change(
             caller,
             record.id,

@@ -9,6 +9,7 @@ from yandex.cloud.mdb.redis.v1 import cluster_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
 from managed_redis import failpoints
+from managed_redis.domain.failover import FailoverAsk
 from managed_redis.domain.topology import DEFAULT_REPLICA_PRIORITY
 from managed_redis.engine.facts import Role
 from managed_redis.errors import FailedPrecondition
@@ -18,7 +19,6 @@ from managed_redis.operations.observing import live_redis
 from managed_redis.operations.plans import ClusterPlan
 from managed_redis.store.clusters import HostRecord
 
-FailoverType = service_pb.StartClusterFailoverRequest.FailoverType
 log = logging.getLogger(__name__)
 
 
@@ -28,13 +28,8 @@ def choose_target(
     """The replica of ``master``'s shard to promote, or None when the master already
     satisfies the request. Only the request's hosts of this shard count."""
     members = plan.shard_hosts(master.shard_name)
-    names = set(request.host_names) & {host.name for host in members}
-    kind = request.failover_type
-    if kind == FailoverType.SWITCH_FROM_ZONE and master.zone_id != request.zone_id:
-        return None
-    if kind == FailoverType.SWITCH_FROM_HOSTNAMES and master.name not in names:
-        return None
-    if kind == FailoverType.SWITCH_TO_HOSTNAMES and master.name in names:
+    ask = FailoverAsk.of(request).within(host.name for host in members)
+    if ask.master_may_stay(master):
         return None
     seen = live_redis(plan)
     candidates = [
@@ -44,14 +39,8 @@ def choose_target(
         and seen[host.name].role == Role.REPLICA
         and seen[host.name].link_up
         and host.replica_priority != 0
+        and ask.may_take_over(host, master)
     ]
-    promote = names - {master.name}
-    if kind == FailoverType.SWITCH_TO_HOSTNAMES or (kind == FailoverType.FAILOVER_TYPE_UNSPECIFIED and promote):
-        candidates = [host for host in candidates if host.name in promote]
-    elif kind == FailoverType.SWITCH_FROM_HOSTNAMES:
-        candidates = [host for host in candidates if host.name not in names]
-    elif kind == FailoverType.SWITCH_FROM_ZONE:
-        candidates = [host for host in candidates if host.zone_id != request.zone_id]
     if not candidates:
         raise FailedPrecondition(
             f"shard {master.shard_name} of cluster {plan.record.id} has no healthy replica that may become "
@@ -65,11 +54,10 @@ def choose_target(
 
 
 def shards_involved(plan: ClusterPlan, request: service_pb.StartClusterFailoverRequest) -> list[str]:
-    """Every shard of a non-sharded cluster (its one); the named hosts' shards, or all
-    shards for SWITCH_FROM_ZONE, of a sharded one."""
-    if not plan.record.sharded or request.failover_type == FailoverType.SWITCH_FROM_ZONE:
-        return [shard.name for shard in plan.shards]
-    return sorted({plan.host(name).shard_name for name in request.host_names})
+    """The shards whose master the request may move (``FailoverAsk.shards``)."""
+    return FailoverAsk.of(request).shards(
+        plan.record.sharded, (shard.name for shard in plan.shards), lambda name: plan.host(name).shard_name
+    )
 
 
 def start_failover(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
