@@ -20,13 +20,15 @@ from google.protobuf.message import Message
 
 from managed_redis.clock import Clock
 from managed_redis.errors import InternalError
+from managed_redis.operations.deps import Deps
 from managed_redis.operations.limits import deadline_error
 from managed_redis.store import operations as op_store
 from managed_redis.store.database import Database
 from managed_redis.store.operations import OperationRecord
 
 T = TypeVar("T")
-RequestT = TypeVar("RequestT", bound=Message)
+# Covariant: a helper taking OperationContext[Message] serves every handler.
+RequestT_co = TypeVar("RequestT_co", bound=Message, covariant=True)
 MessageT = TypeVar("MessageT", bound=Message)
 log = logging.getLogger(__name__)
 
@@ -43,27 +45,42 @@ class Retry(InternalError):
         self.after_s = after_s
 
 
-class OperationContext(Generic[RequestT]):
+class OperationContext(Generic[RequestT_co]):
+    """One attempt at one operation: its row, its request, what it may use (``deps``)."""
+
     def __init__(
         self,
         db: Database,
         record: OperationRecord,
         owner: str,
-        request: RequestT,
-        deps: Any,
+        request: RequestT_co,
+        deps: Deps | None,
         clock: Clock,
         deadline: tuple[dt.datetime, float] | None = None,
     ) -> None:
-        """``deadline``: (when, its length in seconds for the message), or None for none."""
+        """``deadline``: (when, its length in seconds for the message), or None for none.
+        ``deps``: None only for workers of kinds that use none (tests)."""
         self.db = db
         self.deadline = deadline
         self.record = record
         self.owner = owner
-        self.request = request
-        self.deps = deps
+        self._request = request
+        self._deps = deps
         self.clock = clock
         self.progress: dict[str, Any] = dict(record.progress or {})
         self.progress.setdefault("steps", {})
+
+    @property
+    def request(self) -> RequestT_co:
+        """The request the operation works from, as stored at submission."""
+        return self._request
+
+    @property
+    def deps(self) -> Deps:
+        """The engine, vault, CA, backup store and settings; RuntimeError for a worker built without them."""
+        if self._deps is None:
+            raise RuntimeError(f"operation {self.record.id} ({self.record.kind}) needs a worker with dependencies")
+        return self._deps
 
     @property
     def operation_id(self) -> str:

@@ -1,28 +1,28 @@
-"""The catalogue of long-running operations: each kind, the request it works from, its handler.
+"""The catalogue of long-running operations: every kind the service runs, each declared once.
 
-A reader sees here every operation the service can run. ``HandlerSpec.on_error`` (if any)
-runs once when the operation fails, to leave things as the failure promises (a failed
-create leaves no process running and the cluster in ERROR). ``HandlerSpec.limits`` bounds
-each kind (``limits.py``): at most 5 attempts (claims) each, and a deadline from creation
-sized to the work (``LIMITS``): minutes for metadata changes, an hour or two for changes
-that restart or sync hosts, 6 h for those that move data (restore, backups, slots).
+A reader sees here every operation the service can run, and everything about each
+(``kinds.OperationKind``): the services submit these declarations, the worker runs them,
+the supervisor reads ``HEAL_DURING`` from them and the scheduler submits
+``AUTOMATED_BACKUP``. Each kind's name is spelt here and nowhere else.
+
+Limits: at most 5 attempts (claims) each, and a deadline from creation sized to the work:
+minutes for metadata changes, an hour or two for changes that restart or sync hosts, 6 h
+for those that move data (restore, backups, slots).
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
-from google.protobuf.message import Message
+from google.protobuf import empty_pb2
 from yandex.cloud.access import access_pb2
 from yandex.cloud.mdb.redis.v1 import backup_retention_policy_service_pb2 as retention_service_pb
 from yandex.cloud.mdb.redis.v1 import backup_service_pb2 as backup_service_pb
+from yandex.cloud.mdb.redis.v1 import cluster_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
+from yandex.cloud.mdb.v1 import backup_retention_policy_pb2 as policy_pb
 
-from managed_redis.errors import ApiError
-from managed_redis.operations.context import OperationContext
 from managed_redis.operations.handlers import (
     access,
     backups,
@@ -34,91 +34,283 @@ from managed_redis.operations.handlers import (
     shards,
     update,
 )
+from managed_redis.operations.kinds import ClusterChange, OperationKind
 from managed_redis.operations.limits import Limits
-
-# Operations that leave processes alone, so the supervisor keeps healing while they run.
-HEAL_DURING = frozenset({"cluster.backup", "cluster.backup.automated", "cluster.set_access_bindings"})
-
-Handler = Callable[[OperationContext[Any]], Message]
-ErrorHook = Callable[[OperationContext[Any], ApiError], None]
-
+from managed_redis.statuses import ClusterStatus as Status
 
 MINUTE_S = 60.0
 HOUR_S = 3600.0
-# The deadline of each kind, counted from its creation (every kind: at most 5 attempts).
-LIMITS: Mapping[str, Limits] = {
-    "cluster.create": Limits(deadline_s=HOUR_S),
-    "cluster.restore": Limits(deadline_s=6 * HOUR_S),
-    "cluster.delete": Limits(deadline_s=30 * MINUTE_S),
-    "cluster.stop": Limits(deadline_s=30 * MINUTE_S),
-    "cluster.start": Limits(deadline_s=HOUR_S),
-    "cluster.move": Limits(deadline_s=5 * MINUTE_S),
-    "cluster.update": Limits(deadline_s=2 * HOUR_S),
-    "cluster.failover": Limits(deadline_s=30 * MINUTE_S),
-    "cluster.add_hosts": Limits(deadline_s=2 * HOUR_S),
-    "cluster.delete_hosts": Limits(deadline_s=30 * MINUTE_S),
-    "cluster.update_hosts": Limits(deadline_s=HOUR_S),
-    "cluster.add_shard": Limits(deadline_s=HOUR_S),
-    "cluster.delete_shard": Limits(deadline_s=6 * HOUR_S),
-    "cluster.rebalance": Limits(deadline_s=6 * HOUR_S),
-    "cluster.enable_sharding": Limits(deadline_s=2 * HOUR_S),
-    "cluster.backup": Limits(deadline_s=6 * HOUR_S),
-    "cluster.backup.automated": Limits(deadline_s=6 * HOUR_S),
-    "backup.delete": Limits(deadline_s=30 * MINUTE_S),
-    "retention_policy.create": Limits(deadline_s=5 * MINUTE_S),
-    "retention_policy.delete": Limits(deadline_s=5 * MINUTE_S),
-    "cluster.set_access_bindings": Limits(deadline_s=5 * MINUTE_S),
-    "cluster.update_access_bindings": Limits(deadline_s=5 * MINUTE_S),
-}
+
+# -- whole clusters -------------------------------------------------------------------------
+
+CREATE_CLUSTER = OperationKind(
+    "cluster.create",
+    "Create Redis cluster",
+    service_pb.CreateClusterRequest,
+    service_pb.CreateClusterMetadata,
+    cluster_pb2.Cluster,
+    clusters.create_cluster,
+    clusters.create_failed,
+    Limits(deadline_s=HOUR_S),
+)
+RESTORE_CLUSTER = OperationKind(
+    "cluster.restore",
+    "Restore Redis cluster",
+    service_pb.RestoreClusterRequest,
+    service_pb.RestoreClusterMetadata,
+    cluster_pb2.Cluster,
+    restore.restore_cluster,
+    clusters.create_failed,
+    Limits(deadline_s=6 * HOUR_S),
+)
+DELETE_CLUSTER = OperationKind(
+    "cluster.delete",
+    "Delete Redis cluster",
+    service_pb.DeleteClusterRequest,
+    service_pb.DeleteClusterMetadata,
+    empty_pb2.Empty,
+    clusters.delete_cluster,
+    limits=Limits(deadline_s=30 * MINUTE_S),
+    change=ClusterChange("deleting it", (Status.RUNNING, Status.STOPPED, Status.ERROR), sets_status=None),
+)
+STOP_CLUSTER = OperationKind(
+    "cluster.stop",
+    "Stop Redis cluster",
+    service_pb.StopClusterRequest,
+    service_pb.StopClusterMetadata,
+    cluster_pb2.Cluster,
+    clusters.stop_cluster,
+    limits=Limits(deadline_s=30 * MINUTE_S),
+    change=ClusterChange("stopping it", sets_status=Status.STOPPING),
+)
+START_CLUSTER = OperationKind(
+    "cluster.start",
+    "Start Redis cluster",
+    service_pb.StartClusterRequest,
+    service_pb.StartClusterMetadata,
+    cluster_pb2.Cluster,
+    clusters.start_cluster,
+    clusters.start_failed,
+    Limits(deadline_s=HOUR_S),
+    change=ClusterChange("starting it", (Status.STOPPED,), sets_status=Status.STARTING),
+)
+MOVE_CLUSTER = OperationKind(
+    "cluster.move",
+    "Move Redis cluster",
+    service_pb.MoveClusterRequest,
+    service_pb.MoveClusterMetadata,
+    cluster_pb2.Cluster,
+    clusters.move_cluster,
+    limits=Limits(deadline_s=5 * MINUTE_S),
+    change=ClusterChange("moving it", (Status.RUNNING, Status.STOPPED), sets_status=None),
+)
+UPDATE_CLUSTER = OperationKind(
+    "cluster.update",
+    "Modify Redis cluster",
+    service_pb.UpdateClusterRequest,
+    service_pb.UpdateClusterMetadata,
+    cluster_pb2.Cluster,
+    update.update_cluster,
+    limits=Limits(deadline_s=2 * HOUR_S),
+    change=ClusterChange("changing it"),
+)
+START_FAILOVER = OperationKind(
+    "cluster.failover",
+    "Start manual failover on Redis cluster",
+    service_pb.StartClusterFailoverRequest,
+    service_pb.StartClusterFailoverMetadata,
+    cluster_pb2.Cluster,
+    failover.start_failover,
+    limits=Limits(deadline_s=30 * MINUTE_S),
+    change=ClusterChange("switching its master"),
+)
+
+# -- hosts and shards -----------------------------------------------------------------------
+
+ADD_HOSTS = OperationKind(
+    "cluster.add_hosts",
+    "Add hosts to Redis cluster",
+    service_pb.AddClusterHostsRequest,
+    service_pb.AddClusterHostsMetadata,
+    empty_pb2.Empty,
+    hosts.add_hosts,
+    hosts.add_hosts_failed,
+    Limits(deadline_s=2 * HOUR_S),
+    change=ClusterChange("adding hosts"),
+)
+DELETE_HOSTS = OperationKind(
+    "cluster.delete_hosts",
+    "Delete hosts from Redis cluster",
+    service_pb.DeleteClusterHostsRequest,
+    service_pb.DeleteClusterHostsMetadata,
+    empty_pb2.Empty,
+    hosts.delete_hosts,
+    limits=Limits(deadline_s=30 * MINUTE_S),
+    change=ClusterChange("deleting hosts"),
+)
+UPDATE_HOSTS = OperationKind(
+    "cluster.update_hosts",
+    "Modify hosts in Redis cluster",
+    service_pb.UpdateClusterHostsRequest,
+    service_pb.UpdateClusterHostsMetadata,
+    empty_pb2.Empty,
+    hosts.update_hosts,
+    limits=Limits(deadline_s=HOUR_S),
+    change=ClusterChange("changing hosts"),
+)
+ADD_SHARD = OperationKind(
+    "cluster.add_shard",
+    "Add shard to Redis cluster",
+    service_pb.AddClusterShardRequest,
+    service_pb.AddClusterShardMetadata,
+    cluster_pb2.Shard,
+    shards.add_shard,
+    shards.add_shard_failed,
+    Limits(deadline_s=HOUR_S),
+    change=ClusterChange("adding a shard"),
+)
+DELETE_SHARD = OperationKind(
+    "cluster.delete_shard",
+    "Delete shard from Redis cluster",
+    service_pb.DeleteClusterShardRequest,
+    service_pb.DeleteClusterShardMetadata,
+    empty_pb2.Empty,
+    shards.delete_shard,
+    limits=Limits(deadline_s=6 * HOUR_S),
+    change=ClusterChange("deleting a shard"),
+)
+REBALANCE_CLUSTER = OperationKind(
+    "cluster.rebalance",
+    "Rebalance slot distribution in Redis cluster",
+    service_pb.RebalanceClusterRequest,
+    service_pb.RebalanceClusterMetadata,
+    cluster_pb2.Cluster,
+    shards.rebalance,
+    limits=Limits(deadline_s=6 * HOUR_S),
+    change=ClusterChange("rebalancing it"),
+)
+ENABLE_SHARDING = OperationKind(
+    "cluster.enable_sharding",
+    "Enable sharding on Redis cluster",
+    service_pb.EnableShardingClusterRequest,
+    service_pb.EnableShardingClusterMetadata,
+    cluster_pb2.Cluster,
+    shards.enable_sharding,
+    shards.enable_sharding_failed,
+    Limits(deadline_s=2 * HOUR_S),
+    change=ClusterChange("enabling sharding"),
+)
+
+# -- backups and their policies ---------------------------------------------------------------
+
+BACKUP_CLUSTER = OperationKind(
+    "cluster.backup",
+    "Create backup for Redis cluster",
+    service_pb.BackupClusterRequest,
+    service_pb.BackupClusterMetadata,
+    cluster_pb2.Cluster,
+    backups.backup_cluster,
+    backups.backup_failed,
+    Limits(deadline_s=6 * HOUR_S),
+    heal_during=True,
+    change=ClusterChange("backing it up", sets_status=None),
+)
+AUTOMATED_BACKUP = OperationKind(
+    "cluster.backup.automated",
+    "Create automatic backup for Redis cluster",
+    service_pb.BackupClusterRequest,
+    service_pb.BackupClusterMetadata,
+    cluster_pb2.Cluster,
+    backups.backup_automated,
+    backups.backup_failed,
+    Limits(deadline_s=6 * HOUR_S),
+    heal_during=True,
+)
+DELETE_BACKUP = OperationKind(
+    "backup.delete",
+    "Delete Redis backup",
+    backup_service_pb.DeleteBackupRequest,
+    backup_service_pb.DeleteBackupMetadata,
+    empty_pb2.Empty,
+    backups.delete_backup,
+    limits=Limits(deadline_s=30 * MINUTE_S),
+    locks_cluster=False,
+)
+CREATE_RETENTION_POLICY = OperationKind(
+    "retention_policy.create",
+    "Create backup retention policy for Redis cluster",
+    retention_service_pb.CreateBackupRetentionPolicyRequest,
+    policy_pb.CreateBackupRetentionPolicyMetadata,
+    policy_pb.BackupRetentionPolicy,
+    retention.create_policy,
+    limits=Limits(deadline_s=5 * MINUTE_S),
+    locks_cluster=False,
+)
+DELETE_RETENTION_POLICY = OperationKind(
+    "retention_policy.delete",
+    "Delete backup retention policy of Redis cluster",
+    retention_service_pb.DeleteBackupRetentionPolicyRequest,
+    policy_pb.DeleteBackupRetentionPolicyMetadata,
+    empty_pb2.Empty,
+    retention.delete_policy,
+    limits=Limits(deadline_s=5 * MINUTE_S),
+    locks_cluster=False,
+)
+
+# -- access bindings --------------------------------------------------------------------------
+
+SET_ACCESS_BINDINGS = OperationKind(
+    "cluster.set_access_bindings",
+    "Change access bindings of Redis cluster",
+    access_pb2.SetAccessBindingsRequest,
+    access_pb2.SetAccessBindingsMetadata,
+    access_pb2.AccessBindingsOperationResult,
+    access.set_access_bindings,
+    limits=Limits(deadline_s=5 * MINUTE_S),
+    locks_cluster=False,
+    heal_during=True,
+)
+UPDATE_ACCESS_BINDINGS = OperationKind(
+    "cluster.update_access_bindings",
+    "Change access bindings of Redis cluster",
+    access_pb2.UpdateAccessBindingsRequest,
+    access_pb2.UpdateAccessBindingsMetadata,
+    access_pb2.AccessBindingsOperationResult,
+    access.update_access_bindings,
+    limits=Limits(deadline_s=5 * MINUTE_S),
+    locks_cluster=False,
+)
+
+# Kinds of different request, metadata and response types, hence Any in the collection.
+KINDS: tuple[OperationKind[Any, Any, Any], ...] = (
+    CREATE_CLUSTER,
+    RESTORE_CLUSTER,
+    DELETE_CLUSTER,
+    STOP_CLUSTER,
+    START_CLUSTER,
+    MOVE_CLUSTER,
+    UPDATE_CLUSTER,
+    START_FAILOVER,
+    ADD_HOSTS,
+    DELETE_HOSTS,
+    UPDATE_HOSTS,
+    ADD_SHARD,
+    DELETE_SHARD,
+    REBALANCE_CLUSTER,
+    ENABLE_SHARDING,
+    BACKUP_CLUSTER,
+    AUTOMATED_BACKUP,
+    DELETE_BACKUP,
+    CREATE_RETENTION_POLICY,
+    DELETE_RETENTION_POLICY,
+    SET_ACCESS_BINDINGS,
+    UPDATE_ACCESS_BINDINGS,
+)
+
+# Operations that leave processes alone, so the supervisor keeps healing while they run.
+HEAL_DURING = frozenset(kind.name for kind in KINDS if kind.heal_during)
 
 
-@dataclass(frozen=True)
-class HandlerSpec:
-    request_type: type[Message]
-    run: Handler
-    on_error: ErrorHook | None = None
-    limits: Limits = field(default_factory=Limits)
-
-
-def default_handlers() -> Mapping[str, HandlerSpec]:
-    """Every operation kind the service runs, by kind, each with its ``LIMITS``."""
-    return {kind: dataclasses.replace(spec, limits=LIMITS[kind]) for kind, spec in _handlers().items()}
-
-
-def _handlers() -> Mapping[str, HandlerSpec]:
-    return {
-        "cluster.create": HandlerSpec(service_pb.CreateClusterRequest, clusters.create_cluster, clusters.create_failed),
-        "cluster.delete": HandlerSpec(service_pb.DeleteClusterRequest, clusters.delete_cluster),
-        "cluster.stop": HandlerSpec(service_pb.StopClusterRequest, clusters.stop_cluster),
-        "cluster.start": HandlerSpec(service_pb.StartClusterRequest, clusters.start_cluster, clusters.start_failed),
-        "cluster.move": HandlerSpec(service_pb.MoveClusterRequest, clusters.move_cluster),
-        "cluster.update": HandlerSpec(service_pb.UpdateClusterRequest, update.update_cluster),
-        "cluster.failover": HandlerSpec(service_pb.StartClusterFailoverRequest, failover.start_failover),
-        "cluster.add_hosts": HandlerSpec(service_pb.AddClusterHostsRequest, hosts.add_hosts, hosts.add_hosts_failed),
-        "cluster.delete_hosts": HandlerSpec(service_pb.DeleteClusterHostsRequest, hosts.delete_hosts),
-        "cluster.update_hosts": HandlerSpec(service_pb.UpdateClusterHostsRequest, hosts.update_hosts),
-        "cluster.add_shard": HandlerSpec(service_pb.AddClusterShardRequest, shards.add_shard, shards.add_shard_failed),
-        "cluster.delete_shard": HandlerSpec(service_pb.DeleteClusterShardRequest, shards.delete_shard),
-        "cluster.rebalance": HandlerSpec(service_pb.RebalanceClusterRequest, shards.rebalance),
-        "cluster.enable_sharding": HandlerSpec(
-            service_pb.EnableShardingClusterRequest, shards.enable_sharding, shards.enable_sharding_failed
-        ),
-        "cluster.backup": HandlerSpec(service_pb.BackupClusterRequest, backups.backup_cluster, backups.backup_failed),
-        "cluster.backup.automated": HandlerSpec(
-            service_pb.BackupClusterRequest, backups.backup_automated, backups.backup_failed
-        ),
-        "cluster.restore": HandlerSpec(
-            service_pb.RestoreClusterRequest, restore.restore_cluster, clusters.create_failed
-        ),
-        "backup.delete": HandlerSpec(backup_service_pb.DeleteBackupRequest, backups.delete_backup),
-        "retention_policy.create": HandlerSpec(
-            retention_service_pb.CreateBackupRetentionPolicyRequest, retention.create_policy
-        ),
-        "retention_policy.delete": HandlerSpec(
-            retention_service_pb.DeleteBackupRetentionPolicyRequest, retention.delete_policy
-        ),
-        "cluster.set_access_bindings": HandlerSpec(access_pb2.SetAccessBindingsRequest, access.set_access_bindings),
-        "cluster.update_access_bindings": HandlerSpec(
-            access_pb2.UpdateAccessBindingsRequest, access.update_access_bindings
-        ),
-    }
+def by_name() -> Mapping[str, OperationKind[Any, Any, Any]]:
+    """Every operation kind the service runs, by its stored name (what a worker runs)."""
+    return {kind.name: kind for kind in KINDS}

@@ -23,6 +23,7 @@ from managed_redis.errors import FailedPrecondition, InternalError
 from managed_redis.operations.deps import Deps
 from managed_redis.operations.handlers.backups import remove_backup
 from managed_redis.operations.periodic import PeriodicTask
+from managed_redis.operations.registry import AUTOMATED_BACKUP
 from managed_redis.operations.submit import OperationQueue, Submission, Submitter
 from managed_redis.store import backups as backup_store
 from managed_redis.store import clusters as cluster_store
@@ -32,7 +33,6 @@ from managed_redis.store.database import Database
 log = logging.getLogger(__name__)
 
 SCHEDULER = Submitter("mredis-scheduler", None)
-AUTOMATED_KIND = "cluster.backup.automated"
 
 
 class BackupScheduler(PeriodicTask):
@@ -79,18 +79,17 @@ class BackupScheduler(PeriodicTask):
             if backup_store.window_taken(conn, cluster.id, window):
                 raise _WindowTaken
             backup_store.take_window(conn, cluster.id, window, operation_id)
-            return Submission(
-                kind=AUTOMATED_KIND,
-                description="Create automatic backup for Redis cluster",
+            return Submission.of(
+                AUTOMATED_BACKUP,
+                request,
+                service_pb.BackupClusterMetadata(cluster_id=cluster.id),
                 folder_id=cluster.folder_id,
                 cluster_id=cluster.id,
-                request=request,
-                metadata=service_pb.BackupClusterMetadata(cluster_id=cluster.id),
                 operation_id=operation_id,
             )
 
         try:
-            self.queue.submit(SCHEDULER, AUTOMATED_KIND, request, prepare)
+            self.queue.submit(SCHEDULER, AUTOMATED_BACKUP.name, request, prepare)
         except (_WindowTaken, IntegrityError):
             return None
         except FailedPrecondition as busy:

@@ -1,7 +1,8 @@
 """Submitting an operation: one transaction writes it together with the service's own changes.
 
 The service passes a ``prepare`` function that runs inside the write transaction (its
-checks, the cluster's new status, new rows) and returns the ``Submission``. Here the
+checks, the cluster's new status, new rows) and returns the ``Submission``, made with
+``Submission.of`` from the kind's declaration (``kinds.OperationKind``). Here the
 cluster is locked for the operation (one running mutating operation per cluster) and the
 operation row is written. An ``Idempotency-Key`` seen before from the same caller returns
 the operation created under it, without running ``prepare`` again.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
@@ -22,10 +24,14 @@ from sqlalchemy.exc import IntegrityError
 from managed_redis import ids
 from managed_redis.clock import Clock
 from managed_redis.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound
+from managed_redis.operations.kinds import OperationKind
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store import operations as op_store
 from managed_redis.store.database import Database
 from managed_redis.store.operations import OperationRecord
+
+RequestT = TypeVar("RequestT", bound=Message)
+MetadataT = TypeVar("MetadataT", bound=Message)
 
 
 @dataclass(frozen=True)
@@ -37,13 +43,40 @@ class Submission:
     # What the handler works from; never holds a secret (keep those in the vault).
     request: Message
     metadata: Message
-    # False for operations that may run beside others on the cluster (none yet).
+    # False for operations that may run beside others on the cluster.
     locks_cluster: bool = True
     operation_id: str | None = None
     # Undoing the submission if the operation is cancelled before it starts: the cluster
     # status to go back to (None: leave it), or remove the cluster the submission created.
     status_before: str | None = None
     created_cluster: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        kind: OperationKind[RequestT, MetadataT, Any],
+        request: RequestT,
+        metadata: MetadataT,
+        *,
+        folder_id: str,
+        cluster_id: str | None,
+        operation_id: str | None = None,
+        status_before: str | None = None,
+        created_cluster: bool = False,
+    ) -> Submission:
+        """An operation of ``kind``: its name, description and locking as the kind declares."""
+        return cls(
+            kind=kind.name,
+            description=kind.description,
+            folder_id=folder_id,
+            cluster_id=cluster_id,
+            request=request,
+            metadata=metadata,
+            locks_cluster=kind.locks_cluster,
+            operation_id=operation_id,
+            status_before=status_before,
+            created_cluster=created_cluster,
+        )
 
 
 @dataclass(frozen=True)

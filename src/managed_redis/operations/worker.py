@@ -24,17 +24,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from google.protobuf import any_pb2
+from google.protobuf.message import Message
 from google.rpc import status_pb2
 
 from managed_redis.clock import SYSTEM_CLOCK, Clock
 from managed_redis.engine.errors import EngineError
 from managed_redis.errors import ApiError, DeadlineExceeded, Internal, without_paths
 from managed_redis.operations.context import LeaseLost, OperationContext, Retry
+from managed_redis.operations.deps import Deps
 from managed_redis.operations.health import cluster_health
+from managed_redis.operations.kinds import OperationKind
 from managed_redis.operations.limits import status_after_giving_up
 from managed_redis.operations.observing import look
 from managed_redis.operations.plans import ClusterPlan
-from managed_redis.operations.registry import HEAL_DURING, HandlerSpec
 from managed_redis.operations.views import cluster_view
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store import host_facts
@@ -50,12 +52,16 @@ def status_of(error: ApiError) -> status_pb2.Status:
     return status_pb2.Status(code=error.code, message=without_paths(error.message))
 
 
+# The kinds a worker runs differ in their request and response types.
+AnyKind = OperationKind[Any, Any, Any]
+
+
 class Worker:
     def __init__(
         self,
         db: Database,
-        handlers: Mapping[str, HandlerSpec],
-        deps: Any = None,
+        kinds: Mapping[str, AnyKind],
+        deps: Deps | None = None,
         *,
         threads: int = 4,
         lease_s: float = 30.0,
@@ -64,7 +70,8 @@ class Worker:
         name: str | None = None,
     ) -> None:
         self.db = db
-        self.handlers = dict(handlers)
+        self.kinds = dict(kinds)
+        self.heal_during = frozenset(name for name, kind in self.kinds.items() if kind.heal_during)
         self.deps = deps
         self.thread_count = threads
         self.lease_s = lease_s
@@ -82,7 +89,7 @@ class Worker:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        if not self.handlers:
+        if not self.kinds:
             log.info("worker %s: no operation kinds to run", self.name)
         for index in range(self.thread_count):
             thread = threading.Thread(target=self._loop, args=(index,), name=f"worker-{index}", daemon=True)
@@ -130,17 +137,17 @@ class Worker:
         """Claim and run one operation; False when there was nothing to claim."""
         with self.db.write() as conn:
             record = op_store.claim_next(
-                conn, owner, self.clock.now(), self.lease_s, set(self.handlers), heal_during=HEAL_DURING
+                conn, owner, self.clock.now(), self.lease_s, set(self.kinds), heal_during=self.heal_during
             )
         if record is None:
             return False
-        spec = self.handlers[record.kind]
+        kind = self.kinds[record.kind]
         with self._running_lock:
-            self._running[record.id] = (owner, spec.limits.deadline_of(record))
+            self._running[record.id] = (owner, kind.limits.deadline_of(record))
         try:
-            exceeded = spec.limits.exceeded(record, self.clock.now())
+            exceeded = kind.limits.exceeded(record, self.clock.now())
             if exceeded is not None:
-                self._give_up(record, owner, spec, exceeded)
+                self._give_up(record, owner, kind, exceeded)
             else:
                 self._run(record, owner)
         finally:
@@ -149,13 +156,13 @@ class Worker:
         return True
 
     def _run(self, record: OperationRecord, owner: str) -> None:
-        spec = self.handlers[record.kind]
-        request = spec.request_type.FromString(record.request)
-        deadline = (spec.limits.deadline_of(record), spec.limits.deadline_s)
-        ctx: OperationContext[Any] = OperationContext(self.db, record, owner, request, self.deps, self.clock, deadline)
+        kind = self.kinds[record.kind]
+        request = kind.request_type.FromString(record.request)
+        deadline = (kind.limits.deadline_of(record), kind.limits.deadline_s)
+        ctx = OperationContext(self.db, record, owner, request, self.deps, self.clock, deadline)
         log.info("operation %s (%s): attempt %d started", record.id, record.kind, record.attempts)
         try:
-            response = spec.run(ctx)
+            response = kind.run(ctx)
         except LeaseLost:
             log.warning("operation %s: lease lost; another worker carries on", record.id)
             return
@@ -164,16 +171,16 @@ class Worker:
             self._release_for_retry(record, owner, retry.after_s)
             return
         except ApiError as error:
-            self._fail(ctx, spec, error, gave_up=isinstance(error, DeadlineExceeded))
+            self._fail(ctx, kind, error, gave_up=isinstance(error, DeadlineExceeded))
             return
         except EngineError as error:
             # The data plane said why (which host, what happened); that is the caller's answer.
-            self._fail(ctx, spec, Internal(str(error)))
+            self._fail(ctx, kind, Internal(str(error)))
             return
         except Exception:
             reference = uuid.uuid4().hex[:12]
             log.exception("operation %s failed unexpectedly (reference %s)", record.id, reference)
-            self._fail(ctx, spec, Internal(f"internal error; the server log has the details under {reference}"))
+            self._fail(ctx, kind, Internal(f"internal error; the server log has the details under {reference}"))
             return
         packed = any_pb2.Any()
         packed.Pack(response)
@@ -184,14 +191,14 @@ class Worker:
         else:
             log.warning("operation %s: finished after losing its lease; result dropped", record.id)
 
-    def _fail(self, ctx: OperationContext[Any], spec: HandlerSpec, error: ApiError, gave_up: bool = False) -> None:
+    def _fail(self, ctx: OperationContext[Message], kind: AnyKind, error: ApiError, gave_up: bool = False) -> None:
         """Finish with ``error`` after the kind's failure hook; without one, the cluster gets
         its status back, or (``gave_up``: a limit was passed) the status its health allows."""
         record = ctx.record
         log.info("operation %s (%s) failed: %s", record.id, record.kind, error.message)
         try:
-            if spec.on_error is not None:
-                spec.on_error(ctx, error)
+            if kind.on_error is not None:
+                kind.on_error(ctx, error)
             elif gave_up:
                 self._settle_cluster(record)
             else:
@@ -203,13 +210,13 @@ class Worker:
         with self.db.write() as conn:
             op_store.finish(conn, record, ctx.owner, self.clock.now(), error=status_of(error).SerializeToString())
 
-    def _give_up(self, record: OperationRecord, owner: str, spec: HandlerSpec, error: ApiError) -> None:
+    def _give_up(self, record: OperationRecord, owner: str, kind: AnyKind, error: ApiError) -> None:
         """Fail an operation past its attempt cap or deadline instead of running it again."""
         log.warning("operation %s (%s): %s", record.id, record.kind, error.message)
-        if not spec.limits.cleanup_abandoned(record):
-            request = spec.request_type.FromString(record.request)
-            ctx: OperationContext[Any] = OperationContext(self.db, record, owner, request, self.deps, self.clock)
-            self._fail(ctx, spec, error, gave_up=True)
+        if not kind.limits.cleanup_abandoned(record):
+            request = kind.request_type.FromString(record.request)
+            ctx = OperationContext(self.db, record, owner, request, self.deps, self.clock)
+            self._fail(ctx, kind, error, gave_up=True)
             return
         try:
             self._settle_cluster(record)

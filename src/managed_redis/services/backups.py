@@ -8,6 +8,7 @@ from yandex.cloud.mdb.redis.v1 import backup_service_pb2 as service_pb
 from yandex.cloud.operation import operation_pb2
 
 from managed_redis.errors import NotFound
+from managed_redis.operations import registry
 from managed_redis.operations.submit import OperationQueue, Submission
 from managed_redis.services.access import Permission
 from managed_redis.services.backup_view import backup_proto
@@ -65,14 +66,12 @@ class BackupService:
         record = self._backup(request.backup_id, caller, Permission.MUTATE)
 
         def prepare(conn: Connection) -> Submission:
-            return Submission(
-                kind="backup.delete",
-                description="Delete Redis backup",
+            return Submission.of(
+                registry.DELETE_BACKUP,
+                request,
+                service_pb.DeleteBackupMetadata(backup_id=record.id),
                 folder_id=record.folder_id,
                 cluster_id=record.source_cluster_id,
-                request=request,
-                metadata=service_pb.DeleteBackupMetadata(backup_id=record.id),
-                locks_cluster=False,
             )
 
-        return submit_operation(self.queue, caller, "backup.delete", request, prepare)
+        return submit_operation(self.queue, caller, registry.DELETE_BACKUP, request, prepare)

@@ -26,6 +26,7 @@ from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 from managed_redis.catalog.presets import GIB, PRESETS_BY_ID, Preset
 from managed_redis.domain.cluster_spec import config_spec_of
 from managed_redis.errors import ResourceExhausted
+from managed_redis.operations import registry
 from managed_redis.settings import Settings
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store import locks
@@ -81,7 +82,7 @@ def _pending_preset(conn: Connection, record: ClusterRecord) -> Preset | None:
     if record.active_operation_id is None:
         return None
     operation = op_store.get(conn, record.active_operation_id)
-    if operation is None or operation.kind != "cluster.update" or operation.done:
+    if operation is None or operation.kind != registry.UPDATE_CLUSTER.name or operation.done:
         return None
     state = service_pb.UpdateClusterRequest.FromString(operation.request)
     return PRESETS_BY_ID.get(state.config_spec.resources.resource_preset_id)

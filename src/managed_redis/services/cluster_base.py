@@ -5,6 +5,7 @@ an operation on it after the checks every change makes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 from sqlalchemy.engine import Connection
@@ -15,6 +16,7 @@ from managed_redis.domain.cluster_view import cluster_proto
 from managed_redis.errors import FailedPrecondition, NotFound
 from managed_redis.operations.deps import Deps
 from managed_redis.operations.health import cluster_health
+from managed_redis.operations.kinds import ClusterChange, OperationKind
 from managed_redis.operations.plans import ClusterPlan
 from managed_redis.operations.submit import OperationQueue, Submission, conflicting_operation
 from managed_redis.operations.views import ClusterView, cluster_view
@@ -27,6 +29,9 @@ from managed_redis.store import clusters as cluster_store
 from managed_redis.store import host_facts
 from managed_redis.store.clusters import ClusterBrief, ClusterRecord
 from managed_redis.store.database import Database
+
+RequestT = TypeVar("RequestT", bound=Message)
+MetadataT = TypeVar("MetadataT", bound=Message)
 
 
 class ClusterServiceBase:
@@ -79,72 +84,68 @@ class ClusterServiceBase:
             facts = host_facts.for_clusters(conn, ids)
         return {r.id: cluster_view(r, hosts[r.id], shards[r.id], facts) for r in records}
 
-    def _submit(
-        self,
-        caller: Caller,
-        kind: str,
-        request_for_fingerprint: Message,
-        prepare: Callable[[Connection], Submission],
-    ) -> operation_pb2.Operation:
-        return submit_operation(self.queue, caller, kind, request_for_fingerprint, prepare)
-
-    def _changeable(
-        self, cluster_id: str, caller: Caller, doing: str, allowed: tuple[str, ...] = ("RUNNING",)
-    ) -> ClusterRecord:
-        """The cluster, if the caller may change it and its status allows ``doing``."""
+    def _changeable(self, cluster_id: str, caller: Caller, kind: OperationKind[Any, Any, Any]) -> ClusterRecord:
+        """The cluster, if the caller may change it and its status allows ``kind``'s change."""
         record = self._cluster(cluster_id, caller, Permission.MUTATE)
-        require_status(record, allowed, doing)
+        require_status(record, change_of(kind))
         return record
 
     def _change(
         self,
         caller: Caller,
         cluster_id: str,
-        kind: str,
-        description: str,
-        request: Message,
-        metadata: Message,
+        kind: OperationKind[RequestT, MetadataT, Any],
+        request: RequestT,
+        metadata: MetadataT,
         *,
-        allowed: tuple[str, ...] = ("RUNNING",),
-        doing: str,
-        new_status: str | None = "UPDATING",
-        handler_request: Message | None = None,
+        handler_request: RequestT | None = None,
         check: Callable[[Connection, ClusterRecord], None] | None = None,
     ) -> operation_pb2.Operation:
-        """Submit an operation on one cluster, checking its status again inside the transaction.
-
-        Callers check the caller's rights first (``_changeable``)."""
+        """Submit ``kind`` on one cluster, checking its status (``kind.change``) again inside
+        the transaction, then ``check`` (which may write rows of its own), then setting the
+        status the change shows. ``handler_request``: what the handler works from, when it is
+        not the caller's ``request``. Callers check the caller's rights first (``_changeable``).
+        Raises NotFound, FailedPrecondition and what ``check`` raises."""
+        change = change_of(kind)
 
         def prepare(conn: Connection) -> Submission:
             current = cluster_store.get(conn, cluster_id)
             if current is None:
                 raise NotFound(f"cluster {cluster_id} does not exist")
-            require_status(current, allowed, doing)
+            require_status(current, change)
             if check is not None:
                 check(conn, current)
-            if new_status is not None:
-                cluster_store.update(conn, cluster_id, status=new_status)
-            return Submission(
-                kind=kind,
-                description=description,
+            if change.sets_status is not None:
+                cluster_store.update(conn, cluster_id, status=change.sets_status)
+            return Submission.of(
+                kind,
+                handler_request or request,
+                metadata,
                 folder_id=current.folder_id,
                 cluster_id=cluster_id,
-                request=handler_request or request,
-                metadata=metadata,
                 status_before=current.status,
             )
 
-        return self._submit(caller, kind, handler_request or request, prepare)
+        return submit_operation(self.queue, caller, kind, handler_request or request, prepare)
 
 
-def require_status(record: ClusterRecord, allowed: tuple[str, ...], doing: str) -> None:
-    """Refuse ``doing`` unless the cluster is free and in one of the ``allowed`` statuses. An
-    operation holding the cluster is named first (whatever status it put the cluster in), so
-    that a client that waits for it and retries (Terraform) can."""
+def change_of(kind: OperationKind[Any, Any, Any]) -> ClusterChange:
+    """What ``kind`` asks of the cluster it changes; ValueError for a kind that changes none."""
+    if kind.change is None:
+        raise ValueError(f"operation kind {kind.name} is not a change of one cluster")
+    return kind.change
+
+
+def require_status(record: ClusterRecord, change: ClusterChange) -> None:
+    """Refuse ``change`` unless the cluster is free and in one of its ``allowed`` statuses
+    (FailedPrecondition). An operation holding the cluster is named first (whatever status it
+    put the cluster in), so that a client that waits for it and retries (Terraform) can."""
     if record.active_operation_id is not None:
         raise conflicting_operation(record.id, record.active_operation_id)
-    if record.status in allowed:
+    if record.status in change.allowed:
         return
     if record.status == "STOPPED":
-        raise FailedPrecondition(f"cluster {record.id} is STOPPED; start it before {doing}")
-    raise FailedPrecondition(f"cluster {record.id} is {record.status}; {doing} needs it {' or '.join(allowed)}")
+        raise FailedPrecondition(f"cluster {record.id} is STOPPED; start it before {change.doing}")
+    raise FailedPrecondition(
+        f"cluster {record.id} is {record.status}; {change.doing} needs it {' or '.join(change.allowed)}"
+    )

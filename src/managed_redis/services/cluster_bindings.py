@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 from sqlalchemy.engine import Connection
@@ -10,6 +11,8 @@ from yandex.cloud.access import access_pb2
 from yandex.cloud.operation import operation_pb2
 
 from managed_redis.errors import FieldViolation
+from managed_redis.operations import registry
+from managed_redis.operations.kinds import OperationKind
 from managed_redis.operations.submit import Submission
 from managed_redis.services.access import ROLE_PERMISSIONS, Permission
 from managed_redis.services.cluster_base import ClusterServiceBase
@@ -18,7 +21,11 @@ from managed_redis.services.cluster_checks import (
 )
 from managed_redis.services.context import Caller
 from managed_redis.services.pagination import page_of
+from managed_redis.services.submitting import submit_operation
 from managed_redis.store import access as access_store
+
+RequestT = TypeVar("RequestT", bound=Message)
+MetadataT = TypeVar("MetadataT", bound=Message)
 
 
 class ClusterAccessBindings(ClusterServiceBase):
@@ -43,11 +50,13 @@ class ClusterAccessBindings(ClusterServiceBase):
         self,
         caller: Caller,
         resource_id: str,
-        kind: str,
-        request: Message,
+        kind: OperationKind[RequestT, MetadataT, Any],
+        request: RequestT,
+        metadata: MetadataT,
         bindings: Sequence[access_pb2.AccessBinding],
         path: str,
     ) -> operation_pb2.Operation:
+        """Submit ``kind`` once every binding (at ``path``) names a known role and a subject."""
         record = self._cluster(resource_id, caller, Permission.MANAGE_ACCESS)
         known = ", ".join(ROLE_PERMISSIONS)
         problems: list[FieldViolation] = []
@@ -57,24 +66,11 @@ class ClusterAccessBindings(ClusterServiceBase):
             if not binding.subject.id:
                 problems.append(FieldViolation(f"{path}[{index}].subject.id", "required"))
         raise_if_any(problems)
-        metadata_type = (
-            access_pb2.SetAccessBindingsMetadata
-            if kind.endswith("set_access_bindings")
-            else (access_pb2.UpdateAccessBindingsMetadata)
-        )
 
         def prepare(conn: Connection) -> Submission:
-            return Submission(
-                kind=kind,
-                description="Change access bindings of Redis cluster",
-                folder_id=record.folder_id,
-                cluster_id=record.id,
-                request=request,
-                metadata=metadata_type(resource_id=record.id),
-                locks_cluster=False,
-            )
+            return Submission.of(kind, request, metadata, folder_id=record.folder_id, cluster_id=record.id)
 
-        return self._submit(caller, kind, request, prepare)
+        return submit_operation(self.queue, caller, kind, request, prepare)
 
     def set_access_bindings(
         self, request: access_pb2.SetAccessBindingsRequest, caller: Caller
@@ -82,8 +78,9 @@ class ClusterAccessBindings(ClusterServiceBase):
         return self._change_access(
             caller,
             request.resource_id,
-            "cluster.set_access_bindings",
+            registry.SET_ACCESS_BINDINGS,
             request,
+            access_pb2.SetAccessBindingsMetadata(resource_id=request.resource_id),
             list(request.access_bindings),
             "access_bindings",
         )
@@ -94,8 +91,9 @@ class ClusterAccessBindings(ClusterServiceBase):
         return self._change_access(
             caller,
             request.resource_id,
-            "cluster.update_access_bindings",
+            registry.UPDATE_ACCESS_BINDINGS,
             request,
+            access_pb2.UpdateAccessBindingsMetadata(resource_id=request.resource_id),
             [delta.access_binding for delta in request.access_binding_deltas],
             "access_binding_deltas",
         )

@@ -18,6 +18,7 @@ from managed_redis.domain.topology import (
 )
 from managed_redis.engine.addresses import allocate
 from managed_redis.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from managed_redis.operations import registry
 from managed_redis.services import new_clusters
 from managed_redis.services.capacity import admit_hosts, preset_of
 from managed_redis.services.cluster_base import ClusterServiceBase
@@ -38,7 +39,7 @@ class ClusterHosts(ClusterServiceBase):
     def start_failover(
         self, request: service_pb.StartClusterFailoverRequest, caller: Caller
     ) -> operation_pb2.Operation:
-        record = self._changeable(request.cluster_id, caller, "switching its master")
+        record = self._changeable(request.cluster_id, caller, registry.START_FAILOVER)
         raise_if_any(check_host_names(request.host_names))
         if request.zone_id:
             raise_if_any(check_zone(request.zone_id, "zone_id"))
@@ -58,17 +59,15 @@ class ClusterHosts(ClusterServiceBase):
         return self._change(
             caller,
             record.id,
-            "cluster.failover",
-            "Start manual failover on Redis cluster",
+            registry.START_FAILOVER,
             request,
             service_pb.StartClusterFailoverMetadata(
                 cluster_id=record.id, host_names=list(request.host_names), zone_id=request.zone_id
             ),
-            doing="switching its master",
         )
 
     def add_hosts(self, request: service_pb.AddClusterHostsRequest, caller: Caller) -> operation_pb2.Operation:
-        record = self._changeable(request.cluster_id, caller, "adding hosts")
+        record = self._changeable(request.cluster_id, caller, registry.ADD_HOSTS)
         declared = declared_of(record)
         raise_if_any(check_host_specs(request.host_specs, declared.tls_enabled, record.sharded))
         metadata = service_pb.AddClusterHostsMetadata(cluster_id=record.id)
@@ -94,16 +93,14 @@ class ClusterHosts(ClusterServiceBase):
         return self._change(
             caller,
             record.id,
-            "cluster.add_hosts",
-            "Add hosts to Redis cluster",
+            registry.ADD_HOSTS,
             request,
             metadata,
-            doing="adding hosts",
             check=check,
         )
 
     def delete_hosts(self, request: service_pb.DeleteClusterHostsRequest, caller: Caller) -> operation_pb2.Operation:
-        record = self._changeable(request.cluster_id, caller, "deleting hosts")
+        record = self._changeable(request.cluster_id, caller, registry.DELETE_HOSTS)
         raise_if_any(check_host_names(request.host_names))
 
         def check(conn: Connection, current: ClusterRecord) -> None:
@@ -125,16 +122,14 @@ class ClusterHosts(ClusterServiceBase):
         return self._change(
             caller,
             record.id,
-            "cluster.delete_hosts",
-            "Delete hosts from Redis cluster",
+            registry.DELETE_HOSTS,
             request,
             service_pb.DeleteClusterHostsMetadata(cluster_id=record.id, host_names=list(request.host_names)),
-            doing="deleting hosts",
             check=check,
         )
 
     def update_hosts(self, request: service_pb.UpdateClusterHostsRequest, caller: Caller) -> operation_pb2.Operation:
-        record = self._changeable(request.cluster_id, caller, "changing hosts")
+        record = self._changeable(request.cluster_id, caller, registry.UPDATE_HOSTS)
         plan = self._plan(record)
         known = {host.name for host in plan.hosts}
         raise_if_any(check_host_names(request.update_host_specs, "update_host_specs"))
@@ -155,13 +150,11 @@ class ClusterHosts(ClusterServiceBase):
         return self._change(
             caller,
             record.id,
-            "cluster.update_hosts",
-            "Modify hosts in Redis cluster",
+            registry.UPDATE_HOSTS,
             request,
             service_pb.UpdateClusterHostsMetadata(
                 cluster_id=record.id, host_names=[spec.host_name for spec in request.update_host_specs]
             ),
-            doing="changing hosts",
         )
 
 

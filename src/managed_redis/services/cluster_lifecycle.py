@@ -4,6 +4,8 @@ backup, delete.
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from google.protobuf.message import Message
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -20,11 +22,13 @@ from managed_redis.errors import (
     NotFound,
     PermissionDenied,
 )
+from managed_redis.operations import registry
+from managed_redis.operations.kinds import OperationKind
 from managed_redis.operations.submit import Submission, conflicting_operation
 from managed_redis.services import new_clusters
 from managed_redis.services.access import Permission
 from managed_redis.services.capacity import admit_preset_change
-from managed_redis.services.cluster_base import ClusterServiceBase, require_status
+from managed_redis.services.cluster_base import ClusterServiceBase, change_of, require_status
 from managed_redis.services.cluster_checks import (
     check_cloud_id,
     check_cluster_fields,
@@ -36,10 +40,14 @@ from managed_redis.services.cluster_checks import (
 )
 from managed_redis.services.cluster_update import PASSWORD_PATH, plan_update
 from managed_redis.services.context import Caller
+from managed_redis.services.submitting import submit_operation
 from managed_redis.statuses import BackupStatus, ClusterStatus
 from managed_redis.store import backups as backup_store
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store.clusters import ClusterRecord
+
+RequestT = TypeVar("RequestT", bound=Message)
+MetadataT = TypeVar("MetadataT", bound=Message)
 
 
 class ClusterLifecycle(ClusterServiceBase):
@@ -52,12 +60,7 @@ class ClusterLifecycle(ClusterServiceBase):
         stripped.config_spec.CopyFrom(new.spec)
         stripped.config_spec.redis.password = ""
         return self._submit_new_cluster(
-            caller,
-            new,
-            "cluster.create",
-            "Create Redis cluster",
-            stripped,
-            service_pb.CreateClusterMetadata(cluster_id=new.cluster_id),
+            caller, new, registry.CREATE_CLUSTER, stripped, service_pb.CreateClusterMetadata(cluster_id=new.cluster_id)
         )
 
     def restore(self, request: service_pb.RestoreClusterRequest, caller: Caller) -> operation_pb2.Operation:
@@ -86,8 +89,7 @@ class ClusterLifecycle(ClusterServiceBase):
         return self._submit_new_cluster(
             caller,
             new,
-            "cluster.restore",
-            "Restore Redis cluster",
+            registry.RESTORE_CLUSTER,
             stripped,
             service_pb.RestoreClusterMetadata(cluster_id=new.cluster_id, backup_id=backup.id),
         )
@@ -96,30 +98,25 @@ class ClusterLifecycle(ClusterServiceBase):
         self,
         caller: Caller,
         new: new_clusters.NewCluster,
-        kind: str,
-        description: str,
-        stripped: Message,
-        metadata: Message,
+        kind: OperationKind[RequestT, MetadataT, Any],
+        stripped: RequestT,
+        metadata: MetadataT,
     ) -> operation_pb2.Operation:
+        """Submit ``kind`` with the rows of the ``new`` cluster; AlreadyExists for a taken name."""
+
         def prepare(conn: Connection) -> Submission:
             new_clusters.insert(conn, self.deps, new, self.queue.clock.now())
-            return Submission(
-                kind=kind,
-                description=description,
-                folder_id=new.folder_id,
-                cluster_id=new.cluster_id,
-                request=stripped,
-                metadata=metadata,
-                created_cluster=True,
+            return Submission.of(
+                kind, stripped, metadata, folder_id=new.folder_id, cluster_id=new.cluster_id, created_cluster=True
             )
 
         try:
-            return self._submit(caller, kind, stripped, prepare)
+            return submit_operation(self.queue, caller, kind, stripped, prepare)
         except IntegrityError:
             raise AlreadyExists(f"a cluster named {new.name!r} already exists in folder {new.folder_id}") from None
 
     def delete(self, request: service_pb.DeleteClusterRequest, caller: Caller) -> operation_pb2.Operation:
-        self._changeable(request.cluster_id, caller, "deleting it", ("RUNNING", "STOPPED", "ERROR"))
+        self._changeable(request.cluster_id, caller, registry.DELETE_CLUSTER)
 
         def check(conn: Connection, record: ClusterRecord) -> None:
             if declared_of(record).deletion_protection:
@@ -128,27 +125,20 @@ class ClusterLifecycle(ClusterServiceBase):
         return self._change(
             caller,
             request.cluster_id,
-            "cluster.delete",
-            "Delete Redis cluster",
+            registry.DELETE_CLUSTER,
             request,
             service_pb.DeleteClusterMetadata(cluster_id=request.cluster_id),
-            allowed=("RUNNING", "STOPPED", "ERROR"),
-            doing="deleting it",
-            new_status=None,
             check=check,
         )
 
     def stop(self, request: service_pb.StopClusterRequest, caller: Caller) -> operation_pb2.Operation:
-        self._changeable(request.cluster_id, caller, "stopping it")
+        self._changeable(request.cluster_id, caller, registry.STOP_CLUSTER)
         return self._change(
             caller,
             request.cluster_id,
-            "cluster.stop",
-            "Stop Redis cluster",
+            registry.STOP_CLUSTER,
             request,
             service_pb.StopClusterMetadata(cluster_id=request.cluster_id),
-            doing="stopping it",
-            new_status="STOPPING",
         )
 
     def start(self, request: service_pb.StartClusterRequest, caller: Caller) -> operation_pb2.Operation:
@@ -160,13 +150,9 @@ class ClusterLifecycle(ClusterServiceBase):
         return self._change(
             caller,
             request.cluster_id,
-            "cluster.start",
-            "Start Redis cluster",
+            registry.START_CLUSTER,
             request,
             service_pb.StartClusterMetadata(cluster_id=request.cluster_id),
-            allowed=("STOPPED",),
-            doing="starting it",
-            new_status="STARTING",
         )
 
     def move(self, request: service_pb.MoveClusterRequest, caller: Caller) -> operation_pb2.Operation:
@@ -182,7 +168,7 @@ class ClusterLifecycle(ClusterServiceBase):
                 f"managed-redis.editor or stronger on that folder; a role bound on the cluster is not enough"
             )
         principal.require(request.destination_folder_id, Permission.MUTATE)
-        require_status(record, (ClusterStatus.RUNNING, ClusterStatus.STOPPED), "moving it")
+        require_status(record, change_of(registry.MOVE_CLUSTER))
         if request.destination_folder_id == record.folder_id:
             raise FailedPrecondition(f"cluster {record.id} is already in folder {record.folder_id}")
 
@@ -195,22 +181,18 @@ class ClusterLifecycle(ClusterServiceBase):
         return self._change(
             caller,
             request.cluster_id,
-            "cluster.move",
-            "Move Redis cluster",
+            registry.MOVE_CLUSTER,
             request,
             service_pb.MoveClusterMetadata(
                 cluster_id=record.id,
                 source_folder_id=record.folder_id,
                 destination_folder_id=request.destination_folder_id,
             ),
-            allowed=("RUNNING", "STOPPED"),
-            doing="moving it",
-            new_status=None,
             check=check,
         )
 
     def update(self, request: service_pb.UpdateClusterRequest, caller: Caller) -> operation_pb2.Operation:
-        record = self._changeable(request.cluster_id, caller, "changing it")
+        record = self._changeable(request.cluster_id, caller, registry.UPDATE_CLUSTER)
         update = plan_update(record, request)
         state = update.state
         plan = self._plan(record)
@@ -245,26 +227,21 @@ class ClusterLifecycle(ClusterServiceBase):
         return self._change(
             caller,
             record.id,
-            "cluster.update",
-            "Modify Redis cluster",
+            registry.UPDATE_CLUSTER,
             request,
             service_pb.UpdateClusterMetadata(cluster_id=record.id),
-            doing="changing it",
             handler_request=state,
             check=check,
         )
 
     def backup(self, request: service_pb.BackupClusterRequest, caller: Caller) -> operation_pb2.Operation:
-        self._changeable(request.cluster_id, caller, "backing it up")
+        self._changeable(request.cluster_id, caller, registry.BACKUP_CLUSTER)
         return self._change(
             caller,
             request.cluster_id,
-            "cluster.backup",
-            "Create backup for Redis cluster",
+            registry.BACKUP_CLUSTER,
             request,
             service_pb.BackupClusterMetadata(cluster_id=request.cluster_id),
-            doing="backing it up",
-            new_status=None,
         )
 
 

@@ -10,7 +10,7 @@ from managed_redis.domain.cluster_spec import declared_of
 from managed_redis.domain.topology import MAX_HOSTS_PER_SHARD, MAX_HOSTS_SHARDED, MAX_SHARDS
 from managed_redis.engine.addresses import allocate
 from managed_redis.errors import AlreadyExists, FailedPrecondition, NotFound
-from managed_redis.operations import steps
+from managed_redis.operations import registry, steps
 from managed_redis.operations.sharding_switch import refuse_other_databases
 from managed_redis.services import new_clusters
 from managed_redis.services.capacity import admit_hosts, preset_of
@@ -31,7 +31,7 @@ def require_sharded(record: ClusterRecord) -> None:
 
 class ClusterShards(ClusterServiceBase):
     def add_shard(self, request: service_pb.AddClusterShardRequest, caller: Caller) -> operation_pb2.Operation:
-        record = self._changeable(request.cluster_id, caller, "adding a shard")
+        record = self._changeable(request.cluster_id, caller, registry.ADD_SHARD)
         require_sharded(record)
         raise_if_any(check_host_specs(request.host_specs, declared_of(record).tls_enabled, True))
         if len(request.host_specs) > MAX_HOSTS_PER_SHARD:
@@ -61,16 +61,14 @@ class ClusterShards(ClusterServiceBase):
         return self._change(
             caller,
             record.id,
-            "cluster.add_shard",
-            "Add shard to Redis cluster",
+            registry.ADD_SHARD,
             request,
             service_pb.AddClusterShardMetadata(cluster_id=record.id, shard_name=request.shard_name),
-            doing="adding a shard",
             check=check,
         )
 
     def delete_shard(self, request: service_pb.DeleteClusterShardRequest, caller: Caller) -> operation_pb2.Operation:
-        record = self._changeable(request.cluster_id, caller, "deleting a shard")
+        record = self._changeable(request.cluster_id, caller, registry.DELETE_SHARD)
         require_sharded(record)
 
         def check(conn: Connection, current: ClusterRecord) -> None:
@@ -86,31 +84,27 @@ class ClusterShards(ClusterServiceBase):
         return self._change(
             caller,
             record.id,
-            "cluster.delete_shard",
-            "Delete shard from Redis cluster",
+            registry.DELETE_SHARD,
             request,
             service_pb.DeleteClusterShardMetadata(cluster_id=record.id, shard_name=request.shard_name),
-            doing="deleting a shard",
             check=check,
         )
 
     def rebalance(self, request: service_pb.RebalanceClusterRequest, caller: Caller) -> operation_pb2.Operation:
-        record = self._changeable(request.cluster_id, caller, "rebalancing it")
+        record = self._changeable(request.cluster_id, caller, registry.REBALANCE_CLUSTER)
         require_sharded(record)
         return self._change(
             caller,
             record.id,
-            "cluster.rebalance",
-            "Rebalance slot distribution in Redis cluster",
+            registry.REBALANCE_CLUSTER,
             request,
             service_pb.RebalanceClusterMetadata(cluster_id=record.id),
-            doing="rebalancing it",
         )
 
     def enable_sharding(
         self, request: service_pb.EnableShardingClusterRequest, caller: Caller
     ) -> operation_pb2.Operation:
-        record = self._changeable(request.cluster_id, caller, "enabling sharding")
+        record = self._changeable(request.cluster_id, caller, registry.ENABLE_SHARDING)
         if record.sharded:
             raise FailedPrecondition(f"cluster {record.id} is sharded already")
         plan = self._plan(record)
@@ -118,9 +112,7 @@ class ClusterShards(ClusterServiceBase):
         return self._change(
             caller,
             record.id,
-            "cluster.enable_sharding",
-            "Enable sharding on Redis cluster",
+            registry.ENABLE_SHARDING,
             request,
             service_pb.EnableShardingClusterMetadata(cluster_id=record.id),
-            doing="enabling sharding",
         )

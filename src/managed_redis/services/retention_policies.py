@@ -10,6 +10,7 @@ from yandex.cloud.operation import operation_pb2
 from managed_redis import ids
 from managed_redis.domain.cron import CronError, values
 from managed_redis.errors import FieldViolation, NotFound
+from managed_redis.operations import registry
 from managed_redis.operations.handlers.retention import policy_proto
 from managed_redis.operations.submit import OperationQueue, Submission
 from managed_redis.services.access import Permission
@@ -88,32 +89,26 @@ class BackupRetentionPolicyService:
         policy_id = ids.new_id()
 
         def prepare(conn: Connection) -> Submission:
-            return Submission(
-                kind="retention_policy.create",
-                description="Create backup retention policy for Redis cluster",
+            return Submission.of(
+                registry.CREATE_RETENTION_POLICY,
+                request,
+                policy_pb.CreateBackupRetentionPolicyMetadata(cluster_id=cluster.id, policy_id=policy_id),
                 folder_id=cluster.folder_id,
                 cluster_id=cluster.id,
-                request=request,
-                metadata=policy_pb.CreateBackupRetentionPolicyMetadata(cluster_id=cluster.id, policy_id=policy_id),
-                locks_cluster=False,
             )
 
-        return submit_operation(self.queue, caller, "retention_policy.create", request, prepare)
+        return submit_operation(self.queue, caller, registry.CREATE_RETENTION_POLICY, request, prepare)
 
     def delete(self, request: service_pb.DeleteBackupRetentionPolicyRequest, caller: Caller) -> operation_pb2.Operation:
         policy = self._policy(request.cluster_id, request.policy_id, caller, Permission.MUTATE)
 
         def prepare(conn: Connection) -> Submission:
-            return Submission(
-                kind="retention_policy.delete",
-                description="Delete backup retention policy of Redis cluster",
+            return Submission.of(
+                registry.DELETE_RETENTION_POLICY,
+                request,
+                policy_pb.DeleteBackupRetentionPolicyMetadata(cluster_id=policy.cluster_id, policy_id=policy.id),
                 folder_id=policy.folder_id,
                 cluster_id=policy.cluster_id,
-                request=request,
-                metadata=policy_pb.DeleteBackupRetentionPolicyMetadata(
-                    cluster_id=policy.cluster_id, policy_id=policy.id
-                ),
-                locks_cluster=False,
             )
 
-        return submit_operation(self.queue, caller, "retention_policy.delete", request, prepare)
+        return submit_operation(self.queue, caller, registry.DELETE_RETENTION_POLICY, request, prepare)
