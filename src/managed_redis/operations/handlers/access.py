@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from google.protobuf.message import Message
 from yandex.cloud.access import access_pb2
 
 from managed_redis.operations.context import OperationContext
@@ -27,7 +26,7 @@ def _delta(action: int, binding: Binding) -> access_pb2.AccessBindingDelta:
 
 
 def _apply(
-    ctx: OperationContext[Any], wanted_add: set[Binding], wanted_remove: set[Binding], replace: bool
+    ctx: OperationContext[Message], wanted_add: set[Binding], wanted_remove: set[Binding], replace: bool
 ) -> access_pb2.AccessBindingsOperationResult:
     result = access_pb2.AccessBindingsOperationResult()
     with ctx.db.write() as conn:
@@ -46,13 +45,17 @@ def _apply(
     return result
 
 
-def set_access_bindings(ctx: OperationContext[Any]) -> access_pb2.AccessBindingsOperationResult:
-    request: access_pb2.SetAccessBindingsRequest = ctx.request
+def set_access_bindings(
+    ctx: OperationContext[access_pb2.SetAccessBindingsRequest],
+) -> access_pb2.AccessBindingsOperationResult:
+    request = ctx.request
     return _apply(ctx, {_binding(b) for b in request.access_bindings}, set(), replace=True)
 
 
-def update_access_bindings(ctx: OperationContext[Any]) -> access_pb2.AccessBindingsOperationResult:
-    request: access_pb2.UpdateAccessBindingsRequest = ctx.request
+def update_access_bindings(
+    ctx: OperationContext[access_pb2.UpdateAccessBindingsRequest],
+) -> access_pb2.AccessBindingsOperationResult:
+    request = ctx.request
     add = {_binding(d.access_binding) for d in request.access_binding_deltas if d.action == Action.ADD}
     remove = {_binding(d.access_binding) for d in request.access_binding_deltas if d.action == Action.REMOVE}
     return _apply(ctx, add, remove, replace=False)

@@ -11,8 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from google.protobuf import empty_pb2, json_format
+from google.protobuf.message import Message
+from yandex.cloud.mdb.redis.v1 import backup_service_pb2 as backup_service_pb
 from yandex.cloud.mdb.redis.v1 import cluster_pb2
+from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
+from managed_redis.backup_store import BackupStore
 from managed_redis.backup_store.stream import Digest, compress
 from managed_redis.domain.cluster_spec import config_spec_of, declared_of
 from managed_redis.engine.facts import Role
@@ -25,6 +29,7 @@ from managed_redis.operations.plans import ClusterPlan
 from managed_redis.store import backups as backup_store
 from managed_redis.store.backups import BackupRecord
 from managed_redis.store.clusters import HostRecord
+from managed_redis.store.database import Database
 
 MANUAL = "MANUAL"
 AUTOMATED = "AUTOMATED"
@@ -79,7 +84,7 @@ def save_shard(plan: ClusterPlan, backup_id: str, shard_name: str) -> dict[str, 
     }
 
 
-def _start_backup(ctx: OperationContext[Any], plan: ClusterPlan, backup_type: str) -> str:
+def _start_backup(ctx: OperationContext[Message], plan: ClusterPlan, backup_type: str) -> str:
     started = ctx.clock.now()
     backup_id = backup_id_for(plan.record.id, started.strftime("%Y%m%dT%H%M%S"))
     with ctx.db.write() as conn:
@@ -111,7 +116,9 @@ def source_description(plan: ClusterPlan) -> dict[str, Any]:
     }
 
 
-def backup_cluster(ctx: OperationContext[Any], backup_type: str = MANUAL) -> cluster_pb2.Cluster:
+def backup_cluster(
+    ctx: OperationContext[service_pb.BackupClusterRequest], backup_type: str = MANUAL
+) -> cluster_pb2.Cluster:
     plan = ClusterPlan.load(ctx.db, ctx.deps, ctx.cluster_id)
     backup_id = ctx.once("name the backup", lambda: _start_backup(ctx, plan, backup_type))
     files = []
@@ -126,11 +133,11 @@ def backup_cluster(ctx: OperationContext[Any], backup_type: str = MANUAL) -> clu
     return steps.cluster_now(ctx.db, plan)
 
 
-def backup_automated(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
+def backup_automated(ctx: OperationContext[service_pb.BackupClusterRequest]) -> cluster_pb2.Cluster:
     return backup_cluster(ctx, AUTOMATED)
 
 
-def backup_failed(ctx: OperationContext[Any], error: ApiError) -> None:
+def backup_failed(ctx: OperationContext[service_pb.BackupClusterRequest], error: ApiError) -> None:
     """A backup that could not be finished leaves no object and no entry behind."""
     backup_id = ctx.progress["steps"].get("name the backup")
     if backup_id is None:
@@ -142,7 +149,7 @@ def backup_failed(ctx: OperationContext[Any], error: ApiError) -> None:
         backup_store.delete(conn, backup_id)
 
 
-def delete_backup(ctx: OperationContext[Any]) -> empty_pb2.Empty:
+def delete_backup(ctx: OperationContext[backup_service_pb.DeleteBackupRequest]) -> empty_pb2.Empty:
     with ctx.db.read() as conn:
         record = backup_store.get(conn, ctx.request.backup_id)
     if record is not None:
@@ -150,7 +157,7 @@ def delete_backup(ctx: OperationContext[Any]) -> empty_pb2.Empty:
     return empty_pb2.Empty()
 
 
-def remove_backup(db: Any, store: Any, record: BackupRecord) -> None:
+def remove_backup(db: Database, store: BackupStore, record: BackupRecord) -> None:
     """Delete a backup's objects, then its entry (so a crash in between can be finished later)."""
     for entry in record.files:
         store.delete(entry["key"])

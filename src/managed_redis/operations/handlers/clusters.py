@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from google.protobuf import empty_pb2
+from google.protobuf.message import Message
 from yandex.cloud.mdb.redis.v1 import cluster_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
@@ -16,11 +15,11 @@ from managed_redis.store import backups as backup_store
 from managed_redis.store import clusters as cluster_store
 
 
-def _plan(ctx: OperationContext[Any]) -> ClusterPlan:
+def _plan(ctx: OperationContext[Message]) -> ClusterPlan:
     return ClusterPlan.load(ctx.db, ctx.deps, ctx.cluster_id)
 
 
-def create_cluster(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
+def create_cluster(ctx: OperationContext[service_pb.CreateClusterRequest]) -> cluster_pb2.Cluster:
     plan = _plan(ctx)
     ctx.once("claim the addresses", lambda: steps.claim_addresses(plan, plan.hosts))
     if plan.record.sharded:
@@ -36,14 +35,14 @@ def create_cluster(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
     return steps.cluster_now(ctx.db, plan)
 
 
-def create_failed(ctx: OperationContext[Any], error: ApiError) -> None:
+def create_failed(ctx: OperationContext[Message], error: ApiError) -> None:
     """A cluster that could not be created keeps no process and no data; it shows ERROR."""
     plan = _plan(ctx)
     steps.remove_hosts(plan, plan.hosts)
     steps.set_status(ctx.db, plan.record.id, "ERROR")
 
 
-def delete_cluster(ctx: OperationContext[Any]) -> empty_pb2.Empty:
+def delete_cluster(ctx: OperationContext[service_pb.DeleteClusterRequest]) -> empty_pb2.Empty:
     plan = _plan(ctx)
     ctx.once("remove hosts", lambda: steps.remove_hosts(plan, plan.hosts))
     with ctx.db.write() as conn:
@@ -53,7 +52,7 @@ def delete_cluster(ctx: OperationContext[Any]) -> empty_pb2.Empty:
     return empty_pb2.Empty()
 
 
-def stop_cluster(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
+def stop_cluster(ctx: OperationContext[service_pb.StopClusterRequest]) -> cluster_pb2.Cluster:
     plan = _plan(ctx)
 
     def remember_masters() -> dict[str, str]:
@@ -67,7 +66,7 @@ def stop_cluster(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
     return steps.cluster_now(ctx.db, plan)
 
 
-def start_cluster(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
+def start_cluster(ctx: OperationContext[service_pb.StartClusterRequest]) -> cluster_pb2.Cluster:
     plan = _plan(ctx)
     if plan.record.sharded:
         # Each node's nodes.conf remembers the cluster: starting them all is enough.
@@ -88,15 +87,15 @@ def start_cluster(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
     return steps.cluster_now(ctx.db, plan)
 
 
-def start_failed(ctx: OperationContext[Any], error: ApiError) -> None:
+def start_failed(ctx: OperationContext[service_pb.StartClusterRequest], error: ApiError) -> None:
     """A cluster that could not start is stopped again, whatever part of it came up."""
     plan = _plan(ctx)
     steps.stop_hosts(plan, plan.hosts, save=True)
     steps.set_status(ctx.db, plan.record.id, "STOPPED")
 
 
-def move_cluster(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
-    request: service_pb.MoveClusterRequest = ctx.request
+def move_cluster(ctx: OperationContext[service_pb.MoveClusterRequest]) -> cluster_pb2.Cluster:
+    request = ctx.request
     with ctx.db.write() as conn:
         cluster_store.update(conn, ctx.cluster_id, folder_id=request.destination_folder_id)
     return steps.cluster_now(ctx.db, _plan(ctx))

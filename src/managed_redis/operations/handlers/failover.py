@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from yandex.cloud.mdb.redis.v1 import cluster_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
@@ -60,11 +59,11 @@ def shards_involved(plan: ClusterPlan, request: service_pb.StartClusterFailoverR
     )
 
 
-def start_failover(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
+def start_failover(ctx: OperationContext[service_pb.StartClusterFailoverRequest]) -> cluster_pb2.Cluster:
     """Per shard: choose the new master once (remembered), then switch once. A resumed attempt
     finds the choice it made and switches only if the master is still where it was."""
     plan = ClusterPlan.load(ctx.db, ctx.deps, ctx.cluster_id)
-    request: service_pb.StartClusterFailoverRequest = ctx.request
+    request = ctx.request
     for shard_name in shards_involved(plan, request):
 
         def choose(shard: str = shard_name) -> dict[str, str | None]:

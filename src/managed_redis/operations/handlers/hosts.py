@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from google.protobuf import empty_pb2
+from google.protobuf.message import Message
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
 from managed_redis.domain.topology import DEFAULT_SHARD
@@ -20,17 +21,17 @@ from managed_redis.store import clusters as cluster_store
 from managed_redis.store.clusters import ACTIVE, ADDING, REMOVING, HostRecord
 
 
-def _plan(ctx: OperationContext[Any]) -> ClusterPlan:
+def _plan(ctx: OperationContext[Message]) -> ClusterPlan:
     return ClusterPlan.load(ctx.db, ctx.deps, ctx.cluster_id)
 
 
-def _set_state(ctx: OperationContext[Any], hosts: list[HostRecord], state: str) -> None:
+def _set_state(ctx: OperationContext[Message], hosts: list[HostRecord], state: str) -> None:
     with ctx.db.write() as conn:
         for host in hosts:
             cluster_store.update_host(conn, host.name, state=state)
 
 
-def add_hosts(ctx: OperationContext[Any]) -> empty_pb2.Empty:
+def add_hosts(ctx: OperationContext[service_pb.AddClusterHostsRequest]) -> empty_pb2.Empty:
     plan = _plan(ctx)
     engine = plan.deps.engine
     new_hosts = [host for host in plan.hosts if host.state == ADDING]
@@ -63,7 +64,7 @@ def add_hosts(ctx: OperationContext[Any]) -> empty_pb2.Empty:
     return empty_pb2.Empty()
 
 
-def add_hosts_failed(ctx: OperationContext[Any], error: ApiError) -> None:
+def add_hosts_failed(ctx: OperationContext[service_pb.AddClusterHostsRequest], error: ApiError) -> None:
     """Hosts that could not join are removed again; the rest of the cluster runs on."""
     plan = _plan(ctx)
     new_hosts = [host for host in plan.hosts if host.state == ADDING]
@@ -80,7 +81,7 @@ def add_hosts_failed(ctx: OperationContext[Any], error: ApiError) -> None:
     steps.set_status(ctx.db, plan.record.id, "RUNNING")
 
 
-def delete_hosts(ctx: OperationContext[Any]) -> empty_pb2.Empty:
+def delete_hosts(ctx: OperationContext[service_pb.DeleteClusterHostsRequest]) -> empty_pb2.Empty:
     plan = _plan(ctx)
     leaving = [host for host in plan.hosts if host.state == REMOVING]
 
@@ -123,12 +124,12 @@ def delete_hosts(ctx: OperationContext[Any]) -> empty_pb2.Empty:
     return empty_pb2.Empty()
 
 
-def update_hosts(ctx: OperationContext[Any]) -> empty_pb2.Empty:
+def update_hosts(ctx: OperationContext[service_pb.UpdateClusterHostsRequest]) -> empty_pb2.Empty:
     """Store the hosts' new settings, apply them live, and finish only once every part that
     acts on them has them: each Sentinel must report the new replica priorities (they choose
     whom to promote by them), or a failover right after could still pick an excluded replica."""
     plan = _plan(ctx)
-    request: service_pb.UpdateClusterHostsRequest = ctx.request
+    request = ctx.request
     engine = plan.deps.engine
     master = steps.current_master(plan)
     for spec in request.update_host_specs:

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 from yandex.cloud.mdb.redis.v1 import cluster_pb2
+from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
 from managed_redis.backup_store import BackupObjectMissing
 from managed_redis.backup_store.stream import ChecksumMismatch, restore_verified
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 LOAD_TIMEOUT_S = 3600.0
 
 
-def _backup(ctx: OperationContext[Any]) -> BackupRecord:
+def _backup(ctx: OperationContext[service_pb.RestoreClusterRequest]) -> BackupRecord:
     with ctx.db.read() as conn:
         record = backup_store.get(conn, ctx.request.backup_id)
     if record is None or record.status != backup_store.DONE:
@@ -75,7 +75,7 @@ def load_shard(plan: ClusterPlan, backup: BackupRecord, source_shard: str, targe
     return master.name
 
 
-def restore_cluster(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
+def restore_cluster(ctx: OperationContext[service_pb.RestoreClusterRequest]) -> cluster_pb2.Cluster:
     plan = ClusterPlan.load(ctx.db, ctx.deps, ctx.cluster_id)
     backup = _backup(ctx)
     pairs = list(zip(sorted(backup.shard_names), sorted(shard.name for shard in plan.shards), strict=True))

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from google.protobuf import empty_pb2
+from yandex.cloud.mdb.redis.v1 import backup_retention_policy_service_pb2 as retention_service_pb
 from yandex.cloud.mdb.v1 import backup_retention_policy_pb2 as policy_pb
 
 from managed_redis.domain.timestamps import timestamp
@@ -31,7 +30,9 @@ def policy_proto(record: RetentionPolicyRecord) -> policy_pb.BackupRetentionPoli
     )
 
 
-def create_policy(ctx: OperationContext[Any]) -> policy_pb.BackupRetentionPolicy:
+def create_policy(
+    ctx: OperationContext[retention_service_pb.CreateBackupRetentionPolicyRequest],
+) -> policy_pb.BackupRetentionPolicy:
     request = ctx.request
     policy_id = ctx.metadata(policy_pb.CreateBackupRetentionPolicyMetadata).policy_id
     with ctx.db.write() as conn:
@@ -56,7 +57,7 @@ def create_policy(ctx: OperationContext[Any]) -> policy_pb.BackupRetentionPolicy
     return policy_proto(record)
 
 
-def delete_policy(ctx: OperationContext[Any]) -> empty_pb2.Empty:
+def delete_policy(ctx: OperationContext[retention_service_pb.DeleteBackupRetentionPolicyRequest]) -> empty_pb2.Empty:
     with ctx.db.write() as conn:
         backup_store.delete_policy(conn, ctx.request.policy_id)
     return empty_pb2.Empty()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from google.protobuf import empty_pb2
+from google.protobuf.message import Message
 from yandex.cloud.mdb.redis.v1 import cluster_pb2
+from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
 from managed_redis.domain.topology import DEFAULT_SHARD
 from managed_redis.engine.slots import SLOTS
@@ -19,7 +20,7 @@ from managed_redis.store import clusters as cluster_store
 from managed_redis.store.clusters import ACTIVE, ADDING, REMOVING, HostRecord
 
 
-def _plan(ctx: OperationContext[Any]) -> ClusterPlan:
+def _plan(ctx: OperationContext[Message]) -> ClusterPlan:
     return ClusterPlan.load(ctx.db, ctx.deps, ctx.cluster_id)
 
 
@@ -43,7 +44,7 @@ def join_hosts(plan: ClusterPlan, hosts: list[HostRecord], master: HostRecord) -
     cluster.wait_healthy(list(nodes.values()))
 
 
-def add_shard(ctx: OperationContext[Any]) -> cluster_pb2.Shard:
+def add_shard(ctx: OperationContext[service_pb.AddClusterShardRequest]) -> cluster_pb2.Shard:
     plan = _plan(ctx)
     shard_name = ctx.request.shard_name
     new_hosts = plan.shard_hosts(shard_name)
@@ -59,7 +60,7 @@ def add_shard(ctx: OperationContext[Any]) -> cluster_pb2.Shard:
     return cluster_pb2.Shard(name=shard_name, cluster_id=plan.record.id)
 
 
-def add_shard_failed(ctx: OperationContext[Any], error: ApiError) -> None:
+def add_shard_failed(ctx: OperationContext[service_pb.AddClusterShardRequest], error: ApiError) -> None:
     """A shard that could not join leaves again: its processes, its rows, its node ids."""
     plan = _plan(ctx)
     shard_name = ctx.request.shard_name
@@ -88,7 +89,7 @@ def leave(plan: ClusterPlan, leaving: list[HostRecord]) -> None:
     cluster.forget([n for n in staying if engine.node_running(n)], ids)
 
 
-def delete_shard(ctx: OperationContext[Any]) -> empty_pb2.Empty:
+def delete_shard(ctx: OperationContext[service_pb.DeleteClusterShardRequest]) -> empty_pb2.Empty:
     plan = _plan(ctx)
     shard_name = ctx.request.shard_name
     staying = [shard.name for shard in plan.shards if shard.name != shard_name]
@@ -103,14 +104,14 @@ def delete_shard(ctx: OperationContext[Any]) -> empty_pb2.Empty:
     return empty_pb2.Empty()
 
 
-def rebalance(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
+def rebalance(ctx: OperationContext[service_pb.RebalanceClusterRequest]) -> cluster_pb2.Cluster:
     plan = _plan(ctx)
     ctx.once("rebalance", lambda: dataclasses.asdict(sharding.rebalance(plan)))
     steps.set_status(ctx.db, plan.record.id, "RUNNING")
     return steps.cluster_now(ctx.db, plan)
 
 
-def enable_sharding(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
+def enable_sharding(ctx: OperationContext[service_pb.EnableShardingClusterRequest]) -> cluster_pb2.Cluster:
     """Restart every host in cluster mode from a fresh snapshot, never from its AOF: the
     master keeps its data and takes all the slots; the replicas start empty and copy it.
     Sentinels are gone for good. Writes during the switch: see ``sharding_switch``."""
@@ -126,7 +127,7 @@ def enable_sharding(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
     return steps.cluster_now(ctx.db, sharded)
 
 
-def enable_sharding_failed(ctx: OperationContext[Any], error: ApiError) -> None:
+def enable_sharding_failed(ctx: OperationContext[service_pb.EnableShardingClusterRequest], error: ApiError) -> None:
     """A failure before the cluster is recorded as sharded puts every host back as it ran
     (non-sharded, under Sentinels); after, its hosts run in cluster mode already and it is
     left RUNNING as a sharded cluster for the supervisor to heal."""
@@ -137,7 +138,7 @@ def enable_sharding_failed(ctx: OperationContext[Any], error: ApiError) -> None:
     steps.set_status(ctx.db, plan.record.id, "RUNNING")
 
 
-def _set_state(ctx: OperationContext[Any], hosts: list[HostRecord], state: str) -> None:
+def _set_state(ctx: OperationContext[Message], hosts: list[HostRecord], state: str) -> None:
     with ctx.db.write() as conn:
         for host in hosts:
             cluster_store.update_host(conn, host.name, state=state)

@@ -15,7 +15,6 @@ the store still holds the old one, so a resumed attempt recomputes the same diff
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from yandex.cloud.mdb.redis.v1 import cluster_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
@@ -100,8 +99,8 @@ def restart_shard(new: ClusterPlan, master: HostRecord) -> str:
     return target.name
 
 
-def update_cluster(ctx: OperationContext[Any]) -> cluster_pb2.Cluster:
-    state: service_pb.UpdateClusterRequest = ctx.request
+def update_cluster(ctx: OperationContext[service_pb.UpdateClusterRequest]) -> cluster_pb2.Cluster:
+    state = ctx.request
     old = ClusterPlan.load(ctx.db, ctx.deps, ctx.cluster_id)
     secrets = old.deps.vault.open_sealed(old.record.secrets or b"")
     pending_password = secrets.get("pending_password")
