@@ -7,6 +7,7 @@ test processes never share an address.
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import json
 import os
@@ -20,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import requests
 
@@ -32,11 +33,42 @@ _counter = itertools.count()
 
 
 def host_network() -> str:
-    """A loopback /24 for one server: 127.<21+xdist worker>.<n>.0/24 under xdist, else
-    127.<121+pid % 100>.<n>.0/24, so that test runs going on at once never share addresses."""
+    """A loopback /24 for one server: 127.<second>.<n>.0/24, where this test process holds
+    ``second`` for its lifetime (``_own_second``), so that test processes going on at once,
+    of one run or of several, never share addresses (the product kills what it finds on its
+    addresses)."""
+    global _second
+    if _second is None:
+        _second = _own_second()
+    return f"127.{_second}.{next(_counter) % 250 + 1}.0/24"
+
+
+_second: int | None = None
+_second_lock: IO[bytes] | None = None
+
+
+# The second octets test servers may take: not the product's default 127.20, nor bench/'s
+# 127.27-29.
+_SECONDS = list(range(30, 130))
+
+
+def _own_second() -> int:
+    """The first of ``_SECONDS`` whose lock file this process can hold (flock, released when
+    the process exits); an xdist worker starts its search at its own number."""
+    global _second_lock
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    second = 21 + int(worker[2:]) % 80 if worker[2:].isdigit() else 121 + os.getpid() % 100
-    return f"127.{second}.{next(_counter) % 250 + 1}.0/24"
+    start = int(worker[2:]) if worker[2:].isdigit() else 0
+    for offset in range(len(_SECONDS)):
+        second = _SECONDS[(start + offset) % len(_SECONDS)]
+        handle = open(f"/tmp/mredis-test-net-127.{second}.lock", "wb")  # noqa: SIM115 - held for life
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        _second_lock = handle
+        return second
+    raise RuntimeError("every loopback network of 127.30-127.129 is held by another test process")
 
 
 def json_object(response: requests.Response) -> dict[str, Any]:
