@@ -16,6 +16,7 @@ from managed_redis.domain.topology import (
     MAX_HOSTS_PER_SHARD,
     MAX_HOSTS_SHARDED,
 )
+from managed_redis.domain.update_masks import host_spec_problems
 from managed_redis.engine.addresses import allocate
 from managed_redis.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from managed_redis.operations import registry
@@ -138,9 +139,7 @@ class ClusterHosts(ClusterServiceBase):
             path = f"update_host_specs[{index}]"
             if spec.host_name not in known:
                 problems.append(FieldViolation(f"{path}.host_name", f"not a host of cluster {record.id}"))
-            unknown = set(spec.update_mask.paths) - {"replica_priority", "assign_public_ip"}
-            if unknown:
-                problems.append(FieldViolation(f"{path}.update_mask", f"unknown paths: {', '.join(sorted(unknown))}"))
+            problems += host_spec_problems(spec, path)
             if spec.assign_public_ip and not plan.tls_enabled:
                 problems.append(
                     FieldViolation(f"{path}.assign_public_ip", "a public address needs a TLS cluster (tls_enabled)")

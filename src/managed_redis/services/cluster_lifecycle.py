@@ -14,6 +14,7 @@ from yandex.cloud.operation import operation_pb2
 
 from managed_redis.catalog.versions import updatable_to
 from managed_redis.domain.cluster_spec import declared_of
+from managed_redis.domain.update_masks import PASSWORD_PATH
 from managed_redis.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -38,7 +39,7 @@ from managed_redis.services.cluster_checks import (
     raise_if_any,
     resolve_version,
 )
-from managed_redis.services.cluster_update import PASSWORD_PATH, plan_update
+from managed_redis.services.cluster_update import plan_update
 from managed_redis.services.context import Caller
 from managed_redis.services.submitting import submit_operation
 from managed_redis.statuses import BackupStatus, ClusterStatus

@@ -1,6 +1,6 @@
 """What an UpdateClusterRequest asks for: the cluster's whole new declared state.
 
-With an ``update_mask`` only the listed paths change (protobuf's FieldMask merge). Without
+With an ``update_mask`` only the listed paths change (``domain/update_masks.py``). Without
 one, the request replaces the declared state (api.md §1.4), except that what cannot be
 empty keeps its value when left out: the name, the network, the version, the resources
 and the whole ``config_spec`` when it is absent. The password is write-only: it is never
@@ -11,15 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from google.protobuf import field_mask_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
 from managed_redis.domain.cluster_spec import UPDATABLE_FIELDS, as_update_request, copy_field
+from managed_redis.domain.update_masks import PASSWORD_PATH, cluster_mask_paths, masked_update
 from managed_redis.errors import FailedPrecondition, InvalidArgument
 from managed_redis.services.cluster_checks import normalized_config_spec
 from managed_redis.store.clusters import ClusterRecord
-
-PASSWORD_PATH = "config_spec.redis.password"
 
 
 @dataclass(frozen=True)
@@ -34,41 +32,8 @@ def _normalized_request(request: service_pb.UpdateClusterRequest) -> service_pb.
     result.CopyFrom(request)
     if request.HasField("config_spec"):
         result.config_spec.CopyFrom(normalized_config_spec(request.config_spec))
-    paths = []
-    for path in request.update_mask.paths:
-        parts = path.split(".")
-        if len(parts) >= 2 and parts[0] == "config_spec" and parts[1].startswith("redis_config_"):
-            parts[1] = "redis"
-        paths.append(".".join(parts))
-    result.update_mask.paths[:] = paths
+    result.update_mask.paths[:] = cluster_mask_paths(request.update_mask.paths)
     return result
-
-
-def _masked(
-    current: service_pb.UpdateClusterRequest, request: service_pb.UpdateClusterRequest
-) -> tuple[service_pb.UpdateClusterRequest, bool]:
-    mask = field_mask_pb2.FieldMask(paths=[p for p in request.update_mask.paths if p != "cluster_id"])
-    if not mask.IsValidForDescriptor(service_pb.UpdateClusterRequest.DESCRIPTOR):
-        unknown = [
-            p
-            for p in mask.paths
-            if not field_mask_pb2.FieldMask(paths=[p]).IsValidForDescriptor(service_pb.UpdateClusterRequest.DESCRIPTOR)
-        ]
-        raise InvalidArgument.field("update_mask", f"unknown paths: {', '.join(unknown)}")
-    # A masked field the request leaves out is reset, even when its parent is left out too
-    # (protobuf's merge would skip the whole absent parent).
-    source = service_pb.UpdateClusterRequest()
-    source.CopyFrom(request)
-    for path in mask.paths:
-        message = source
-        for part in path.split(".")[:-1]:
-            message = getattr(message, part)
-        message.SetInParent()
-    state = service_pb.UpdateClusterRequest()
-    state.CopyFrom(current)
-    mask.MergeMessage(source, state, replace_message_field=True, replace_repeated_field=True)
-    touches_password = any(PASSWORD_PATH.startswith(path) for path in mask.paths)
-    return state, touches_password
 
 
 def _replaced(
@@ -95,7 +60,7 @@ def plan_update(record: ClusterRecord, request: service_pb.UpdateClusterRequest)
     current = as_update_request(record)
     incoming = _normalized_request(request)
     if incoming.update_mask.paths:
-        state, touches_password = _masked(current, incoming)
+        state, touches_password = masked_update(current, incoming)
     else:
         state, touches_password = _replaced(current, incoming), True
     password = incoming.config_spec.redis.password if touches_password else ""
