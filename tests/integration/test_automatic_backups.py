@@ -5,6 +5,8 @@ test drives, against the same database and data directory as a real server."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -13,7 +15,7 @@ from managed_redis.operations.scheduler import BackupScheduler
 from managed_redis.settings import load_settings
 from tests.support.clusters import FOLDER, client, create_cluster, master_of, run, wait_operation
 from tests.support.processes import kill_all
-from tests.support.server import RunningServer, host_network, running_server
+from tests.support.server import RunningServer, host_network, json_object, running_server
 
 
 class FakeClock:
@@ -24,8 +26,12 @@ class FakeClock:
         return self.current
 
 
+# The module's server, a scheduler on the same database, and the clock that scheduler reads.
+World = tuple[RunningServer, BackupScheduler, FakeClock]
+
+
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory):
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     network = host_network()
     data_dir = tmp_path_factory.mktemp("auto")
     # The server's own scheduler passes once at start, then not for a day: this test drives one.
@@ -42,18 +48,21 @@ def world(tmp_path_factory: pytest.TempPathFactory):
         kill_all(network)
 
 
-def backups_of(server: RunningServer, cluster_id):
-    return server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}/backups").json().get("backups", [])
+def backups_of(server: RunningServer, cluster_id: str) -> list[dict[str, Any]]:
+    backups: list[dict[str, Any]] = json_object(
+        server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}/backups")
+    ).get("backups", [])
+    return backups
 
 
-def next_window(minutes_ahead: int = 5) -> tuple[dict, dt.datetime]:
+def next_window(minutes_ahead: int = 5) -> tuple[dict[str, int], dt.datetime]:
     """A window start a few minutes from now (API form), and the moment a day later inside it."""
     start = (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes_ahead)).replace(second=0, microsecond=0)
     inside = start + dt.timedelta(days=1, minutes=2)
     return {"hours": start.hour, "minutes": start.minute}, inside
 
 
-def test_window_starts_one_automated_backup(world) -> None:
+def test_window_starts_one_automated_backup(world: World) -> None:
     server, scheduler, clock = world
     window, inside = next_window()
     cluster = create_cluster(
@@ -91,7 +100,7 @@ def test_window_starts_one_automated_backup(world) -> None:
     assert len(backups_of(server, cluster_id)) == 2
 
 
-def test_no_automatic_backup_while_stopped(world) -> None:
+def test_no_automatic_backup_while_stopped(world: World) -> None:
     server, scheduler, clock = world
     window, inside = next_window()
     cluster = create_cluster(
@@ -110,7 +119,7 @@ def test_no_automatic_backup_while_stopped(world) -> None:
     assert backups_of(server, cluster["id"]) == []
 
 
-def test_retention_removes_expired_and_keeps_the_rest(world) -> None:
+def test_retention_removes_expired_and_keeps_the_rest(world: World) -> None:
     server, scheduler, clock = world
     window, inside = next_window()
     config = {
@@ -164,7 +173,7 @@ def test_retention_removes_expired_and_keeps_the_rest(world) -> None:
     assert [b["type"] for b in backups_of(server, short["id"])] == ["MANUAL"]
 
 
-def test_retention_policy_crud_and_checks(world) -> None:
+def test_retention_policy_crud_and_checks(world: World) -> None:
     server, _, _ = world
     cluster = create_cluster(server, "auto-policies", hosts=1)
     base = f"/managed-redis/v1/clusters/{cluster['id']}/retention_policies"

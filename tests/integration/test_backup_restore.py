@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,13 +13,13 @@ from tests.support import s3
 from tests.support.clusters import client, create_body, create_cluster, hosts_of, master_of, run, wait_operation
 from tests.support.dataset import fill, picture
 from tests.support.processes import kill_all, redis_processes
-from tests.support.server import host_network, running_server, wait_until
+from tests.support.server import RunningServer, host_network, running_server, wait_until
 
 KEYS = 100_000
 
 
 @contextmanager
-def server_with_store(kind: str, tmp_path: Path) -> Iterator[tuple[object, object]]:
+def server_with_store(kind: str, tmp_path: Path) -> Iterator[tuple[RunningServer, dict[str, str] | None]]:
     network = host_network()
     env = {"MREDIS_HOST_NETWORK": network}
     try:
@@ -34,7 +35,7 @@ def server_with_store(kind: str, tmp_path: Path) -> Iterator[tuple[object, objec
         kill_all(network)
 
 
-def restore_body(backup_id: str, name: str, hosts: int = 2) -> dict:
+def restore_body(backup_id: str, name: str, hosts: int = 2) -> dict[str, Any]:
     body = create_body(name, hosts)
     body.pop("folderId")
     body["backupId"] = backup_id
@@ -42,7 +43,7 @@ def restore_body(backup_id: str, name: str, hosts: int = 2) -> dict:
 
 
 @pytest.mark.parametrize("store", ["file", "s3"])
-def test_round_trip_keeps_exactly_the_snapshot(store, tmp_path: Path) -> None:
+def test_round_trip_keeps_exactly_the_snapshot(store: str, tmp_path: Path) -> None:
     with server_with_store(store, tmp_path) as (server, s3_env):
         cluster = create_cluster(server, f"backup-src-{store}", hosts=3)
         cluster_id = cluster["id"]

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from typing import Any
 
 import pytest
+import requests
 
 from tests.support.clusters import FOLDER, create_body, create_cluster, hosts_of, run
 from tests.support.processes import redis_processes
-from tests.support.server import RunningServer
+from tests.support.server import RunningServer, json_object
 
 
-def expect(response, status: int, code: int, *fragments: str) -> dict:
-    body = response.json()
+def expect(response: requests.Response, status: int, code: int, *fragments: str) -> dict[str, Any]:
+    body = json_object(response)
     assert response.status_code == status, body
     assert body["code"] == code, body
     for fragment in fragments:
@@ -20,7 +23,7 @@ def expect(response, status: int, code: int, *fragments: str) -> dict:
     return body
 
 
-def with_changes(name: str, change) -> dict:
+def with_changes(name: str, change: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
     body = create_body(name)
     change(body)
     return body
@@ -78,7 +81,9 @@ CREATE_CASES = [
 
 
 @pytest.mark.parametrize(("case", "change", "message"), CREATE_CASES, ids=[c[0] for c in CREATE_CASES])
-def test_bad_create_is_refused_and_creates_nothing(server: RunningServer, network: str, case, change, message) -> None:
+def test_bad_create_is_refused_and_creates_nothing(
+    server: RunningServer, network: str, case: str, change: Callable[[dict[str, Any]], object], message: str
+) -> None:
     before = redis_processes(network)
     name = "bad-" + case.replace(" ", "-").replace(".", "")
     response = server.rest("POST", "/managed-redis/v1/clusters", json=with_changes(name, change))
@@ -88,7 +93,7 @@ def test_bad_create_is_refused_and_creates_nothing(server: RunningServer, networ
     assert redis_processes(network) == before
 
 
-def sharded_body(name: str, shards: list[str]) -> dict:
+def sharded_body(name: str, shards: list[str]) -> dict[str, Any]:
     body = create_body(name, hosts=len(shards), sharded=True)
     for host, shard in zip(body["hostSpecs"], shards, strict=True):
         if shard:
@@ -105,14 +110,14 @@ def sharded_body(name: str, shards: list[str]) -> dict:
     ],
     ids=["two shards", "no shard name", "eight hosts in a shard"],
 )
-def test_bad_sharded_create(server: RunningServer, network: str, shards, message) -> None:
+def test_bad_sharded_create(server: RunningServer, network: str, shards: list[str], message: str) -> None:
     before = redis_processes(network)
     response = server.rest("POST", "/managed-redis/v1/clusters", json=sharded_body("bad-sharded", shards))
     expect(response, 400, 3, message)
     assert redis_processes(network) == before
 
 
-def test_shard_methods_need_a_sharded_cluster(server: RunningServer, target) -> None:
+def test_shard_methods_need_a_sharded_cluster(server: RunningServer, target: dict[str, Any]) -> None:
     base = f"/managed-redis/v1/clusters/{target['id']}"
     for method, path, body in [
         ("POST", "/shards", {"shardName": "s2", "hostSpecs": [{"zoneId": "ru-central1-a"}]}),
@@ -125,17 +130,17 @@ def test_shard_methods_need_a_sharded_cluster(server: RunningServer, target) -> 
 
 
 @pytest.fixture(scope="module")
-def target(server: RunningServer):
+def target(server: RunningServer) -> dict[str, Any]:
     return create_cluster(server, "bad-input-target", hosts=2)
 
 
-def snapshot(server: RunningServer, cluster_id):
-    cluster = server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}").json()
+def snapshot(server: RunningServer, cluster_id: str) -> tuple[dict[str, Any], list[str]]:
+    cluster = json_object(server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}"))
     cluster.pop("health", None)
     return cluster, sorted(h["name"] for h in hosts_of(server, cluster_id))
 
 
-def test_duplicate_name_is_already_exists(server: RunningServer, target) -> None:
+def test_duplicate_name_is_already_exists(server: RunningServer, target: dict[str, Any]) -> None:
     expect(
         server.rest("POST", "/managed-redis/v1/clusters", json=create_body("bad-input-target")),
         409,
@@ -190,14 +195,16 @@ UPDATE_CASES = [
 
 
 @pytest.mark.parametrize(("case", "body", "status", "code", "message"), UPDATE_CASES, ids=[c[0] for c in UPDATE_CASES])
-def test_bad_update_changes_nothing(server: RunningServer, target, case, body, status, code, message) -> None:
+def test_bad_update_changes_nothing(
+    server: RunningServer, target: dict[str, Any], case: str, body: dict[str, Any], status: int, code: int, message: str
+) -> None:
     before = snapshot(server, target["id"])
     response = server.rest("PATCH", f"/managed-redis/v1/clusters/{target['id']}", json=copy.deepcopy(body))
     expect(response, status, code, message)
     assert snapshot(server, target["id"]) == before
 
 
-def test_bad_host_requests_change_nothing(server: RunningServer, target) -> None:
+def test_bad_host_requests_change_nothing(server: RunningServer, target: dict[str, Any]) -> None:
     cluster_id = target["id"]
     before = snapshot(server, cluster_id)
     expect(

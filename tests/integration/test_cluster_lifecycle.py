@@ -209,5 +209,6 @@ def test_operations_are_listed_newest_first(server: RunningServer) -> None:
     )
     assert second.status_code == 400 and second.json()["code"] == 9
     # ... naming the running operation in the words Terraform waits on (api.md §10.1).
-    assert re.search(r"Conflicting operation (.+) detected", second.json()["message"]).group(1) == first["id"]
+    conflict = re.search(r"Conflicting operation (.+) detected", second.json()["message"])
+    assert conflict is not None and conflict.group(1) == first["id"]
     wait_operation(server, first)

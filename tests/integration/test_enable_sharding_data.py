@@ -139,7 +139,7 @@ CASES = [
 
 @pytest.mark.parametrize(("cleanup", "persistence", "same", "hosts"), CASES)
 def test_db0_survives_enable_sharding_after_db5_was_emptied(
-    server: RunningServer, cleanup, persistence, same, hosts
+    server: RunningServer, cleanup: str, persistence: str, same: bool, hosts: int
 ) -> None:
     name = f"es-{cleanup}-{persistence.lower()}-{'same' if same else 'own'}-{hosts}"
     body = create_body(name, hosts=hosts, persistenceMode=persistence)
@@ -160,7 +160,7 @@ def test_db0_survives_enable_sharding_after_db5_was_emptied(
 def test_tls_cluster_keeps_db0(server: RunningServer) -> None:
     body = create_body("es-tls", hosts=2, tlsEnabled=True)
     cluster_id = run(server, "POST", "/managed-redis/v1/clusters", body)["response"]["id"]
-    tls = {"port": 6380, "ssl": True, "ssl_ca_certs": str(Path(server.data_dir) / "tls" / "ca.pem")}
+    tls: dict[str, Any] = {"port": 6380, "ssl": True, "ssl_ca_certs": str(Path(server.data_dir) / "tls" / "ca.pem")}
     master = master_of(server, cluster_id)
     fill_db0(master, **tls)
     use_and_empty_db5(master, True, "flushdb", **tls)
@@ -277,7 +277,7 @@ def test_a_master_that_cannot_save_is_left_as_it_was(server: RunningServer) -> N
 
 
 @pytest.mark.parametrize("ttl", [None, 60_000], ids=["plain", "with-ttl"])
-def test_live_keys_in_another_database_are_refused_and_nothing_changes(server: RunningServer, ttl) -> None:
+def test_live_keys_in_another_database_are_refused_and_nothing_changes(server: RunningServer, ttl: int | None) -> None:
     cluster_id = run(server, "POST", "/managed-redis/v1/clusters", create_body(f"es-refused-{ttl}", hosts=2))[
         "response"
     ]["id"]

@@ -14,7 +14,7 @@ from tests.support.server import RunningServer, wait_until
 from tests.support.writer import Writer
 
 
-def sentinels_of(server: RunningServer, cluster_id):
+def sentinels_of(server: RunningServer, cluster_id: str) -> list[tuple[str, int]]:
     return [(h["name"], 26379) for h in hosts_of(server, cluster_id)]
 
 

@@ -14,7 +14,7 @@ from tests.integration.test_sharded import create_sharded, masters_by_shard
 from tests.support.cluster_clients import CheckingWriter
 from tests.support.clusters import PASSWORD, admin_client, client, create_cluster, hosts_of, wait_operation
 from tests.support.processes import kill_all
-from tests.support.server import RunningServer, host_network, running_server, wait_until
+from tests.support.server import RunningServer, host_network, json_object, running_server, wait_until
 from tests.support.writer import Writer
 
 SENTINEL_PORT = 26379
@@ -41,7 +41,7 @@ def start_and_die(server: RunningServer, path: str, body: dict[str, Any], point:
         message=f"the server did not die at {point}:\n{server.log()[-4000:]}",
     )
     assert f"failpoint {point} reached" in server.log(), server.log()[-4000:]
-    return response.json()
+    return json_object(response)
 
 
 def finish(server: RunningServer, operation: dict[str, Any], data_dir: Path) -> None:
@@ -79,7 +79,7 @@ def roles(server: RunningServer, hosts: list[str]) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("point", NON_SHARDED_POINTS)
-def test_failover_killed_midway_switches_once(tmp_path: Path, point) -> None:
+def test_failover_killed_midway_switches_once(tmp_path: Path, point: str) -> None:
     network = host_network()
     env = base_env(network)
     data_dir = tmp_path / "data"
@@ -131,7 +131,7 @@ def test_failover_killed_midway_switches_once(tmp_path: Path, point) -> None:
 
 
 @pytest.mark.parametrize("point", ["failover.chosen", "failover.switched"])
-def test_sharded_failover_killed_midway_switches_once(tmp_path: Path, point) -> None:
+def test_sharded_failover_killed_midway_switches_once(tmp_path: Path, point: str) -> None:
     network = host_network()
     env = base_env(network)
     data_dir = tmp_path / "data"
@@ -188,5 +188,6 @@ def master_id_of(connection: Any) -> str:
     for line in connection.execute_command("CLUSTER", "NODES").splitlines():
         parts = line.split()
         if "myself" in parts[2]:
-            return parts[3]
+            node_id: str = parts[3]
+            return node_id
     return ""

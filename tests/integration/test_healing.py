@@ -11,7 +11,7 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 import redis
@@ -25,8 +25,14 @@ from tests.support.writer import Writer
 KEYS = 5000
 
 
+class CreateCluster(Protocol):
+    """The ``clusters`` fixture: creates a cluster of ``hosts`` hosts, returns its id."""
+
+    def __call__(self, name: str, hosts: int, **extra: Any) -> str: ...
+
+
 @pytest.fixture
-def clusters(server: RunningServer) -> Iterator[Any]:
+def clusters(server: RunningServer) -> Iterator[CreateCluster]:
     """Creates clusters (returning their ids) and deletes them after the test, so the
     module's server does not pile up processes."""
     created: list[str] = []
@@ -127,7 +133,7 @@ def aof_whole(directory: Path) -> bool:
     ids=["1-host-on", "2-hosts-on", "3-hosts-off", "2-hosts-on-replicas"],
 )
 def test_master_killed_with_no_promotable_replica_comes_back_with_its_data(
-    server: RunningServer, network: str, clusters, hosts, persistence
+    server: RunningServer, network: str, clusters: CreateCluster, hosts: int, persistence: str
 ) -> None:
     name = f"prio0-{hosts}-{persistence.lower().replace('_', '')}"
     cluster_id = clusters(name, hosts, persistenceMode=persistence)
@@ -184,7 +190,7 @@ def test_master_killed_with_no_promotable_replica_comes_back_with_its_data(
 
 @pytest.mark.parametrize(("hosts", "persistence"), [(3, "ON"), (2, "OFF")], ids=["3-hosts-on", "2-hosts-off"])
 def test_frozen_master_is_fenced_replaced_and_rejoins_as_replica(
-    server: RunningServer, network: str, clusters, hosts, persistence
+    server: RunningServer, network: str, clusters: CreateCluster, hosts: int, persistence: str
 ) -> None:
     name = f"frozen-{hosts}-{persistence.lower()}"
     cluster_id = clusters(name, hosts, persistenceMode=persistence)
@@ -238,7 +244,9 @@ def test_frozen_master_is_fenced_replaced_and_rejoins_as_replica(
 # -- files removed while the hosts serve -----------------------------------------------------
 
 
-def test_replica_directory_removed_and_another_replica_killed_both_heal(server: RunningServer, network: str, clusters):
+def test_replica_directory_removed_and_another_replica_killed_both_heal(
+    server: RunningServer, network: str, clusters: CreateCluster
+) -> None:
     cluster_id = clusters("broken-replicas", 3)
     master = master_of(server, cluster_id)
     broken, killed = sorted(h for h in by_name(server, cluster_id) if h != master)
@@ -275,7 +283,7 @@ def test_replica_directory_removed_and_another_replica_killed_both_heal(server: 
 
 
 def test_master_directory_removed_files_come_back_without_failover(
-    server: RunningServer, network: str, clusters
+    server: RunningServer, network: str, clusters: CreateCluster
 ) -> None:
     cluster_id = clusters("broken-master", 3)
     master = master_of(server, cluster_id)
@@ -301,7 +309,7 @@ def test_master_directory_removed_files_come_back_without_failover(
 
 
 def test_single_host_directory_removed_then_killed_comes_back_from_the_new_aof(
-    server: RunningServer, network: str, clusters
+    server: RunningServer, network: str, clusters: CreateCluster
 ) -> None:
     cluster_id = clusters("broken-single", 1)
     master = master_of(server, cluster_id)

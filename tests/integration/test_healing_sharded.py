@@ -12,12 +12,13 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 import redis
 from redis.cluster import RedisCluster
 
+from tests.support.cluster_clients import slot_ranges
 from tests.support.clusters import PASSWORD, admin_client, client, create_body, hosts_of, run, wait_alive
 from tests.support.processes import pid_of
 from tests.support.server import RunningServer, wait_until
@@ -70,8 +71,14 @@ class ClusterWriter:
         return [key for key, value in zip(self.acked, values, strict=True) if value != key.split(":")[1]]
 
 
+class CreateShardedCluster(Protocol):
+    """The ``clusters`` fixture: creates ``shards`` x ``per_shard`` hosts, returns the id."""
+
+    def __call__(self, name: str, shards: int, per_shard: int, **extra: Any) -> str: ...
+
+
 @pytest.fixture
-def clusters(server: RunningServer) -> Iterator[Any]:
+def clusters(server: RunningServer) -> Iterator[CreateShardedCluster]:
     """Creates sharded clusters (``shards`` x ``per_shard`` hosts; returns the id) and deletes
     them after the test, so the module's server does not pile up processes."""
     created: list[str] = []
@@ -133,8 +140,9 @@ def every_node_ok(server: RunningServer, cluster_id: str) -> bool:
 def owned_keys(any_host: str, master: str, count: int) -> list[str]:
     """``count`` keys whose slots ``master`` serves."""
     cluster = RedisCluster(host=any_host, port=6379, password=PASSWORD, decode_responses=True, socket_timeout=5)
-    ranges = [(first, last) for (first, last), info in cluster.cluster_slots().items() if info["primary"][0] == master]
-    keys, number = [], 0
+    ranges = [(first, last) for (first, last), info in slot_ranges(cluster).items() if info["primary"][0] == master]
+    keys: list[str] = []
+    number = 0
     while len(keys) < count:
         key = f"own:{number}"
         if any(first <= cluster.keyslot(key) <= last for first, last in ranges):
@@ -183,7 +191,7 @@ def known_nodes(server: RunningServer, host: str) -> int:
 
 
 def test_one_shard_master_killed_a_replica_takes_over_then_start_failover_works(
-    server: RunningServer, network: str, clusters
+    server: RunningServer, network: str, clusters: CreateShardedCluster
 ) -> None:
     cluster_id = clusters("one-shard-kill", shards=1, per_shard=3, persistenceMode="ON_REPLICAS")
     victim = masters_by_shard(server, cluster_id)["s1"]
@@ -228,7 +236,7 @@ def test_one_shard_master_killed_a_replica_takes_over_then_start_failover_works(
 
 
 def test_three_shards_one_master_killed_the_other_shards_keep_serving(
-    server: RunningServer, network: str, clusters
+    server: RunningServer, network: str, clusters: CreateShardedCluster
 ) -> None:
     cluster_id = clusters("three-shards-kill", shards=3, per_shard=2, persistenceMode="OFF")
     masters = masters_by_shard(server, cluster_id)
@@ -263,7 +271,7 @@ def test_three_shards_one_master_killed_the_other_shards_keep_serving(
 
 
 def test_one_shard_master_killed_with_priority_zero_replicas_comes_back_with_its_data(
-    server: RunningServer, network: str, clusters
+    server: RunningServer, network: str, clusters: CreateShardedCluster
 ) -> None:
     cluster_id = clusters("one-shard-prio0", shards=1, per_shard=3)
     master = masters_by_shard(server, cluster_id)["s1"]
@@ -300,7 +308,7 @@ def test_one_shard_master_killed_with_priority_zero_replicas_comes_back_with_its
 
 
 def test_frozen_master_of_one_shard_is_fenced_replaced_and_rejoins_as_replica(
-    server: RunningServer, network: str, clusters
+    server: RunningServer, network: str, clusters: CreateShardedCluster
 ) -> None:
     cluster_id = clusters("three-shards-frozen", shards=3, per_shard=2)
     masters = masters_by_shard(server, cluster_id)
@@ -343,7 +351,7 @@ def test_frozen_master_of_one_shard_is_fenced_replaced_and_rejoins_as_replica(
 
 
 def test_node_directories_removed_files_come_back_and_the_nodes_restart_from_them(
-    server: RunningServer, network: str, clusters
+    server: RunningServer, network: str, clusters: CreateShardedCluster
 ) -> None:
     """The directories of s1's master and of s2's replica go at once: both get their files
     back, then both are killed and start again from those files.
@@ -393,7 +401,7 @@ def test_node_directories_removed_files_come_back_and_the_nodes_restart_from_the
 
 
 def test_replica_that_lost_its_directory_and_its_process_rejoins_its_shard(
-    server: RunningServer, network: str, clusters
+    server: RunningServer, network: str, clusters: CreateShardedCluster
 ) -> None:
     """A replica's directory goes and its process dies with it (a lost disk): it starts
     again as a new node, knowing no cluster, and must be taken back into its shard."""

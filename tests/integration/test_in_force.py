@@ -67,7 +67,9 @@ class RoleWatch:
 
 
 @pytest.mark.parametrize("size", [3, 2])
-def test_master_killed_right_after_replicas_are_excluded_comes_back_itself(server: RunningServer, network: str, size):
+def test_master_killed_right_after_replicas_are_excluded_comes_back_itself(
+    server: RunningServer, network: str, size: int
+) -> None:
     name = f"in-force-{size}"
     cluster_id = create_cluster(server, name, hosts=size)["id"]
     wait_alive(server, cluster_id)
@@ -91,7 +93,8 @@ def test_master_killed_right_after_replicas_are_excluded_comes_back_itself(serve
 
             def master_back() -> bool:
                 try:
-                    return client(master).execute_command("ROLE")[0] == "master"
+                    role: list[Any] = client(master).execute_command("ROLE")
+                    return bool(role[0] == "master")
                 except redis.RedisError:
                     return False
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from google.protobuf import any_pb2, struct_pb2
 from google.rpc import code_pb2, status_pb2
+from sqlalchemy import Connection
 
 from managed_redis.clock import SYSTEM_CLOCK
 from managed_redis.errors import FailedPrecondition, InvalidArgument
@@ -34,7 +35,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path: Path) -> Iterator[str]:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ops.db'}"
         return
@@ -45,7 +46,7 @@ def database_url(request, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def db(database_url) -> Iterator[Database]:
+def db(database_url: str) -> Iterator[Database]:
     database = Database(database_url)
     migrate(database)
     yield database
@@ -53,7 +54,7 @@ def db(database_url) -> Iterator[Database]:
 
 
 @pytest.fixture
-def queue(db) -> OperationQueue:
+def queue(db: Database) -> OperationQueue:
     return OperationQueue(db, SYSTEM_CLOCK)
 
 
@@ -72,20 +73,38 @@ def add_cluster(db: Database, cluster_id: str = "c9qtestcluster000001") -> str:
     return cluster_id
 
 
-def submit(queue, request: struct_pb2.Struct, cluster_id: str | None = None, key: str | None = None):
+def submit(
+    queue: OperationQueue, request: struct_pb2.Struct, cluster_id: str | None = None, key: str | None = None
+) -> op_store.OperationRecord:
     return submit_kind(queue, KIND, request, cluster_id, key)
 
 
-def load(db: Database, op_id: str):
+def load(db: Database, op_id: str) -> op_store.OperationRecord:
     with db.read() as conn:
-        return op_store.get(conn, op_id)
+        record = op_store.get(conn, op_id)
+    assert record is not None, f"no operation {op_id}"
+    return record
+
+
+def cluster_of(db: Database, cluster_id: str) -> ClusterRecord:
+    with db.read() as conn:
+        record = cluster_store.get(conn, cluster_id)
+    assert record is not None, f"no cluster {cluster_id}"
+    return record
+
+
+def results_of(result: struct_pb2.Struct) -> list[object]:
+    """The ``results`` list of a test.steps response."""
+    results = result["results"]
+    assert isinstance(results, struct_pb2.ListValue), results
+    return list(results)
 
 
 def journal_lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
-def test_claim_run_and_finish_with_response(db, queue, tmp_path: Path) -> None:
+def test_claim_run_and_finish_with_response(db: Database, queue: OperationQueue, tmp_path: Path) -> None:
     journal = tmp_path / "journal"
     record = submit(queue, steps_request(3, 0, str(journal)))
     worker = Worker(db, handlers(), threads=1, lease_s=5)
@@ -93,11 +112,12 @@ def test_claim_run_and_finish_with_response(db, queue, tmp_path: Path) -> None:
     assert worker.run_one("w1") is False  # nothing left to claim
     done = load(db, record.id)
     assert done.done and done.error is None and done.lease_owner is None
+    assert done.response is not None
     response = any_pb2.Any.FromString(done.response)
     assert response.type_url == "type.googleapis.com/google.protobuf.Struct"
     result = struct_pb2.Struct()
     response.Unpack(result)
-    assert list(result["results"]) == [0, 10, 20]
+    assert results_of(result) == [0, 10, 20]
     assert done.progress["steps"] == {"step 0": 0, "step 1": 10, "step 2": 20}
     assert journal_lines(journal) == [
         "start 0 attempt 1",
@@ -109,7 +129,7 @@ def test_claim_run_and_finish_with_response(db, queue, tmp_path: Path) -> None:
     ]
 
 
-def test_failure_is_stored_as_a_status(db, queue, tmp_path: Path) -> None:
+def test_failure_is_stored_as_a_status(db: Database, queue: OperationQueue, tmp_path: Path) -> None:
     record = submit(queue, steps_request(3, 0, str(tmp_path / "j"), fail_at=1))
     Worker(db, handlers(), threads=1).run_one("w1")
     done = load(db, record.id)
@@ -118,7 +138,7 @@ def test_failure_is_stored_as_a_status(db, queue, tmp_path: Path) -> None:
     assert status.code == code_pb2.FAILED_PRECONDITION and status.message == "step 1 was told to fail"
 
 
-def test_a_live_lease_is_not_claimed_and_an_expired_one_is(db, queue, tmp_path: Path) -> None:
+def test_a_live_lease_is_not_claimed_and_an_expired_one_is(db: Database, queue: OperationQueue, tmp_path: Path) -> None:
     record = submit(queue, steps_request(1, 0, str(tmp_path / "j")))
     now = SYSTEM_CLOCK.now()
     with db.write() as conn:
@@ -137,7 +157,9 @@ def test_a_live_lease_is_not_claimed_and_an_expired_one_is(db, queue, tmp_path: 
         assert not op_store.renew_lease(conn, record.id, "a", SYSTEM_CLOCK.now(), 1.0)
 
 
-def test_worker_killed_mid_operation_resumes_from_checkpoint(database_url, db, queue, tmp_path: Path) -> None:
+def test_worker_killed_mid_operation_resumes_from_checkpoint(
+    database_url: str, db: Database, queue: OperationQueue, tmp_path: Path
+) -> None:
     journal = tmp_path / "journal"
     record = submit(queue, steps_request(3, 1.5, str(journal)))
     lease_s = "1.0"
@@ -174,11 +196,12 @@ def test_worker_killed_mid_operation_resumes_from_checkpoint(database_url, db, q
     done = load(db, record.id)
     assert done.error is None and done.attempts == 2
     result = struct_pb2.Struct()
+    assert done.response is not None
     any_pb2.Any.FromString(done.response).Unpack(result)
-    assert result["attempts"] == 2 and list(result["results"]) == [0, 10, 20]
+    assert result["attempts"] == 2 and results_of(result) == [0, 10, 20]
 
 
-def test_idempotency_key_returns_the_first_operation(db, queue, tmp_path: Path) -> None:
+def test_idempotency_key_returns_the_first_operation(db: Database, queue: OperationQueue, tmp_path: Path) -> None:
     request = steps_request(1, 0, str(tmp_path / "j"))
     first = submit(queue, request, key="key-1")
     again = submit(queue, request, key="key-1")
@@ -189,24 +212,23 @@ def test_idempotency_key_returns_the_first_operation(db, queue, tmp_path: Path) 
         submit(queue, steps_request(2, 0, str(tmp_path / "j")), key="key-1")
 
 
-def test_one_running_operation_per_cluster(db, queue, tmp_path: Path) -> None:
+def test_one_running_operation_per_cluster(db: Database, queue: OperationQueue, tmp_path: Path) -> None:
     cluster_id = add_cluster(db)
     request = steps_request(1, 0, str(tmp_path / "j"))
     first = submit(queue, request, cluster_id=cluster_id)
     with pytest.raises(FailedPrecondition) as refused:
         submit(queue, request, cluster_id=cluster_id)
     # Terraform's pattern (pkg/retry/retry.go) must find the blocking operation's id.
-    assert re.search(r"Conflicting operation (.+) detected", refused.value.message).group(1) == first.id
-    with db.read() as conn:
-        assert cluster_store.get(conn, cluster_id).active_operation_id == first.id
+    conflict = re.search(r"Conflicting operation (.+) detected", refused.value.message)
+    assert conflict is not None and conflict.group(1) == first.id
+    assert cluster_of(db, cluster_id).active_operation_id == first.id
     Worker(db, handlers(), threads=1).run_one("w1")
-    with db.read() as conn:
-        assert cluster_store.get(conn, cluster_id).active_operation_id is None
+    assert cluster_of(db, cluster_id).active_operation_id is None
     second = submit(queue, request, cluster_id=cluster_id)
     assert second.id != first.id
 
 
-def test_cancel_before_start_releases_the_cluster(db, queue, tmp_path: Path) -> None:
+def test_cancel_before_start_releases_the_cluster(db: Database, queue: OperationQueue, tmp_path: Path) -> None:
     cluster_id = add_cluster(db)
     record = submit(queue, steps_request(1, 0, str(tmp_path / "j")), cluster_id=cluster_id)
     with db.write() as conn:
@@ -214,8 +236,7 @@ def test_cancel_before_start_releases_the_cluster(db, queue, tmp_path: Path) -> 
     assert cancel_unstarted(db, SYSTEM_CLOCK, load(db, record.id))
     done = load(db, record.id)
     assert done.done and status_pb2.Status.FromString(done.error).code == code_pb2.CANCELLED
-    with db.read() as conn:
-        cluster = cluster_store.get(conn, cluster_id)
+    cluster = cluster_of(db, cluster_id)
     assert cluster.active_operation_id is None and cluster.status == "RUNNING"
     # A worker finds nothing to run, and a started operation cannot be cancelled.
     assert Worker(db, handlers(), threads=1).run_one("w1") is False
@@ -227,9 +248,9 @@ def test_cancel_before_start_releases_the_cluster(db, queue, tmp_path: Path) -> 
 
 
 def submit_kind(
-    queue, kind: str, request: struct_pb2.Struct, cluster_id: str | None, key: str | None = None
+    queue: OperationQueue, kind: str, request: struct_pb2.Struct, cluster_id: str | None, key: str | None = None
 ) -> op_store.OperationRecord:
-    def prepare(conn) -> Submission:
+    def prepare(conn: Connection) -> Submission:
         return Submission(
             kind=kind,
             description="test steps",
@@ -251,7 +272,7 @@ def worker_env(failpoints: str = "") -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO), "MREDIS_FAILPOINTS": failpoints}
 
 
-def stop_worker(process: subprocess.Popen) -> None:
+def stop_worker(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -267,12 +288,13 @@ def assert_given_up(db: Database, op_id: str, cluster_id: str, code: int, words:
     done = load(db, op_id)
     status = status_pb2.Status.FromString(done.error)
     assert done.done and status.code == code and words in status.message, status
-    with db.read() as conn:
-        cluster = cluster_store.get(conn, cluster_id)
+    cluster = cluster_of(db, cluster_id)
     assert cluster.active_operation_id is None and cluster.status == "ERROR"
 
 
-def test_a_worker_killed_every_attempt_gives_up_at_the_attempt_cap(database_url, db, queue, tmp_path: Path) -> None:
+def test_a_worker_killed_every_attempt_gives_up_at_the_attempt_cap(
+    database_url: str, db: Database, queue: OperationQueue, tmp_path: Path
+) -> None:
     cluster_id = add_cluster(db)
     journal = tmp_path / "journal"
     record = submit_kind(queue, KIND, steps_request(3, 0, str(journal)), cluster_id)
@@ -305,7 +327,9 @@ def test_a_worker_killed_every_attempt_gives_up_at_the_attempt_cap(database_url,
     assert submit_kind(queue, KIND, steps_request(1, 0, str(journal)), cluster_id).id != record.id
 
 
-def test_an_operation_past_its_deadline_stops_at_its_next_checkpoint(db, queue, tmp_path: Path) -> None:
+def test_an_operation_past_its_deadline_stops_at_its_next_checkpoint(
+    db: Database, queue: OperationQueue, tmp_path: Path
+) -> None:
     cluster_id = add_cluster(db)
     journal = tmp_path / "journal"
     steps = 20
@@ -316,7 +340,7 @@ def test_an_operation_past_its_deadline_stops_at_its_next_checkpoint(db, queue, 
 
 
 def test_a_hung_operation_is_failed_by_another_worker_past_its_deadline(
-    database_url, db, queue, tmp_path: Path
+    database_url: str, db: Database, queue: OperationQueue, tmp_path: Path
 ) -> None:
     cluster_id = add_cluster(db)
     journal = tmp_path / "journal"

@@ -56,7 +56,7 @@ def endpoint(address: str) -> Endpoint:
     return Endpoint(address, 6379, "mredis", PASSWORD)
 
 
-def test_answers_come_in_order_and_a_closed_port_is_said_so(servers) -> None:
+def test_answers_come_in_order_and_a_closed_port_is_said_so(servers: dict[str, tuple[str, int, Path]]) -> None:
     prober = Prober()
     (m, _, _), (r, _, _) = servers["m"], servers["r"]
     closed = m.rsplit(".", 1)[0] + ".9"
@@ -75,7 +75,9 @@ def test_answers_come_in_order_and_a_closed_port_is_said_so(servers) -> None:
     assert not wrong.answered and "authentication" in wrong.error
 
 
-def test_a_frozen_server_costs_its_deadline_and_its_late_reply_is_skipped(servers) -> None:
+def test_a_frozen_server_costs_its_deadline_and_its_late_reply_is_skipped(
+    servers: dict[str, tuple[str, int, Path]],
+) -> None:
     prober = Prober()
     (m, _, _), (r, pid, _) = servers["m"], servers["r"]
     assert prober.ask([Question(endpoint(r), (("ECHO", "warm"),))], 1.0)[0].replies == ("warm",)
@@ -93,7 +95,7 @@ def test_a_frozen_server_costs_its_deadline_and_its_late_reply_is_skipped(server
     assert prober.ask([Question(endpoint(r), (("ECHO", "after"),))], 2.0)[0].replies == ("after",)
 
 
-def test_the_engine_says_what_each_process_is(servers) -> None:
+def test_the_engine_says_what_each_process_is(servers: dict[str, tuple[str, int, Path]]) -> None:
     engine = LocalEngine()
     credentials = Credentials(password="unused", admin_password=PASSWORD)
     (m, _, mdir), (r, rpid, rdir) = servers["m"], servers["r"]

@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import time
+from typing import Any
 
 import pytest
+import redis
+from redis.cluster import RedisCluster
 
-from tests.support.cluster_clients import CheckingWriter, cluster_client
+from tests.support.cluster_clients import CheckingWriter, cluster_client, slot_ranges
 from tests.support.clusters import admin_client, create_body, hosts_of, run, wait_alive
 from tests.support.processes import pid_of
 from tests.support.server import RunningServer, wait_until
@@ -16,15 +19,19 @@ from tests.support.server import RunningServer, wait_until
 KEYS = 100_000
 
 
-def sharded_body(name: str, shards: int, per_shard: int = 2, **extra) -> dict:
+def sharded_body(name: str, shards: int, per_shard: int = 2, **extra: Any) -> dict[str, Any]:
     body = create_body(name, hosts=shards * per_shard, sharded=True, **extra)
     for index, host in enumerate(body["hostSpecs"]):
         host["shardName"] = f"s{index // per_shard + 1}"
     return body
 
 
-def create_sharded(server: RunningServer, name: str, shards: int = 3, per_shard: int = 2, **extra) -> dict:
-    return run(server, "POST", "/managed-redis/v1/clusters", sharded_body(name, shards, per_shard, **extra))["response"]
+def create_sharded(
+    server: RunningServer, name: str, shards: int = 3, per_shard: int = 2, **extra: Any
+) -> dict[str, Any]:
+    done = run(server, "POST", "/managed-redis/v1/clusters", sharded_body(name, shards, per_shard, **extra))
+    cluster: dict[str, Any] = done["response"]
+    return cluster
 
 
 def masters_by_shard(server: RunningServer, cluster_id: str) -> dict[str, str]:
@@ -35,7 +42,7 @@ def slot_counts(server: RunningServer, cluster_id: str) -> dict[str, int]:
     any_host = hosts_of(server, cluster_id)[0]["name"]
     counts: dict[str, int] = {}
     client = cluster_client(any_host)
-    for (first, last), info in client.cluster_slots().items():
+    for (first, last), info in slot_ranges(client).items():
         master = info["primary"][0]
         counts[master] = counts.get(master, 0) + last - first + 1
     return counts
@@ -47,7 +54,7 @@ def all_ok(server: RunningServer, cluster_id: str) -> bool:
     return all("cluster_state:ok" in info and "cluster_slots_ok:16384" in info for info in infos)
 
 
-def fill(client, count: int, prefix: str = "k") -> None:
+def fill(client: redis.Redis | RedisCluster, count: int, prefix: str = "k") -> None:
     pipe = client.pipeline(transaction=False)
     for number in range(count):
         pipe.set(f"{prefix}:{number}", number)
@@ -56,7 +63,7 @@ def fill(client, count: int, prefix: str = "k") -> None:
     pipe.execute()
 
 
-def check_all(client, count: int, prefix: str = "k") -> list[str]:
+def check_all(client: RedisCluster, count: int, prefix: str = "k") -> list[str]:
     keys = [f"{prefix}:{n}" for n in range(count)]
     values = client.mget_nonatomic(keys)
     return [key for key, value in zip(keys, values, strict=True) if value != key.split(":")[1]]
@@ -269,7 +276,7 @@ def test_every_process_restarted_cluster_heals(server: RunningServer, network: s
 
 
 @pytest.mark.parametrize("shards", [3])
-def test_tls_sharded_cluster(server: RunningServer, shards) -> None:
+def test_tls_sharded_cluster(server: RunningServer, shards: int) -> None:
     cluster = create_sharded(server, "sharded-tls", shards=shards, per_shard=1, tlsEnabled=True)
     host = hosts_of(server, cluster["id"])[0]["name"]
     from redis.cluster import RedisCluster

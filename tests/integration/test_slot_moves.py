@@ -149,7 +149,9 @@ class BigKeyWriter:
         missing += [("set", n) for (n, _), there in zip(mine["set"], found, strict=True) if not there]
         scores = client.zmscore(keys["zset"], [f"w{n}" for n, _ in mine["zset"]])
         missing += [("zset", n) for (n, _), score in zip(mine["zset"], scores, strict=True) if score != -n]
-        ids = {entry_id for entry_id, _ in client.xrange(keys["stream"], min=mine["stream"][0][1])}
+        entries = client.xrange(keys["stream"], min=mine["stream"][0][1])
+        assert entries is not None
+        ids = {entry_id for entry_id, _ in entries}
         missing += [("stream", n) for n, sid in mine["stream"] if sid not in ids]
         return missing
 
@@ -180,13 +182,14 @@ def disagreement(server: RunningServer, cluster_id: str) -> str:
     return ("; ".join(opened) + (f" views differ on {sorted(different)}" if different else "")).strip()
 
 
-def config_values(server: RunningServer, cluster_id: str, name: str) -> set[str]:
+def config_values(server: RunningServer, cluster_id: str, name: str) -> set[str | None]:
     return {admin_client(server, h["name"]).config_get(name)[name] for h in hosts_of(server, cluster_id)}
 
 
 def owner_shard(server: RunningServer, cluster_id: str, key: str) -> str:
     host = cluster_client(hosts_of(server, cluster_id)[0]["name"]).get_node_from_key(key).host
-    return next(h["shardName"] for h in hosts_of(server, cluster_id) if h["name"] == host)
+    shard: str = next(h["shardName"] for h in hosts_of(server, cluster_id) if h["name"] == host)
+    return shard
 
 
 def test_large_keys_of_every_type_move_under_writers_without_a_failover(tmp_path: Path) -> None:
@@ -272,7 +275,7 @@ def test_a_key_too_large_to_move_in_time_keeps_its_slot_and_the_shares_stay_even
 @pytest.mark.parametrize(
     "point", ["slots.importing", "slots.migrating", "slots.keys_moved", "slots.stretched", "slots.target_assigned"]
 )
-def test_rebalance_killed_midway_is_settled_by_its_resumption(tmp_path: Path, point) -> None:
+def test_rebalance_killed_midway_is_settled_by_its_resumption(tmp_path: Path, point: str) -> None:
     """The control plane dies at ``point`` of a slot move; the restarted server resumes the
     Rebalance, which settles the half-moved slots first: every key reachable, the nodes
     agreeing, no acknowledged write lost, the node timeouts as configured."""
@@ -335,7 +338,7 @@ def half_move(server: RunningServer, source: str, target: str, keys: list[str]) 
 
 @pytest.mark.parametrize("target_fails_over", [False, True], ids=["target-stays", "target-fails-over"])
 def test_a_slot_left_half_moved_is_shown_degraded_and_settled_by_the_supervisor(
-    tmp_path: Path, target_fails_over
+    tmp_path: Path, target_fails_over: bool
 ) -> None:
     """No operation holds the cluster, yet a slot is half-moved (and, in the second case, the
     target's master died meanwhile: its replica took over without the IMPORTING state, which

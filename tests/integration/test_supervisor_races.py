@@ -29,7 +29,8 @@ WATCH_AFTER_DELETE_S = 4.0
 def create(server: RunningServer, name: str, password: str, hosts: int = 3) -> dict[str, Any]:
     body = create_body(name, hosts)
     body["configSpec"]["redis"]["password"] = password
-    return run(server, "POST", "/managed-redis/v1/clusters", body)["response"]
+    cluster: dict[str, Any] = run(server, "POST", "/managed-redis/v1/clusters", body)["response"]
+    return cluster
 
 
 def by_address(names: list[str]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+from typing import Any
 
 import pytest
 import redis
@@ -12,14 +13,14 @@ from tests.support.clusters import PASSWORD, create_cluster, hosts_of, master_of
 from tests.support.server import RunningServer, wait_until
 
 
-def test_tls_cluster(server: RunningServer):
+def test_tls_cluster(server: RunningServer) -> None:
     cluster = create_cluster(server, "tls-cluster", hosts=3, tlsEnabled=True)
     assert cluster["tlsEnabled"] is True
     hosts = [h["name"] for h in hosts_of(server, cluster["id"])]
     master = master_of(server, cluster["id"])
     ca = str(server.data_dir / "tls" / "ca.pem")
 
-    def tls_client(host: str, **kwargs) -> redis.Redis:
+    def tls_client(host: str, **kwargs: Any) -> redis.Redis:
         return redis.Redis(
             host=host,
             port=6380,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 import redis
 from redis.cluster import RedisCluster
@@ -16,6 +16,12 @@ from tests.support.clusters import PASSWORD
 
 def cluster_client(host: str, **kwargs: Any) -> RedisCluster:
     return RedisCluster(host=host, port=6379, password=PASSWORD, decode_responses=True, socket_timeout=5, **kwargs)
+
+
+def slot_ranges(client: RedisCluster) -> dict[tuple[int, int], dict[str, Any]]:
+    """CLUSTER SLOTS as RedisCluster parses it: (first slot, last slot) -> {"primary": (host,
+    port), "replicas": [...]}. redis-py annotates the reply as a list, hence the cast."""
+    return cast("dict[tuple[int, int], dict[str, Any]]", client.cluster_slots())
 
 
 class CheckingWriter:
