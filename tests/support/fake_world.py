@@ -45,6 +45,13 @@ class World:
     def supervisor(self) -> Supervisor:
         return Supervisor(self.db, self.deps, self.clock, period_s=1.0)
 
+    def cluster(self, cluster_id: str) -> ClusterRecord:
+        """The cluster as the store holds it now; AssertionError if it is not there."""
+        with self.db.read() as conn:
+            record = cluster_store.get(conn, cluster_id)
+        assert record is not None, f"no cluster {cluster_id} in the store"
+        return record
+
     def add_cluster(self, cluster_id: str, hosts: int = 3) -> None:
         """A RUNNING non-sharded cluster: h1 master, the rest its replicas, all healthy."""
         secrets = self.deps.vault.seal({"password": "Customer-Pass-1", "admin_password": "Admin-Pass-1"})

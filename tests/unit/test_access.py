@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,7 +63,7 @@ def test_tokens_file_is_read_and_reloaded(tmp_path: Path) -> None:
         {"tokens": [{"subject": "a", "token": "x", "roles": {"f": ["managed-redis.superuser"]}}]},
     ],
 )
-def test_malformed_tokens_files_are_refused(data) -> None:
+def test_malformed_tokens_files_are_refused(data: dict[str, Any]) -> None:
     with pytest.raises(TokensFileError):
         parse_tokens_file(data)
 

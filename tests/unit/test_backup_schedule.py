@@ -26,9 +26,9 @@ def test_windows() -> None:
 
 def test_cron_fields() -> None:
     assert values("day_of_month", "*") is None
-    assert values("day_of_month", "1,15") == {1, 15}
-    assert values("month", "1-12/3") == {1, 4, 7, 10}
-    assert values("day_of_week", "7") == {0, 7}
+    assert values("day_of_month", "1,15") == frozenset({1, 15})
+    assert values("month", "1-12/3") == frozenset({1, 4, 7, 10})
+    assert values("day_of_week", "7") == frozenset({0, 7})
     with pytest.raises(CronError, match="day_of_month"):
         values("day_of_month", "32")
     with pytest.raises(CronError):

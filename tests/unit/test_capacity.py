@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from google.protobuf import json_format
+from google.protobuf import field_mask_pb2, json_format
+from yandex.cloud.mdb.redis.v1 import cluster_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 from yandex.cloud.mdb.redis.v1 import resource_preset_service_pb2 as preset_service_pb
 
@@ -25,7 +26,7 @@ from managed_redis.services.resource_presets import ResourcePresetService
 from managed_redis.settings import SettingsError, load_settings
 from managed_redis.store import backups as backup_store
 from managed_redis.store import clusters as cluster_store
-from managed_redis.store.backups import BackupRecord
+from managed_redis.store.backups import BackupFile, BackupRecord
 from tests.support.fake_world import World, make_world
 
 ADMIN = Caller(Principal("admin", admin_everywhere=True), request_id="r1")
@@ -95,15 +96,15 @@ def test_add_hosts_and_add_shard_are_admitted_by_memory(world: World) -> None:
     with world.db.read() as conn:
         assert len(cluster_store.list_hosts(conn, "c1")) == 2
         assert [s.name for s in cluster_store.list_shards(conn, "c1")] == ["shard1"]
-        assert cluster_store.get(conn, "c1").status == "RUNNING"  # type: ignore[union-attr]
+    assert world.cluster("c1").status == "RUNNING"
 
 
 def test_a_preset_change_counts_only_its_growth_and_holds_it_while_in_flight(world: World) -> None:
     world.add_cluster("c1", hosts=1)  # 8 GiB of 20
     bigger = service_pb.UpdateClusterRequest(
         cluster_id="c1",
-        update_mask={"paths": ["config_spec.resources.resource_preset_id"]},
-        config_spec=service_pb.ConfigSpec(resources={"resource_preset_id": "hm1.large"}),  # 32 GiB
+        update_mask=field_mask_pb2.FieldMask(paths=["config_spec.resources.resource_preset_id"]),
+        config_spec=service_pb.ConfigSpec(resources=cluster_pb2.Resources(resource_preset_id="hm1.large")),  # 32 GiB
     )
     with pytest.raises(ResourceExhausted, match=r"needs 24 GiB for 1 host of hm1.large \(from hm1.nano\)"):
         service(world).update(bigger, ADMIN)
@@ -174,7 +175,7 @@ def test_restore_is_admitted_like_create(world: World) -> None:
                 status=backup_store.DONE,
                 started_at=world.clock.now(),
                 created_at=world.clock.now(),
-                files=[{"shard": "shard1"}],
+                files=[BackupFile(shard="shard1", key="", sha256="", stored_bytes=0, raw_bytes=0)],
                 source={
                     "sharded": False,
                     "config_spec": {"version": "7.0", "resources": {"resourcePresetId": "hm1.nano"}},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from google.protobuf import json_format
@@ -35,7 +36,7 @@ def record() -> ClusterRecord:
     )
 
 
-def request(**fields) -> cs.UpdateClusterRequest:
+def request(**fields: Any) -> cs.UpdateClusterRequest:
     return json_format.ParseDict({"clusterId": "c1", **fields}, cs.UpdateClusterRequest())
 
 

@@ -4,6 +4,7 @@ legacy config set of the cluster's version."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from google.protobuf import json_format
@@ -16,7 +17,7 @@ from managed_redis.domain.cluster_view import cluster_is_ha, cluster_proto, shar
 from managed_redis.store.clusters import ClusterRecord
 
 
-def record(version: str, preset: str = "hm1.nano", redis: dict | None = None) -> ClusterRecord:
+def record(version: str, preset: str = "hm1.nano", redis: dict[str, Any] | None = None) -> ClusterRecord:
     spec = json_format.ParseDict(
         {"version": version, "resources": {"resourcePresetId": preset}, "redis": redis or {}}, service_pb.ConfigSpec()
     )
@@ -42,7 +43,9 @@ def record(version: str, preset: str = "hm1.nano", redis: dict | None = None) ->
         (["a", "b"], True, False),
     ],
 )
-def test_a_shard_is_ha_with_two_hosts_and_no_zone_holding_more_than_half(zones, burstable, ha) -> None:
+def test_a_shard_is_ha_with_two_hosts_and_no_zone_holding_more_than_half(
+    zones: list[str], burstable: bool, ha: bool
+) -> None:
     assert shard_is_ha(zones, burstable) is ha
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
@@ -31,12 +32,12 @@ def addr(name: str) -> str:
     return f"10.0.0.{name[1:]}"
 
 
-def master(**changes: object) -> RedisFacts:
+def master(**changes: Any) -> RedisFacts:
     base = RedisFacts(ProcessState.RUNNING, answered=True, role=Role.MASTER, offset=1000, min_replicas=1)
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(base, **changes)
 
 
-def replica(of: str = "h1", **changes: object) -> RedisFacts:
+def replica(of: str = "h1", **changes: Any) -> RedisFacts:
     base = RedisFacts(
         ProcessState.RUNNING,
         answered=True,
@@ -47,7 +48,7 @@ def replica(of: str = "h1", **changes: object) -> RedisFacts:
         offset=1000,
         replica_priority=100,
     )
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+    return dataclasses.replace(base, **changes)
 
 
 GONE = RedisFacts(ProcessState.GONE)
@@ -135,8 +136,8 @@ def healthy() -> list[H]:
     return [H("h1", master()), H("h2", replica()), H("h3", replica())]
 
 
-def with_host(hosts: list[H], name: str, **changes: object) -> list[H]:
-    return [dataclasses.replace(h, **changes) if h.name == name else h for h in hosts]  # type: ignore[arg-type]
+def with_host(hosts: list[H], name: str, **changes: Any) -> list[H]:
+    return [dataclasses.replace(h, **changes) if h.name == name else h for h in hosts]
 
 
 def sharded(*shards: list[H]) -> list[H]:
@@ -460,7 +461,12 @@ ROWS = [
 # -- slots half-moved (Redis Cluster) -----------------------------------------------------------
 def two_shards(**h1_changes: object) -> list[H]:
     """Two shards of a master and a replica, all agreeing on the slot owners (digest "d1")."""
-    agreed = {"owners_digest": "d1", "node_timeout_ms": 5000, "cluster_state": "ok", "cluster_slots_ok": 16384}
+    agreed: dict[str, Any] = {
+        "owners_digest": "d1",
+        "node_timeout_ms": 5000,
+        "cluster_state": "ok",
+        "cluster_slots_ok": 16384,
+    }
     return sharded(
         shard_of("s1", ("h1", master(**{**agreed, **h1_changes})), ("h2", replica(**agreed))),
         shard_of("s2", ("h3", master(**agreed)), ("h4", replica(of="h3", **agreed))),

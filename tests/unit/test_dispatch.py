@@ -8,31 +8,35 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from google.protobuf.message import Message
 from yandex.cloud.mdb.redis.v1 import resource_preset_service_pb2 as rps
 
 from managed_redis.api.auth import Authenticator
 from managed_redis.api.dispatch import Dispatcher
-from managed_redis.api.methods import build_method_table
+from managed_redis.api.methods import Implementation, Method, build_method_table
 from managed_redis.errors import Internal, Unauthenticated, Unimplemented
+from managed_redis.services.access import Principal
 
 
-def method(name: str, implementation):
+def method(name: str, implementation: Implementation | None) -> Method:
     table = build_method_table({})
     found = next(m for m in table if m.name == name)
     return replace(found, implementation=implementation)
 
 
-def call(dispatcher, m, request, headers):
+def call(dispatcher: Dispatcher, m: Method, request: Message, headers: dict[str, str]) -> Message:
     return asyncio.run(dispatcher.call(m, request, headers, "req-42"))
 
 
 @pytest.fixture
-def dispatcher(tmp_path: Path):
+def dispatcher(tmp_path: Path) -> Dispatcher:
     return Dispatcher(Authenticator("admin-token", tmp_path / "tokens.json"), ThreadPoolExecutor(2))
 
 
-def test_unexpected_exception_is_internal_with_request_id(dispatcher, caplog: pytest.LogCaptureFixture) -> None:
-    def broken(request, caller):
+def test_unexpected_exception_is_internal_with_request_id(
+    dispatcher: Dispatcher, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(request: Message, caller: Principal | None) -> Message:
         raise RuntimeError("secret detail /etc/passwd")
 
     m = method("ResourcePresetService.List", broken)
@@ -42,7 +46,7 @@ def test_unexpected_exception_is_internal_with_request_id(dispatcher, caplog: py
     assert "secret detail" in caplog.text  # the trace went to the log
 
 
-def test_authentication_comes_before_everything(dispatcher) -> None:
+def test_authentication_comes_before_everything(dispatcher: Dispatcher) -> None:
     m = method("ResourcePresetService.List", None)
     with pytest.raises(Unauthenticated):
         call(dispatcher, m, rps.ListResourcePresetsRequest(), {})

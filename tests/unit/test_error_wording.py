@@ -31,7 +31,7 @@ from managed_redis.operations.worker import status_of
         ("use shard-1/ or a/b/c", "use shard-1/ or a/b/c"),
     ],
 )
-def test_without_paths_keeps_everything_but_server_paths(text, shown) -> None:
+def test_without_paths_keeps_everything_but_server_paths(text: str, shown: str) -> None:
     assert without_paths(text) == shown
 
 
@@ -59,9 +59,11 @@ def test_not_found_is_a_lookup_error_for_code_that_looks_things_up() -> None:
 
 
 def test_what_operations_look_up_and_miss_is_the_callers_error_not_internal() -> None:
+    # Only the parts a lookup reads are real: a cluster id, and no hosts or shards.
     plan = ClusterPlan(deps=None, record=SimpleNamespace(id="c9q1"), hosts=[], shards=[])  # type: ignore[arg-type]
     with pytest.raises(NotFound, match="^host rc1a-9 is not part of cluster c9q1$"):
         plan.host("rc1a-9")
+    # Only the versions are read; nothing else may be touched.
     deps = Deps(settings=None, engine=None, vault=None, ca=None, versions=(), backups=None)  # type: ignore[arg-type]
     with pytest.raises(FailedPrecondition, match="^Redis 6.0 is not available on this machine any more$"):
         deps.version("6.0")

@@ -284,9 +284,8 @@ def test_retention_policy_texts_are_bounded(tmp_path: Path, fields: dict[str, st
     world = make_world(tmp_path)
     world.add_cluster("c1", hosts=1)
     service = BackupRetentionPolicyService(world.db, OperationQueue(world.db, world.clock))
-    request = retention_pb.CreateBackupRetentionPolicyRequest(
-        cluster_id="c1", retain_for_days=30, **{"policy_name": "monthly", **fields}
-    )
+    named: dict[str, Any] = {"policy_name": "monthly", **fields}
+    request = retention_pb.CreateBackupRetentionPolicyRequest(cluster_id="c1", retain_for_days=30, **named)
     with pytest.raises(InvalidArgument) as caught:
         service.create(request, Caller(Principal("admin", admin_everywhere=True), request_id="r1"))
     assert [v.field for v in caught.value.violations] == [field]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from managed_redis.api.methods import build_method_table, snake_case
+from types import MethodType
+
+from managed_redis.api.methods import build_method_table
+from managed_redis.services.clusters import ClusterService
+from managed_redis.services.rpc_table import RPC_TABLE
 
 
 def test_every_method_has_an_http_route_and_message_types() -> None:
@@ -21,12 +25,12 @@ def test_every_method_has_an_http_route_and_message_types() -> None:
         assert method.implementation is None
 
 
-def test_implementations_bind_by_snake_case_name():
-    class Fake:
-        def start_failover(self, request, caller):
-            return None
-
-    table = build_method_table({"yandex.cloud.mdb.redis.v1.ClusterService": Fake()})
-    bound = {m.name for m in table if m.implementation is not None}
-    assert bound == {"ClusterService.StartFailover"}
-    assert snake_case("ListAccessBindings") == "list_access_bindings"
+def test_the_rpc_table_binds_each_built_rpc_to_its_service_object() -> None:
+    service = object()
+    table = build_method_table({"yandex.cloud.mdb.redis.v1.ClusterService": service})
+    bound = {m.descriptor.name: m.implementation for m in table if m.implementation is not None}
+    assert set(bound) == set(RPC_TABLE[0].implemented)
+    start_failover = bound["StartFailover"]
+    assert isinstance(start_failover, MethodType)
+    assert (start_failover.__func__, start_failover.__self__) == (ClusterService.start_failover, service)
+    assert not any(m.implementation for m in table if m.name == "ClusterService.StreamLogs")

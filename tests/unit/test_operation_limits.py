@@ -69,7 +69,9 @@ def test_a_failure_hook_that_keeps_dying_is_abandoned() -> None:
         ("ERROR", Health.ALIVE, "ERROR"),
     ],
 )
-def test_the_cluster_is_left_where_a_user_can_act(before, health, after) -> None:
+def test_the_cluster_is_left_where_a_user_can_act(
+    before: str | None, health: cluster_pb2.Cluster.Health.ValueType, after: str
+) -> None:
     assert status_after_giving_up(before, health) == after
 
 

@@ -33,7 +33,7 @@ def test_time_keys_round_trip_and_fit_the_token_limit() -> None:
 
 
 @pytest.mark.parametrize("token", ["%%%", "bm9wZQ", "eHgfeXk"])
-def test_foreign_tokens_are_rejected(token) -> None:
+def test_foreign_tokens_are_rejected(token: str) -> None:
     with pytest.raises(InvalidArgument, match="page_token"):
         decode_time_key(token)
 
@@ -54,12 +54,12 @@ def _token(raw: str) -> str:
         _token("123\x1f" + "a" * 500),
     ],
 )
-def test_crafted_time_tokens_are_invalid_argument(token) -> None:
+def test_crafted_time_tokens_are_invalid_argument(token: str) -> None:
     with pytest.raises(InvalidArgument, match="^page_token: not a token this server issued$"):
         decode_time_key(token)
 
 
 @pytest.mark.parametrize("token", ["ÿ", _token("²"), _token("-1"), _token("9" * 40), _token("1\x1f2")])
-def test_crafted_offset_tokens_are_invalid_argument(token) -> None:
+def test_crafted_offset_tokens_are_invalid_argument(token: str) -> None:
     with pytest.raises(InvalidArgument, match="page_token"):
         page_of(list(range(5)), 2, token)

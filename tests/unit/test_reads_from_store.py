@@ -37,7 +37,7 @@ def world(tmp_path: Path) -> Iterator[World]:
 
 
 def service_without_engine(world: World) -> ClusterService:
-    deps = dataclasses.replace(world.deps, engine=Tripwire())  # type: ignore[arg-type]
+    deps = dataclasses.replace(world.deps, engine=Tripwire())
     return ClusterService(world.db, OperationQueue(world.db, world.clock), deps)
 
 

@@ -37,18 +37,20 @@ def world(tmp_path: Path) -> World:
     return world
 
 
-def armed(world: World, answers: list[list[str]], cluster_enabled: int = 0) -> list[tuple[str, tuple[Any, ...]]]:
+def armed(
+    world: World, monkeypatch: pytest.MonkeyPatch, answers: list[list[str]], cluster_enabled: int = 0
+) -> list[tuple[str, tuple[Any, ...]]]:
     """Give the fake engine control connections (whose hosts run in cluster mode or not) and
     successive ``databases_in_use`` answers."""
     sent: list[tuple[str, tuple[Any, ...]]] = []
     replies = iter(answers)
-    world.engine.admin = lambda node: FakeAdmin(node.name, sent, cluster_enabled)  # type: ignore[method-assign]
+    monkeypatch.setattr(world.engine, "admin", lambda node: FakeAdmin(node.name, sent, cluster_enabled))
 
     def databases_in_use(node: Node) -> list[str]:
         sent.append((node.name, ("databases_in_use",)))
         return next(replies)
 
-    world.engine.databases_in_use = databases_in_use  # type: ignore[method-assign]
+    monkeypatch.setattr(world.engine, "databases_in_use", databases_in_use)
     return sent
 
 
@@ -56,8 +58,10 @@ def plan_of(world: World) -> ClusterPlan:
     return ClusterPlan.load(world.db, world.deps, "c1")
 
 
-def test_every_host_restarts_from_a_snapshot_master_first_under_a_hold(world) -> None:
-    sent = armed(world, [["db0"], ["db0"]])
+def test_every_host_restarts_from_a_snapshot_master_first_under_a_hold(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = armed(world, monkeypatch, [["db0"], ["db0"]])
     plan = plan_of(world)
     sharding_switch.restart_in_cluster_mode(plan, plan.host("c1-h1"))
     steps = [(name, args[0]) for name, args in sent]
@@ -73,8 +77,10 @@ def test_every_host_restarts_from_a_snapshot_master_first_under_a_hold(world) ->
     assert sorted(world.engine.called("stop_sentinel")) == ["c1-h1", "c1-h2"]
 
 
-def test_a_key_in_db5_written_while_replicas_stopped_stops_it_before_any_snapshot(world) -> None:
-    sent = armed(world, [["db0"], ["db0", "db5"]])
+def test_a_key_in_db5_written_while_replicas_stopped_stops_it_before_any_snapshot(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = armed(world, monkeypatch, [["db0"], ["db0", "db5"]])
     plan = plan_of(world)
     with pytest.raises(FailedPrecondition, match="keeps keys in db5"):
         sharding_switch.restart_in_cluster_mode(plan, plan.host("c1-h1"))
@@ -90,8 +96,10 @@ def test_a_key_in_db5_written_while_replicas_stopped_stops_it_before_any_snapsho
     assert world.engine.called("restart_from_snapshot") == []
 
 
-def test_a_master_that_is_no_longer_master_stops_it_before_anything_changes(world) -> None:
-    armed(world, [])
+def test_a_master_that_is_no_longer_master_stops_it_before_anything_changes(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    armed(world, monkeypatch, [])
     world.engine.hosts["c1-h1"].role = Role.REPLICA  # a Sentinel failover ran just before
     plan = plan_of(world)
     with pytest.raises(FailedPrecondition, match="stopped being the master"):
@@ -99,8 +107,10 @@ def test_a_master_that_is_no_longer_master_stops_it_before_anything_changes(worl
     assert world.engine.called("stop_node") == [] and world.engine.called("restart_from_snapshot") == []
 
 
-def test_hosts_already_in_cluster_mode_are_put_back_from_a_snapshot_too(world) -> None:
-    armed(world, [], cluster_enabled=1)  # the switch failed after the hosts restarted
+def test_hosts_already_in_cluster_mode_are_put_back_from_a_snapshot_too(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    armed(world, monkeypatch, [], cluster_enabled=1)  # the switch failed after the hosts restarted
     master = sharding_switch.put_back(plan_of(world))
     assert master.name == "c1-h1"
     assert world.engine.called("restart_from_snapshot") == ["c1-h1", "c1-h2"]

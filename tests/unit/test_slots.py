@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from managed_redis.engine.slots import SLOTS, even_split, expand, plan_moves, ranges
+from managed_redis.engine.slots import SLOTS, Move, even_split, expand, plan_moves, ranges
 
 
 def test_even_split_covers_every_slot_once() -> None:
@@ -21,7 +21,7 @@ def test_ranges_round_trip() -> None:
     assert expand(ranges({5, 6, 100})) == {5, 6, 100}
 
 
-def apply(owners, moves):
+def apply(owners: dict[str, set[int]], moves: list[Move]) -> dict[str, set[int]]:
     result = {name: set(slots) for name, slots in owners.items()}
     for move in moves:
         result[move.source].remove(move.slot)

@@ -6,12 +6,12 @@ acts per database."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-from managed_redis.engine.facts import ProcessState, Role
+from managed_redis.engine.facts import HostFacts, ProcessState, Role
 from managed_redis.engine.model import WatchedHost
 from managed_redis.operations.action_book import ActionBook
 from managed_redis.operations.decisions import Action, Do
@@ -51,8 +51,7 @@ def test_a_dead_replica_is_restarted_and_the_lock_released(world: World) -> None
     one_pass(world.supervisor())
     assert world.engine.called("ensure_node") == ["c1-h3"]
     assert world.engine.hosts["c1-h3"].master == world.engine.hosts["c1-h1"].address
-    with world.db.read() as conn:
-        assert cluster_store.get(conn, "c1").healing_until is None  # type: ignore[union-attr]
+    assert world.cluster("c1").healing_until is None
 
 
 def test_one_failing_action_does_not_stop_the_others_and_backs_off(world: World) -> None:
@@ -170,44 +169,51 @@ def test_one_supervisor_per_database(world: World) -> None:
     assert second.run_once().held_lease
 
 
-def test_a_supervisor_taking_over_vouches_only_for_what_it_saw_itself(world: World) -> None:
+def test_a_supervisor_taking_over_vouches_only_for_what_it_saw_itself(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What a stopped control plane saw (however recent) is unknown until the next one looks."""
     world.add_cluster("c1")
     first = world.supervisor()
     one_pass(first)
     first.stop()
-    with world.db.read() as conn:
-        revision = cluster_store.get(conn, "c1").revision  # type: ignore[union-attr]
+    revision = world.cluster("c1").revision
     seen_while_looking: list[object] = []
     observe = world.engine.observe
 
-    def observe_and_peek(*args: object, **kwargs: object) -> object:
+    def observe_and_peek(
+        hosts: Sequence[WatchedHost], timeout_s: float = 1.0, keep_connections: bool = False
+    ) -> dict[str, HostFacts]:
         with world.db.read() as conn:
             seen_while_looking.extend(row.checked_at for row in host_facts.for_clusters(conn, ["c1"]).values())
-        return observe(*args, **kwargs)  # type: ignore[arg-type]
+        return observe(hosts, timeout_s, keep_connections)
 
-    world.engine.observe = observe_and_peek  # type: ignore[method-assign]
+    monkeypatch.setattr(world.engine, "observe", observe_and_peek)
     world.clock.advance(2)
     one_pass(world.supervisor())
     assert seen_while_looking == [None, None, None]
     with world.db.read() as conn:
         rows = host_facts.for_clusters(conn, ["c1"])
-        assert cluster_store.get(conn, "c1").revision > revision  # type: ignore[union-attr]
+    assert world.cluster("c1").revision > revision
     assert {row.checked_at for row in rows.values()} == {T0 + dt.timedelta(seconds=2)}
 
 
-def test_a_steady_masters_sentinel_is_asked_in_turn_and_what_it_said_stands(world: World) -> None:
+def test_a_steady_masters_sentinel_is_asked_in_turn_and_what_it_said_stands(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     world.add_cluster("c1")
     supervisor = world.supervisor()
     one_pass(supervisor)  # a first look at everything
     asked: list[list[tuple[str, bool]]] = []
     observe = world.engine.observe
 
-    def observe_and_note(hosts: list[WatchedHost], *args: object, **kwargs: object) -> object:
+    def observe_and_note(
+        hosts: Sequence[WatchedHost], timeout_s: float = 1.0, keep_connections: bool = False
+    ) -> dict[str, HostFacts]:
         asked.append([(w.name, w.asks_sentinel) for w in hosts])
-        return observe(hosts, *args, **kwargs)  # type: ignore[arg-type]
+        return observe(hosts, timeout_s, keep_connections)
 
-    world.engine.observe = observe_and_note  # type: ignore[method-assign]
+    monkeypatch.setattr(world.engine, "observe", observe_and_note)
     for _ in range(6):
         world.clock.advance(1)
         one_pass(supervisor)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from google.protobuf import wrappers_pb2
+from google.protobuf.message import Message
+from yandex.cloud.mdb.redis.v1 import cluster_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as cs
 from yandex.cloud.mdb.redis.v1 import resource_preset_service_pb2 as rps
 from yandex.cloud.mdb.redis.v1.config import redis_pb2
@@ -12,7 +14,7 @@ from managed_redis.api.validation import parse_bound, validate
 from managed_redis.errors import InvalidArgument
 
 
-def violations(message) -> dict[str, str]:
+def violations(message: Message) -> dict[str, str]:
     with pytest.raises(InvalidArgument) as caught:
         validate(message)
     return {v.field: v.description for v in caught.value.violations}
@@ -47,7 +49,7 @@ def test_nested_and_repeated_paths() -> None:
     request = cs.CreateClusterRequest(
         folder_id="f",
         name="ok",
-        environment=1,
+        environment=cluster_pb2.Cluster.PRODUCTION,
         config_spec=cs.ConfigSpec(
             redis=redis_pb2.RedisConfig(
                 maxmemory_percent=wrappers_pb2.Int64Value(value=90),
@@ -68,7 +70,7 @@ def test_password_value_never_appears_in_the_message() -> None:
     request = cs.CreateClusterRequest(
         folder_id="f",
         name="ok",
-        environment=1,
+        environment=cluster_pb2.Cluster.PRODUCTION,
         host_specs=[cs.HostSpec()],
         config_spec=cs.ConfigSpec(redis=redis_pb2.RedisConfig(password=secret)),
     )
@@ -80,7 +82,11 @@ def test_password_value_never_appears_in_the_message() -> None:
 
 def test_map_keys_values_and_size() -> None:
     request = cs.CreateClusterRequest(
-        folder_id="f", name="ok", environment=1, config_spec=cs.ConfigSpec(), host_specs=[cs.HostSpec()]
+        folder_id="f",
+        name="ok",
+        environment=cluster_pb2.Cluster.PRODUCTION,
+        config_spec=cs.ConfigSpec(),
+        host_specs=[cs.HostSpec()],
     )
     request.labels["Bad"] = "ok"
     request.labels["good"] = "BAD VALUE"
@@ -90,7 +96,11 @@ def test_map_keys_values_and_size() -> None:
         "labels['good']": "must match [-_0-9a-z]*",
     }
     too_many = cs.CreateClusterRequest(
-        folder_id="f", name="ok", environment=1, config_spec=cs.ConfigSpec(), host_specs=[cs.HostSpec()]
+        folder_id="f",
+        name="ok",
+        environment=cluster_pb2.Cluster.PRODUCTION,
+        config_spec=cs.ConfigSpec(),
+        host_specs=[cs.HostSpec()],
     )
     for n in range(65):
         too_many.labels[f"k{n}"] = "v"
@@ -122,19 +132,22 @@ def test_repeated_string_elements_get_the_field_rules() -> None:
         ("8-128", [8, 128], [7, 129]),
     ],
 )
-def test_bounds(text, inside, outside) -> None:
+def test_bounds(text: str, inside: list[int], outside: list[int]) -> None:
     bound = parse_bound(text)
     assert all(bound.holds(n) for n in inside)
     assert not any(bound.holds(n) for n in outside)
 
 
 def test_enum_numbers_no_enum_declares_are_named() -> None:
-    request = cs.UpdateClusterRequest(cluster_id="c1", persistence_mode=77)
-    request.config_spec.redis.maxmemory_policy = 99
+    # Numbers no enum declares, as a client built against a newer API might send.
+    request = cs.UpdateClusterRequest(
+        cluster_id="c1", persistence_mode=cluster_pb2.Cluster.PersistenceMode.ValueType(77)
+    )
+    request.config_spec.redis.maxmemory_policy = redis_pb2.RedisConfig.MaxmemoryPolicy.ValueType(99)
     with pytest.raises(InvalidArgument) as caught:
         validate(request)
     assert {v.field for v in caught.value.violations} == {"persistence_mode", "config_spec.redis.maxmemory_policy"}
     assert "persistence_mode: 77 is not a PersistenceMode; use one of ON, OFF, ON_REPLICAS" in caught.value.message
-    request = cs.UpdateClusterRequest(cluster_id="c1", persistence_mode=2)
+    request = cs.UpdateClusterRequest(cluster_id="c1", persistence_mode=cluster_pb2.Cluster.ON_REPLICAS)
     request.config_spec.redis.maxmemory_policy = redis_pb2.RedisConfig.NOEVICTION
     validate(request)
