@@ -43,8 +43,8 @@ class FileBackupStore:
         return written
 
     def get(self, key: str) -> Iterator[bytes]:
-        """A generator: BackupObjectMissing when iteration starts if the file is not there; OSError
-        if it cannot be read."""
+        """A generator: raises BackupObjectMissing when iteration starts if the file is not
+        there; OSError if it cannot be read."""
         path = self._path(key)
         try:
             handle = path.open("rb")

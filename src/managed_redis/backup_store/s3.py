@@ -90,7 +90,7 @@ class S3BackupStore:
         return reader.total
 
     def get(self, key: str) -> Iterator[bytes]:
-        """A generator: BackupObjectMissing when iteration starts if there is no such object;
+        """A generator: raises BackupObjectMissing when iteration starts if there is no such object;
         botocore's ClientError for any other refusal, BotoCoreError if the service cannot be
         reached."""
         try:
