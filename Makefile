@@ -53,6 +53,7 @@ bench: install
 # one has drifted).
 readme: $(STAMP)
 	$(BIN)/python -m managed_redis.settings_table --readme README.md
+	$(BIN)/python -m managed_redis.services.rpc_table --readme README.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,17 +1,16 @@
 """The table of every RPC this server answers, read from the official descriptors.
 
-For each served service (``SERVED`` below) and each of its methods: the gRPC path, the
-request and response classes, the ``google.api.http`` rule, and the implementation: the
-service object's method named after the RPC in snake_case (``StartFailover`` ->
-``start_failover``), or None when it is not built yet (the call answers UNIMPLEMENTED).
+For each served service (those of ``services/rpc_table.py``'s ``RPC_TABLE``) and each of its
+methods: the gRPC path, the request and response classes, the ``google.api.http`` rule, and
+the implementation: the function the RPC table names for it, bound to the service object,
+or None when the table lists the RPC as not built yet (the call answers UNIMPLEMENTED).
 """
 
 from __future__ import annotations
 
-import importlib
-import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MethodType
 from typing import Any
 
 from google.api import annotations_pb2, http_pb2
@@ -19,20 +18,7 @@ from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import Message
 
-# (module holding the service, service name); the order is the order routes are listed in.
-SERVED: tuple[tuple[str, str], ...] = (
-    ("yandex.cloud.mdb.redis.v1.cluster_service_pb2", "ClusterService"),
-    ("yandex.cloud.mdb.redis.v1.backup_service_pb2", "BackupService"),
-    ("yandex.cloud.mdb.redis.v1.resource_preset_service_pb2", "ResourcePresetService"),
-    ("yandex.cloud.mdb.redis.v1.user_service_pb2", "UserService"),
-    ("yandex.cloud.mdb.redis.v1.backup_retention_policy_service_pb2", "BackupRetentionPolicyService"),
-    ("yandex.cloud.mdb.redis.v1.change_freeze_service_pb2", "ChangeFreezeService"),
-    ("yandex.cloud.mdb.redis.v1.maintenance_service_pb2", "MaintenanceService"),
-    ("yandex.cloud.mdb.redis.v1.versions_service_pb2", "VersionsService"),
-    ("yandex.cloud.operation.operation_service_pb2", "OperationService"),
-    ("yandex.cloud.endpoint.api_endpoint_service_pb2", "ApiEndpointService"),
-    ("yandex.cloud.iam.v1.iam_token_service_pb2", "IamTokenService"),
-)
+from managed_redis.services.rpc_table import RPC_TABLE, ServiceRpcs
 
 # Services callable without a token: the SDK discovers endpoints and exchanges tokens first.
 PUBLIC_SERVICES = frozenset({"yandex.cloud.endpoint.ApiEndpointService", "yandex.cloud.iam.v1.IamTokenService"})
@@ -67,16 +53,6 @@ class Method:
         return bool(self.descriptor.server_streaming)
 
 
-def snake_case(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-def served_services() -> Iterator[ServiceDescriptor]:
-    for module_name, service_name in SERVED:
-        module = importlib.import_module(module_name)
-        yield module.DESCRIPTOR.services_by_name[service_name]
-
-
 def http_rule(method: MethodDescriptor) -> http_pb2.HttpRule | None:
     options = method.GetOptions()
     if not options.HasExtension(annotations_pb2.http):
@@ -85,13 +61,22 @@ def http_rule(method: MethodDescriptor) -> http_pb2.HttpRule | None:
     return rule
 
 
+def _bound(rpcs: ServiceRpcs, rpc: str, service_object: object | None) -> Implementation | None:
+    """The table's function for ``rpc`` bound to ``service_object``; None when either is missing."""
+    function = rpcs.implemented.get(rpc)
+    if function is None or service_object is None:
+        return None
+    return MethodType(function, service_object)
+
+
 def build_method_table(implementations: Mapping[str, object]) -> list[Method]:
-    """Every method of every served service, bound to ``implementations[service full name]``."""
+    """Every method of every served service, bound by the RPC table to
+    ``implementations[service full name]`` (an empty mapping binds nothing)."""
     table: list[Method] = []
-    for service in served_services():
-        impl = implementations.get(service.full_name)
+    for rpcs in RPC_TABLE:
+        service = rpcs.service
+        service_object = implementations.get(service.full_name)
         for descriptor in service.methods:
-            bound = getattr(impl, snake_case(descriptor.name), None) if impl is not None else None
             table.append(
                 Method(
                     service=service,
@@ -99,7 +84,7 @@ def build_method_table(implementations: Mapping[str, object]) -> list[Method]:
                     request_type=message_factory.GetMessageClass(descriptor.input_type),
                     response_type=message_factory.GetMessageClass(descriptor.output_type),
                     http=http_rule(descriptor),
-                    implementation=bound,
+                    implementation=_bound(rpcs, descriptor.name, service_object),
                 )
             )
     return table

@@ -16,4 +16,4 @@ from managed_redis.services.cluster_shards import ClusterShards
 
 
 class ClusterService(ClusterReads, ClusterLifecycle, ClusterHosts, ClusterShards, ClusterAccessBindings):
-    """Every ClusterService RPC; the method table binds them by name."""
+    """Every built ClusterService RPC; ``rpc_table.RPC_TABLE`` says which method answers which."""

@@ -1,0 +1,202 @@
+"""Which RPC each service object answers, and which it does not yet: the RPC table.
+
+For every service the server serves (its official descriptor), ``implemented`` maps each
+built RPC's name to the service class's function carrying it out, called as
+``function(service object, request, caller) -> response``; ``not_yet`` names the RPCs
+answered UNIMPLEMENTED. ``api/methods.py`` serves exactly these services and binds by this
+table (nothing is found by name), and ``tests/unit/test_rpc_table.py`` holds it to the
+descriptors: every RPC is in one of the two, and nothing else is.
+
+To add an RPC: write the method on its service, then move its name here from ``not_yet`` to
+``implemented``, and run ``make readme``: the README's RPC table, between
+``<!-- rpc-table:begin -->`` and ``<!-- rpc-table:end -->``, is written from this one
+(``python -m managed_redis.services.rpc_table --readme README.md``; ``--markdown`` prints it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from google.protobuf.descriptor import ServiceDescriptor
+from yandex.cloud.endpoint import api_endpoint_service_pb2
+from yandex.cloud.iam.v1 import iam_token_service_pb2
+from yandex.cloud.mdb.redis.v1 import (
+    backup_retention_policy_service_pb2,
+    backup_service_pb2,
+    change_freeze_service_pb2,
+    cluster_service_pb2,
+    maintenance_service_pb2,
+    resource_preset_service_pb2,
+    user_service_pb2,
+    versions_service_pb2,
+)
+from yandex.cloud.operation import operation_service_pb2
+
+from managed_redis.services.backups import BackupService
+from managed_redis.services.clusters import ClusterService
+from managed_redis.services.context import Caller
+from managed_redis.services.endpoints import ApiEndpointService
+from managed_redis.services.iam_tokens import IamTokenService
+from managed_redis.services.operations import OperationService
+from managed_redis.services.resource_presets import ResourcePresetService
+from managed_redis.services.retention_policies import BackupRetentionPolicyService
+from managed_redis.services.versions import VersionsService
+
+BEGIN = "<!-- rpc-table:begin -->"
+END = "<!-- rpc-table:end -->"
+_NOTICE = "<!-- written by `make readme` from src/managed_redis/services/rpc_table.py: edit there, not here -->"
+# (service object, request message, caller) -> response message (or messages, streaming).
+RpcFunction = Callable[[Any, Any, Caller], Any]
+
+
+@dataclass(frozen=True)
+class ServiceRpcs:
+    """One served service: its descriptor, its built RPCs by name, and those not built yet."""
+
+    service: ServiceDescriptor
+    implemented: Mapping[str, RpcFunction]
+    not_yet: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """``ClusterService``: how replies and the README name the service."""
+        return str(self.service.name)
+
+
+RPC_TABLE: tuple[ServiceRpcs, ...] = (
+    ServiceRpcs(
+        cluster_service_pb2.DESCRIPTOR.services_by_name["ClusterService"],
+        {
+            "Get": ClusterService.get,
+            "List": ClusterService.list,
+            "Create": ClusterService.create,
+            "Update": ClusterService.update,
+            "Delete": ClusterService.delete,
+            "Start": ClusterService.start,
+            "Stop": ClusterService.stop,
+            "Move": ClusterService.move,
+            "Backup": ClusterService.backup,
+            "Restore": ClusterService.restore,
+            "StartFailover": ClusterService.start_failover,
+            "ListOperations": ClusterService.list_operations,
+            "ListBackups": ClusterService.list_backups,
+            "ListHosts": ClusterService.list_hosts,
+            "AddHosts": ClusterService.add_hosts,
+            "DeleteHosts": ClusterService.delete_hosts,
+            "UpdateHosts": ClusterService.update_hosts,
+            "GetShard": ClusterService.get_shard,
+            "ListShards": ClusterService.list_shards,
+            "AddShard": ClusterService.add_shard,
+            "DeleteShard": ClusterService.delete_shard,
+            "Rebalance": ClusterService.rebalance,
+            "EnableSharding": ClusterService.enable_sharding,
+            "ListAccessBindings": ClusterService.list_access_bindings,
+            "SetAccessBindings": ClusterService.set_access_bindings,
+            "UpdateAccessBindings": ClusterService.update_access_bindings,
+        },
+        not_yet=("RescheduleMaintenance", "ListLogs", "StreamLogs"),
+    ),
+    ServiceRpcs(
+        backup_service_pb2.DESCRIPTOR.services_by_name["BackupService"],
+        {"Get": BackupService.get, "List": BackupService.list, "Delete": BackupService.delete},
+    ),
+    ServiceRpcs(
+        resource_preset_service_pb2.DESCRIPTOR.services_by_name["ResourcePresetService"],
+        {"Get": ResourcePresetService.get, "List": ResourcePresetService.list},
+    ),
+    ServiceRpcs(
+        user_service_pb2.DESCRIPTOR.services_by_name["UserService"],
+        {},
+        not_yet=("Get", "List", "Create", "Update", "Delete"),
+    ),
+    ServiceRpcs(
+        backup_retention_policy_service_pb2.DESCRIPTOR.services_by_name["BackupRetentionPolicyService"],
+        {
+            "Get": BackupRetentionPolicyService.get,
+            "List": BackupRetentionPolicyService.list,
+            "ListByFolder": BackupRetentionPolicyService.list_by_folder,
+            "Create": BackupRetentionPolicyService.create,
+            "Delete": BackupRetentionPolicyService.delete,
+        },
+    ),
+    ServiceRpcs(
+        change_freeze_service_pb2.DESCRIPTOR.services_by_name["ChangeFreezeService"],
+        {},
+        not_yet=("Create", "Get", "List", "Terminate", "GetLimits"),
+    ),
+    ServiceRpcs(
+        maintenance_service_pb2.DESCRIPTOR.services_by_name["MaintenanceService"],
+        {},
+        not_yet=("List", "Get", "Reschedule"),
+    ),
+    ServiceRpcs(
+        versions_service_pb2.DESCRIPTOR.services_by_name["VersionsService"],
+        {"List": VersionsService.list},
+    ),
+    ServiceRpcs(
+        operation_service_pb2.DESCRIPTOR.services_by_name["OperationService"],
+        {"Get": OperationService.get, "Cancel": OperationService.cancel},
+    ),
+    ServiceRpcs(
+        api_endpoint_service_pb2.DESCRIPTOR.services_by_name["ApiEndpointService"],
+        {"Get": ApiEndpointService.get, "List": ApiEndpointService.list},
+    ),
+    ServiceRpcs(
+        iam_token_service_pb2.DESCRIPTOR.services_by_name["IamTokenService"],
+        {"Create": IamTokenService.create},
+        not_yet=("CreateForServiceAccount", "Revoke"),
+    ),
+)
+
+
+def markdown_table() -> str:
+    """Every served service as a row of its built RPCs and those answered UNIMPLEMENTED
+    (Markdown, ending in a newline)."""
+    rows = ["| service | implemented | not yet (UNIMPLEMENTED) |", "|---|---|---|"]
+    for rpcs in RPC_TABLE:
+        built = ", ".join(rpcs.implemented) or "none"
+        missing = ", ".join(rpcs.not_yet) or "none"
+        rows.append(f"| `{rpcs.service.full_name}` | {built} | {missing} |")
+    return "\n".join(rows) + "\n"
+
+
+def with_table(readme: str) -> str:
+    """``readme`` with the text between ``BEGIN`` and ``END`` replaced by the current table.
+
+    Raises:
+        ValueError: when the markers are missing or out of order.
+    """
+    start, end = readme.find(BEGIN), readme.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f"the README has no {BEGIN} ... {END} block")
+    return f"{readme[: start + len(BEGIN)]}\n{_NOTICE}\n{markdown_table()}{readme[end:]}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the table (``--markdown``) or rewrite a README's (``--readme PATH``); returns 0.
+
+    Raises:
+        ValueError: when the README has no RPC table markers.
+    """
+    parser = argparse.ArgumentParser(prog="python -m managed_redis.services.rpc_table", description=__doc__)
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--markdown", action="store_true", help="print the RPC table")
+    what.add_argument("--readme", type=Path, help="rewrite the RPC table in this README")
+    args = parser.parse_args(argv)
+    if args.readme is None:
+        sys.stdout.write(markdown_table())
+        return 0
+    text = args.readme.read_text()
+    updated = with_table(text)
+    if updated != text:
+        args.readme.write_text(updated)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
