@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import importlib
 import pkgutil
@@ -105,3 +106,26 @@ def test_an_internal_error_that_escapes_a_call_is_internal_without_its_text(
     assert caught.value.code == code_pb2.INTERNAL
     assert "req-7" in caught.value.message and "secret detail" not in caught.value.message
     assert "secret detail" in caplog.text
+
+
+def _public_functions_that_raise(package: str) -> list[str]:
+    """``path:function`` of each public function of ``package`` (module level or in a public
+    class) whose own body has a ``raise`` and whose docstring says nothing of raising."""
+    found = []
+    for path in sorted((ROOT / "src" / "managed_redis" / package).rglob("*.py")):
+        stack: list[tuple[str, list[ast.stmt]]] = [("", ast.parse(path.read_text()).body)]
+        while stack:
+            prefix, body = stack.pop()
+            for node in body:
+                if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                    stack.append((f"{prefix}{node.name}.", node.body))
+                elif isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                    raises = any(isinstance(inner, ast.Raise) for inner in ast.walk(node))
+                    if raises and "raise" not in (ast.get_docstring(node) or "").lower():
+                        found.append(f"{path.relative_to(ROOT)}:{prefix}{node.name}")
+    return found
+
+
+@pytest.mark.parametrize("package", ["engine", "store", "backup_store"])
+def test_public_functions_that_raise_say_what_they_raise(package: str) -> None:
+    assert _public_functions_that_raise(package) == []
