@@ -181,7 +181,8 @@ class InternalError(ManagedRedisError):
     """Our own failure or signal, caught inside the server and turned into an answer there.
 
     One that escapes its catcher is INTERNAL naming a reference (``Internal.logged_under``);
-    its own text goes only to the log.
+    its own text goes only to the log. The one exception is ``EngineError`` failing an
+    operation: its message (which host, what happened; paths cut) is the operation's error.
     """
 
     code = code_pb2.INTERNAL
