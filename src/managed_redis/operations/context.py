@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from google.protobuf import any_pb2
 from google.protobuf.message import Message
@@ -31,6 +31,18 @@ T = TypeVar("T")
 RequestT_co = TypeVar("RequestT_co", bound=Message, covariant=True)
 MessageT = TypeVar("MessageT", bound=Message)
 log = logging.getLogger(__name__)
+
+
+class JsonRecord(Protocol):
+    """A step's result as a dataclass that keeps itself as JSON (``BackupFile``, for one)."""
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, Any], /) -> Self: ...
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+RecordT = TypeVar("RecordT", bound=JsonRecord)
 
 
 class LeaseLost(InternalError):
@@ -122,6 +134,16 @@ class OperationContext(Generic[RequestT_co]):
         steps[step] = result
         self.checkpoint()
         return result
+
+    def once_as(self, step: str, record_type: type[RecordT], fn: Callable[[], RecordT]) -> RecordT:
+        """``once`` for a step whose result is a record: kept as its ``to_json()``, given back
+        (this attempt or a later one) as ``record_type.from_json`` of that."""
+        record: RecordT = record_type.from_json(self.once(step, lambda: fn().to_json()))
+        return record
+
+    def result(self, step: str) -> Any:
+        """What ``step`` returned in this or an earlier attempt, as kept (JSON); None if not done."""
+        return self.progress["steps"].get(step)
 
     def remember(self, key: str, value: Any) -> None:
         """Keep a value for later attempts; saved with the next checkpoint."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from managed_redis.statuses import BackupStatus
+from managed_redis.statuses import BackupStatus, BackupType
 from managed_redis.store.schema import backup_windows, backups, retention_policies
 
 # Short names the operation handlers still import; the words are ``BackupStatus``'s.
@@ -17,38 +18,85 @@ CREATING = BackupStatus.CREATING
 DONE = BackupStatus.DONE
 
 
+@dataclass(frozen=True)
+class BackupFile:
+    """One shard's snapshot in the backup store (an entry of ``backups.files``): its object
+    ``key``, the SHA-256 and size of what was stored (zstd-compressed) and of the RDB before
+    compression, the host it was taken from, and the slot ranges the shard held (sharded)."""
+
+    shard: str
+    key: str
+    sha256: str
+    stored_bytes: int
+    raw_bytes: int
+    source_host: str = ""
+    slots: tuple[tuple[int, int], ...] = ()
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, Any]) -> BackupFile:
+        """The entry as stored; older entries lack ``source_host`` and ``slots``."""
+        return cls(
+            shard=entry["shard"],
+            key=entry["key"],
+            sha256=entry["sha256"],
+            stored_bytes=entry["stored_bytes"],
+            raw_bytes=entry["raw_bytes"],
+            source_host=entry.get("source_host", ""),
+            slots=tuple((first, last) for first, last in entry.get("slots", [])),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as stored: a JSON object, slot ranges as ``[first, last]`` lists."""
+        return {
+            "shard": self.shard,
+            "key": self.key,
+            "sha256": self.sha256,
+            "stored_bytes": self.stored_bytes,
+            "raw_bytes": self.raw_bytes,
+            "source_host": self.source_host,
+            "slots": [[first, last] for first, last in self.slots],
+        }
+
+
 @dataclass
 class BackupRecord:
     id: str
     folder_id: str
     source_cluster_id: str
-    type: str
-    status: str
+    type: BackupType
+    status: BackupStatus
     started_at: dt.datetime
     created_at: dt.datetime | None = None
-    files: list[dict[str, Any]] = field(default_factory=list)
+    files: list[BackupFile] = field(default_factory=list)
     source: dict[str, Any] = field(default_factory=dict)
     cluster_deleted_at: dt.datetime | None = None
 
     @property
     def shard_names(self) -> list[str]:
         """The shards the backup has a file of, in the order its files were written."""
-        return [entry["shard"] for entry in self.files]
+        return [entry.shard for entry in self.files]
 
 
 def _record(row: RowMapping) -> BackupRecord:
-    return BackupRecord(**dict(row))
+    values = dict(row)
+    values["files"] = [BackupFile.from_json(entry) for entry in values["files"]]
+    return BackupRecord(**values)
 
 
 def insert(conn: Connection, record: BackupRecord) -> None:
     """Add the backup row. Raises sqlalchemy's IntegrityError if its id is taken."""
-    conn.execute(backups.insert().values(**record.__dict__))
+    conn.execute(backups.insert().values(**{**record.__dict__, "files": [f.to_json() for f in record.files]}))
 
 
 def get(conn: Connection, backup_id: str) -> BackupRecord | None:
     """The backup ``backup_id``, or None."""
     row = conn.execute(sa.select(backups).where(backups.c.id == backup_id)).mappings().first()
     return _record(row) if row else None
+
+
+def mark_done(conn: Connection, backup_id: str, files: list[BackupFile], created_at: dt.datetime) -> None:
+    """Record backup ``backup_id``'s ``files`` and mark it DONE: it is listed from now on."""
+    update(conn, backup_id, files=[f.to_json() for f in files], status=DONE, created_at=created_at)
 
 
 def update(conn: Connection, backup_id: str, **values: Any) -> None:

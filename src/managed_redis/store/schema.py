@@ -175,7 +175,7 @@ backups = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),  # CREATING, DONE
     sa.Column("started_at", UtcDateTime, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=True),
-    # [{shard, key, sha256, stored_bytes, raw_bytes}] and what a restore starts from.
+    # [BackupFile.to_json()] (store/backups.py), one per shard, and what a restore starts from.
     sa.Column("files", sa.JSON, nullable=False),
     sa.Column("source", sa.JSON, nullable=False),
     sa.Column("cluster_deleted_at", UtcDateTime, nullable=True),

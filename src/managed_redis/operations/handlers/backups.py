@@ -26,13 +26,16 @@ from managed_redis.operations import sharding, steps
 from managed_redis.operations.context import OperationContext
 from managed_redis.operations.observing import live_redis
 from managed_redis.operations.plans import ClusterPlan
+from managed_redis.statuses import BackupStatus, BackupType
 from managed_redis.store import backups as backup_store
-from managed_redis.store.backups import BackupRecord
+from managed_redis.store import clusters as cluster_store
+from managed_redis.store.backups import BackupFile, BackupRecord
 from managed_redis.store.clusters import HostRecord
 from managed_redis.store.database import Database
 
-MANUAL = "MANUAL"
-AUTOMATED = "AUTOMATED"
+# Steps, by name as kept in the operation's progress; the failure hook reads them too.
+NAME_THE_BACKUP = "name the backup"
+SAVE_SHARD = "save shard {shard}"
 
 
 def backup_id_for(cluster_id: str, started_at_text: str) -> str:
@@ -56,35 +59,36 @@ def source_host(plan: ClusterPlan, shard_name: str) -> HostRecord:
     return master
 
 
-def shard_slots(plan: ClusterPlan, shard_name: str) -> list[list[int]]:
+def shard_slots(plan: ClusterPlan, shard_name: str) -> tuple[tuple[int, int], ...]:
     """The slot ranges a sharded cluster's shard holds now (empty for a non-sharded one)."""
     if not plan.record.sharded:
-        return []
+        return ()
     cluster = sharding.ops(plan)
     master = plan.node(sharding.live_master(plan, shard_name), None)
     held = cluster.owners(master).get(cluster.node_id(master), set())
-    return [[first, last] for first, last in ranges(held)]
+    return tuple((first, last) for first, last in ranges(held))
 
 
-def save_shard(plan: ClusterPlan, backup_id: str, shard_name: str) -> dict[str, Any]:
+def save_shard(plan: ClusterPlan, backup_id: str, shard_name: str) -> BackupFile:
+    """Snapshot the shard on its ``source_host`` and store it compressed; what was stored."""
     slots = shard_slots(plan, shard_name)
     host = source_host(plan, shard_name)
     rdb = plan.deps.engine.bgsave(plan.node(host, None))
     digest = Digest()
     key = object_key(backup_id, shard_name)
     plan.deps.backups.put(key, compress(rdb, digest))
-    return {
-        "shard": shard_name,
-        "key": key,
-        "sha256": digest.sha256,
-        "stored_bytes": digest.stored_bytes,
-        "raw_bytes": digest.raw_bytes,
-        "source_host": host.name,
-        "slots": slots,
-    }
+    return BackupFile(
+        shard=shard_name,
+        key=key,
+        sha256=digest.sha256,
+        stored_bytes=digest.stored_bytes,
+        raw_bytes=digest.raw_bytes,
+        source_host=host.name,
+        slots=slots,
+    )
 
 
-def _start_backup(ctx: OperationContext[Message], plan: ClusterPlan, backup_type: str) -> str:
+def _start_backup(ctx: OperationContext[Message], plan: ClusterPlan, backup_type: BackupType) -> str:
     started = ctx.clock.now()
     backup_id = backup_id_for(plan.record.id, started.strftime("%Y%m%dT%H%M%S"))
     with ctx.db.write() as conn:
@@ -97,7 +101,7 @@ def _start_backup(ctx: OperationContext[Message], plan: ClusterPlan, backup_type
                 folder_id=plan.record.folder_id,
                 source_cluster_id=plan.record.id,
                 type=backup_type,
-                status=backup_store.CREATING,
+                status=BackupStatus.CREATING,
                 started_at=started,
                 source=source_description(plan),
             ),
@@ -117,34 +121,37 @@ def source_description(plan: ClusterPlan) -> dict[str, Any]:
 
 
 def backup_cluster(
-    ctx: OperationContext[service_pb.BackupClusterRequest], backup_type: str = MANUAL
+    ctx: OperationContext[service_pb.BackupClusterRequest], backup_type: BackupType = BackupType.MANUAL
 ) -> cluster_pb2.Cluster:
     plan = ClusterPlan.load(ctx.db, ctx.deps, ctx.cluster_id)
-    backup_id = ctx.once("name the backup", lambda: _start_backup(ctx, plan, backup_type))
+    backup_id = ctx.once(NAME_THE_BACKUP, lambda: _start_backup(ctx, plan, backup_type))
     files = []
     for shard in plan.shards:
 
-        def save(name: str = shard.name) -> dict[str, Any]:
+        def save(name: str = shard.name) -> BackupFile:
             return save_shard(plan, backup_id, name)
 
-        files.append(ctx.once(f"save shard {shard.name}", save))
+        files.append(ctx.once_as(SAVE_SHARD.format(shard=shard.name), BackupFile, save))
     with ctx.db.write() as conn:
-        backup_store.update(conn, backup_id, files=files, status=backup_store.DONE, created_at=ctx.clock.now())
+        backup_store.mark_done(conn, backup_id, files, ctx.clock.now())
     return steps.cluster_now(ctx.db, plan)
 
 
 def backup_automated(ctx: OperationContext[service_pb.BackupClusterRequest]) -> cluster_pb2.Cluster:
-    return backup_cluster(ctx, AUTOMATED)
+    return backup_cluster(ctx, BackupType.AUTOMATED)
 
 
 def backup_failed(ctx: OperationContext[service_pb.BackupClusterRequest], error: ApiError) -> None:
     """A backup that could not be finished leaves no object and no entry behind."""
-    backup_id = ctx.progress["steps"].get("name the backup")
+    backup_id = ctx.result(NAME_THE_BACKUP)
     if backup_id is None:
         return
-    for name, entry in ctx.progress["steps"].items():
-        if name.startswith("save shard "):
-            ctx.deps.backups.delete(entry["key"])
+    with ctx.db.read() as conn:
+        shards = cluster_store.list_shards(conn, ctx.cluster_id)
+    for shard in shards:
+        saved = ctx.result(SAVE_SHARD.format(shard=shard.name))
+        if saved is not None:
+            ctx.deps.backups.delete(BackupFile.from_json(saved).key)
     with ctx.db.write() as conn:
         backup_store.delete(conn, backup_id)
 
@@ -160,6 +167,6 @@ def delete_backup(ctx: OperationContext[backup_service_pb.DeleteBackupRequest]) 
 def remove_backup(db: Database, store: BackupStore, record: BackupRecord) -> None:
     """Delete a backup's objects, then its entry (so a crash in between can be finished later)."""
     for entry in record.files:
-        store.delete(entry["key"])
+        store.delete(entry.key)
     with db.write() as conn:
         backup_store.delete(conn, record.id)

@@ -26,6 +26,7 @@ from managed_redis.operations import sharding, steps
 from managed_redis.operations.context import OperationContext
 from managed_redis.operations.parallel import for_each
 from managed_redis.operations.plans import ClusterPlan
+from managed_redis.statuses import BackupStatus
 from managed_redis.store import backups as backup_store
 from managed_redis.store.backups import BackupRecord
 
@@ -37,14 +38,14 @@ LOAD_TIMEOUT_S = 3600.0
 def _backup(ctx: OperationContext[service_pb.RestoreClusterRequest]) -> BackupRecord:
     with ctx.db.read() as conn:
         record = backup_store.get(conn, ctx.request.backup_id)
-    if record is None or record.status != backup_store.DONE:
+    if record is None or record.status != BackupStatus.DONE:
         raise FailedPrecondition(f"backup {ctx.request.backup_id} no longer exists")
     return record
 
 
 def load_shard(plan: ClusterPlan, backup: BackupRecord, source_shard: str, target_shard: str) -> str:
     """Start ``target_shard`` from ``source_shard``'s verified snapshot; returns its master's name."""
-    entry = next(e for e in backup.files if e["shard"] == source_shard)
+    entry = next(e for e in backup.files if e.shard == source_shard)
     master = plan.shard_master(target_shard)
     node = plan.node(master, None)
     engine = plan.deps.engine
@@ -56,12 +57,12 @@ def load_shard(plan: ClusterPlan, backup: BackupRecord, source_shard: str, targe
     started = time.monotonic()
     try:
         written = restore_verified(
-            plan.deps.backups.get(entry["key"]), engine.rdb_path(node), entry["sha256"], entry["stored_bytes"]
+            plan.deps.backups.get(entry.key), engine.rdb_path(node), entry.sha256, entry.stored_bytes
         )
     except BackupObjectMissing:
         raise DataLoss(
             f"{where}: the file is missing from the backup store "
-            f"({plan.deps.backups.description}/{entry['key']}); nothing was restored"
+            f"({plan.deps.backups.description}/{entry.key}); nothing was restored"
         ) from None
     except ChecksumMismatch as exc:
         raise DataLoss(f"{where}: the file is corrupt: {exc}; nothing was restored") from None
@@ -90,7 +91,7 @@ def restore_cluster(ctx: OperationContext[service_pb.RestoreClusterRequest]) -> 
         steps.record_master(ctx.db, plan, shard_name, master_name)
     if plan.record.sharded:
         # Each shard holds the slots its source shard held, so every key is where it belongs.
-        held = {entry["shard"]: [(first, last) for first, last in entry.get("slots", [])] for entry in backup.files}
+        held = {entry.shard: list(entry.slots) for entry in backup.files}
         layout = {target: held[source] for source, target in pairs}
         ctx.once("form the cluster", lambda: sharding.form(plan, layout))
     else:
