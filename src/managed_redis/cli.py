@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _help(spec: SettingSpec) -> str:
     """The setting's help as argparse shows it: without Markdown's backquotes, ``%`` escaped."""
-    return f"{spec.help} ({spec.env})".replace("`", "").replace("%", "%%")
+    return f"{spec.help} ({' or '.join(spec.env_names)})".replace("`", "").replace("%", "%%")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

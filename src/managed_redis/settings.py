@@ -283,6 +283,7 @@ class SettingSpec:
 
     @property
     def env_names(self) -> tuple[str, ...]:
+        """The environment variables read, the first one set winning: ``env``, then aliases."""
         return (self.env, *self.aliases)
 
     def parse(self, text: str) -> object:
