@@ -95,6 +95,50 @@ def test_a_frozen_server_costs_its_deadline_and_its_late_reply_is_skipped(
     assert prober.ask([Question(endpoint(r), (("ECHO", "after"),))], 2.0)[0].replies == ("after",)
 
 
+@pytest.mark.parametrize("rounds_between", [1, 3])
+def test_a_late_reply_or_a_close_arriving_while_not_asked_is_read_between_rounds(
+    servers: dict[str, tuple[str, int, Path]], rounds_between: int
+) -> None:
+    """A kept connection stays registered between rounds: a late reply (or the server
+    closing it) that comes while its endpoint is not asked must neither stall those rounds
+    nor be read as a later answer."""
+    prober = Prober()
+    (m, _, _), (r, pid, _) = servers["m"], servers["r"]
+    assert prober.ask([Question(endpoint(r), (("ECHO", "warm"),))], 1.0)[0].replies == ("warm",)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        assert not prober.ask([Question(endpoint(r), (("ECHO", "late"),))], 0.3)[0].answered
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    for index in range(rounds_between):  # r's late reply comes in while only m is asked
+        assert prober.ask([Question(endpoint(m), (("ECHO", f"m{index}"),))], 2.0)[0].replies == (f"m{index}",)
+    assert prober.ask([Question(endpoint(r), (("ECHO", "now"),))], 2.0)[0].replies == ("now",)
+
+    admin = Prober()  # the server closes r's kept connection while only m is asked
+    killed = admin.ask([Question(endpoint(r), (("CLIENT", "KILL", "USER", "mredis"),))], 2.0)[0]
+    assert killed.answered and int(str(killed.replies[0])) >= 1
+    for index in range(rounds_between):
+        assert prober.ask([Question(endpoint(m), (("ECHO", f"k{index}"),))], 2.0)[0].replies == (f"k{index}",)
+    assert prober.ask([Question(endpoint(r), (("ECHO", "again"),))], 2.0)[0].replies == ("again",)
+    admin.close()
+    prober.close()
+
+
+def test_a_ping_only_look_says_only_whether_redis_answers(servers: dict[str, tuple[str, int, Path]]) -> None:
+    engine = LocalEngine()
+    credentials = Credentials(password="unused", admin_password=PASSWORD)
+    (m, mpid, mdir) = servers["m"]
+    host = WatchedHost("m", m, mdir, credentials, ping_only=True)
+    seen = engine.observe([host])["m"].redis
+    assert (seen.process, seen.answered, seen.files_present, seen.role) == (ProcessState.RUNNING, True, True, None)
+    os.kill(mpid, signal.SIGSTOP)
+    try:
+        frozen = engine.observe([host], timeout_s=0.5)["m"].redis
+        assert (frozen.process, frozen.answered) == (ProcessState.STOPPED, False)
+    finally:
+        os.kill(mpid, signal.SIGCONT)
+
+
 def test_the_engine_says_what_each_process_is(servers: dict[str, tuple[str, int, Path]]) -> None:
     engine = LocalEngine()
     credentials = Credentials(password="unused", admin_password=PASSWORD)

@@ -194,7 +194,10 @@ class FakeEngine:
         found = {}
         for watched in hosts:
             host = self.hosts[watched.name]
-            found[watched.name] = HostFacts(self._redis_facts(host), self._sentinel_facts(host, watched))
+            redis = self._redis_facts(host)
+            if watched.ping_only and redis.answered:  # a PING says it answers, nothing more
+                redis = RedisFacts(ProcessState.RUNNING, answered=True, files_present=host.files_present)
+            found[watched.name] = HostFacts(redis, self._sentinel_facts(host, watched))
         return found
 
     def _redis_facts(self, host: FakeHost) -> RedisFacts:

@@ -131,6 +131,12 @@ class HostFacts:
         (offsets, seconds since the last contact, lags) aside: only a change is written."""
         return _steady(stored) == _steady(fresh)
 
+    def same_as(self, other: HostFacts) -> bool:
+        """``same`` for two looks held as values (no JSON made): equal but for the counters."""
+        if self is other:
+            return True
+        return self.sentinel == other.sentinel and _steady_key(self.redis) == _steady_key(other.redis)
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> HostFacts:
         sentinel = data.get("sentinel")
@@ -147,6 +153,13 @@ def _steady(data: dict[str, Any]) -> dict[str, Any]:
     if "replica_lags" in redis:
         redis["replica_lags"] = sorted(redis["replica_lags"])  # who streams, not how far behind
     return {"redis": redis, "sentinel": data.get("sentinel")}
+
+
+_STEADY_FIELDS = tuple(f.name for f in dataclasses.fields(RedisFacts) if f.name not in _COUNTERS | {"replica_lags"})
+
+
+def _steady_key(redis: RedisFacts) -> tuple[object, ...]:
+    return (*(getattr(redis, name) for name in _STEADY_FIELDS), tuple(sorted(redis.replica_lags)))
 
 
 _DEFAULTS: dict[type, tuple[tuple[str, Any], ...]] = {}

@@ -564,12 +564,7 @@ class LocalEngine:
         for host in hosts:
             credentials = host.credentials
             if redis_pids[host.name] is not None:
-                commands: tuple[tuple[str, ...], ...] = (
-                    ("INFO", "replication", "persistence"),
-                    ("CONFIG", "GET", "min-replicas-to-write"),
-                )
-                if host.cluster_mode:
-                    commands += (("CLUSTER", "INFO"), ("CLUSTER", "NODES"), ("CONFIG", "GET", "cluster-node-timeout"))
+                commands = _PING if host.ping_only else _CLUSTER_LOOK if host.cluster_mode else _LOOK
                 endpoint = Endpoint(
                     host.address, host.port, credentials.admin_user, credentials.admin_password, host.ca_file
                 )
@@ -603,6 +598,8 @@ class LocalEngine:
         if not answer.answered or isinstance(answer.replies[0], Exception):
             error = answer.error or str(answer.replies[0])
             return RedisFacts(_process_state(pid), error=error, files_present=files_present)
+        if host.ping_only:
+            return RedisFacts(ProcessState.RUNNING, answered=True, files_present=files_present)
         info, config = answer.replies[0], answer.replies[1]
         min_replicas = int(config[1]) if isinstance(config, list) and len(config) == 2 else None
         cluster_info = str(answer.replies[2]) if host.cluster_mode and len(answer.replies) > 2 else None
@@ -626,6 +623,16 @@ class LocalEngine:
         if prober is None:
             prober = self._probers.prober = Prober()
         return prober
+
+
+# What a look asks a redis-server: its replication and persistence state and the configured
+# min-replicas-to-write; in cluster mode also how it sees the cluster and its node timeout.
+_LOOK: tuple[tuple[str, ...], ...] = (
+    ("INFO", "replication", "persistence"),
+    ("CONFIG", "GET", "min-replicas-to-write"),
+)
+_CLUSTER_LOOK = (*_LOOK, ("CLUSTER", "INFO"), ("CLUSTER", "NODES"), ("CONFIG", "GET", "cluster-node-timeout"))
+_PING: tuple[tuple[str, ...], ...] = (("PING",),)
 
 
 def _has_live_key(client: redis.Redis, db: str) -> bool:

@@ -169,6 +169,10 @@ class WatchedHost:
     sentinel_master: str | None = None
     # False: this look asks Redis only and leaves the Sentinel be (its facts come back None).
     ask_sentinel: bool = True
+    # True: this look only asks whether Redis answers (PING), for a host whose last full look
+    # the caller keeps: its facts say whether it answered and its files are there, nothing of
+    # its role or replication.
+    ping_only: bool = False
 
     @property
     def asks_sentinel(self) -> bool:

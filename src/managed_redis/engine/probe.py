@@ -12,13 +12,19 @@ not come in time is kept (a busy machine answers late, and a new connection cost
 the late replies are skipped when they come, so one is never read as the next round's. A
 kept connection found closed (Sentinel drops clients of the instances it reconfigures) is
 replaced once within the same round.
+
+A kept connection stays registered with the prober's one ``epoll`` between rounds, and its
+commands stay packed: a round on kept connections costs a ``send`` and a ``recv`` per
+endpoint and one ``epoll_wait`` per batch of replies, no registration calls. What such a
+connection receives between rounds (late replies, the server closing it) is read when the
+next round hears of it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import selectors
+import select
 import socket
 import ssl
 import time
@@ -36,6 +42,9 @@ Command = tuple[str, ...]
 MAX_OWED = 16
 # A kept connection not asked anything for this many rounds is closed (its host is gone).
 IDLE_ROUNDS = 10
+# epoll events: the connection can be read (or has failed: reading says how), or written.
+READABLE = select.EPOLLIN | select.EPOLLERR | select.EPOLLHUP
+WRITABLE = select.EPOLLOUT
 
 
 @dataclass(frozen=True)
@@ -80,18 +89,23 @@ class _Link:
         # Replies still owed to an earlier round that gave up waiting: read and thrown away
         # before this round's, so a late reply is never taken for a new one.
         self.owed = 0
-        self._tls_wants = selectors.EVENT_WRITE
+        # The events it is registered for with the prober's epoll (0: not registered).
+        self.registered = 0
+        self._packed_for: tuple[Command, ...] = ()
+        self._packed = b""
+        self._tls_wants = WRITABLE
         self._contexts = contexts
         code = self.sock.connect_ex((endpoint.address, endpoint.port))
         if code not in (0, errno.EINPROGRESS):
             raise OSError(code, f"connect to {endpoint.address}:{endpoint.port}: {errno.errorcode.get(code, code)}")
 
-    def begin(self, commands: Sequence[Command]) -> None:
-        parts = [_pack(command) for command in commands]
+    def begin(self, commands: tuple[Command, ...]) -> None:
+        if commands != self._packed_for:
+            self._packed_for, self._packed = commands, b"".join(_pack(command) for command in commands)
+        self.out, self.expected = self._packed, len(commands)
         if not self.authenticated:
-            parts.insert(0, _pack(("AUTH", self.endpoint.username, self.endpoint.password)))
-        self.out = b"".join(parts)
-        self.expected = len(parts)
+            self.out = _pack(("AUTH", self.endpoint.username, self.endpoint.password)) + self.out
+            self.expected += 1
         self.replies = []
         self.received_any = False
 
@@ -100,11 +114,11 @@ class _Link:
         if self.connected and self.handshaking:
             return self._tls_wants
         if not self.connected or self.out:
-            return selectors.EVENT_WRITE
-        return selectors.EVENT_READ
+            return WRITABLE
+        return select.EPOLLIN
 
     def step(self, mask: int) -> bool:
-        """Make progress on what the selector reported; True once every reply is in."""
+        """Make progress on what epoll reported (``mask``); True once every reply is in."""
         if not self.connected:
             code = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if code:
@@ -119,15 +133,15 @@ class _Link:
             try:
                 self.sock.do_handshake()  # type: ignore[attr-defined]
             except ssl.SSLWantReadError:
-                self._tls_wants = selectors.EVENT_READ
+                self._tls_wants = select.EPOLLIN
                 return False
             except ssl.SSLWantWriteError:
-                self._tls_wants = selectors.EVENT_WRITE
+                self._tls_wants = WRITABLE
                 return False
             self.handshaking = False
         if self.out and not self.flush():
             return False
-        if mask & selectors.EVENT_READ or isinstance(self.sock, ssl.SSLSocket):
+        if mask & READABLE or isinstance(self.sock, ssl.SSLSocket):
             return self._read()
         return False
 
@@ -161,6 +175,27 @@ class _Link:
             if len(self.replies) == self.expected:
                 return True
             if not (isinstance(self.sock, ssl.SSLSocket) and self.sock.pending()):
+                return False
+
+    def discard(self) -> bool:
+        """Read what came between rounds, throwing away the replies owed to an earlier one;
+        False if the connection is of no more use (closed, failed, or a reply nobody owes)."""
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                return True
+            except OSError:
+                return False
+            if not data:
+                return False
+            self.reader.feed(data)
+            try:
+                while self.reader.gets() is not False:
+                    if not self.owed:
+                        return False
+                    self.owed -= 1
+            except hiredis.ProtocolError:
                 return False
 
     def give_up(self) -> bool:
@@ -207,6 +242,8 @@ class Prober:
         self._contexts: dict[Path, ssl.SSLContext] = {}
         self._round = 0
         self._asked_in: dict[Endpoint, int] = {}
+        self._poll = select.epoll()
+        self._by_fd: dict[int, _Link] = {}  # every registered connection, by its descriptor
 
     def ask(self, questions: Sequence[Question], timeout_s: float) -> list[Answer]:
         """One answer per question, in order, within ``timeout_s`` seconds (plus a little CPU).
@@ -218,37 +255,38 @@ class Prober:
         for question in questions:
             self._asked_in[question.endpoint] = self._round
         for endpoint in [e for e in self._links if self._round - self._asked_in.get(e, 0) > IDLE_ROUNDS]:
-            self._links.pop(endpoint).close()
+            self._drop(self._links[endpoint])
             self._asked_in.pop(endpoint, None)
         deadline = time.monotonic() + timeout_s
         answers: list[Answer | None] = [None] * len(questions)
-        selector = selectors.DefaultSelector()
         active: dict[int, tuple[int, _Link, bool]] = {}  # fd -> (question index, link, may retry)
         try:
             for index, question in enumerate(questions):
-                self._start(selector, active, answers, index, question, retry=question.endpoint in self._links)
+                self._start(active, answers, index, question, retry=question.endpoint in self._links)
             while active:
                 remaining = deadline - time.monotonic()
                 # Past the deadline, what already arrived is still read (this process may have
                 # had no CPU to read it in time on a busy machine); only then is it over.
-                events = selector.select(max(0.0, min(remaining, CONNECT_TIMEOUT_S)))
+                events = self._poll.poll(max(0.0, min(remaining, CONNECT_TIMEOUT_S)))
                 if not events and remaining <= 0:
                     break
-                for key, mask in events:
-                    entry = active.get(key.fd)
+                for fd, mask in events:
+                    entry = active.get(fd)
                     if entry is not None:
-                        self._advance(selector, active, answers, questions, key.fd, entry, mask)
+                        self._advance(active, answers, questions, fd, entry, mask)
+                    else:
+                        self._between_rounds(fd)
         finally:
             for index, link, _ in active.values():
                 answers[index] = Answer(error=f"no answer within {timeout_s:.1f} s")
-                if not link.give_up():
+                if link.give_up():
+                    self._register(link, select.EPOLLIN)
+                else:
                     self._drop(link)
-            selector.close()
         return [answer or Answer(error="not asked") for answer in answers]
 
     def _start(
         self,
-        selector: selectors.BaseSelector,
         active: dict[int, tuple[int, _Link, bool]],
         answers: list[Answer | None],
         index: int,
@@ -262,20 +300,19 @@ class Prober:
             link.begin(question.commands)
             if link.connected and not link.handshaking:
                 link.flush()  # a kept connection: write now instead of waiting to hear it is writable
+            self._register(link, link.events)
         except OSError as exc:
             if link is not None:
                 self._drop(link)
             if retry:
-                self._start(selector, active, answers, index, question, retry=False)
+                self._start(active, answers, index, question, retry=False)
             else:
                 answers[index] = Answer(error=_describe(exc))
             return
         active[link.sock.fileno()] = (index, link, retry)
-        selector.register(link.sock, link.events)
 
     def _advance(
         self,
-        selector: selectors.BaseSelector,
         active: dict[int, tuple[int, _Link, bool]],
         answers: list[Answer | None],
         questions: Sequence[Question],
@@ -288,21 +325,41 @@ class Prober:
             done = link.step(mask)
             if done:
                 answers[index] = Answer(replies=link.finish())
+            else:
+                self._register(link, link.events)
         except (OSError, ConnectionError, PermissionError, hiredis.ProtocolError) as exc:
-            selector.unregister(link.sock)
             del active[fd]
             stale = retry and not link.received_any
             self._drop(link)
             if stale:  # a kept connection the server had closed: once more on a new one
-                self._start(selector, active, answers, index, questions[index], retry=False)
+                self._start(active, answers, index, questions[index], retry=False)
             else:
                 answers[index] = Answer(error=_describe(exc))
             return
         if done:
-            selector.unregister(link.sock)
             del active[fd]
+
+    def _between_rounds(self, fd: int) -> None:
+        """A kept connection not asked this round has something to read (late replies, or
+        its server closed it): read it now, so that epoll stops reporting it."""
+        link = self._by_fd.get(fd)
+        if link is None:
+            with contextlib.suppress(OSError):
+                self._poll.unregister(fd)
+        elif not link.discard():
+            self._drop(link)
+
+    def _register(self, link: _Link, events: int) -> None:
+        """Have epoll watch ``link`` for ``events`` (a system call only when they change)."""
+        if link.registered == events:
+            return
+        fd = link.sock.fileno()
+        if link.registered:
+            self._poll.modify(fd, events)
         else:
-            selector.modify(link.sock, link.events)
+            self._poll.register(fd, events)
+            self._by_fd[fd] = link
+        link.registered = events
 
     def _connect(self, endpoint: Endpoint) -> _Link:
         link = _Link(endpoint, self._contexts)
@@ -312,17 +369,25 @@ class Prober:
     def _drop(self, link: _Link) -> None:
         if self._links.get(link.endpoint) is link:
             del self._links[link.endpoint]
+        if link.registered:
+            fd = link.sock.fileno()
+            if self._by_fd.get(fd) is link:
+                del self._by_fd[fd]
+            with contextlib.suppress(OSError, ValueError):
+                self._poll.unregister(fd)
+            link.registered = 0
         link.close()
 
     def forget(self, address: str) -> None:
         """Close kept connections to ``address`` (its process was restarted or removed)."""
         for endpoint in [e for e in self._links if e.address == address]:
-            self._links.pop(endpoint).close()
+            self._drop(self._links[endpoint])
 
     def close(self) -> None:
-        for link in self._links.values():
-            link.close()
-        self._links.clear()
+        for link in list(self._links.values()):
+            self._drop(link)
+        self._by_fd.clear()
+        self._poll.close()
 
 
 def _pack(command: Command) -> bytes:
