@@ -547,8 +547,13 @@ class LocalEngine:
         the connections open for the next look of the same caller (the supervisor, which
         looks at every host each second); otherwise they are closed before returning.
         """
-        redis_pids = {h.name: self._pid(h.marker, h.pidfile) for h in hosts}
-        sentinel_pids = {h.name: self._pid(h.sentinel_marker, h.sentinel_pidfile) for h in hosts if h.asks_sentinel}
+        watched = self.watch.pids([h.marker for h in hosts] + [h.sentinel_marker for h in hosts if h.asks_sentinel])
+        redis_pids = {h.name: watched[h.marker] or process.live_pid(h.pidfile, h.marker) for h in hosts}
+        sentinel_pids = {
+            h.name: watched[h.sentinel_marker] or process.live_pid(h.sentinel_pidfile, h.sentinel_marker)
+            for h in hosts
+            if h.asks_sentinel
+        }
         missing = {h.marker for h in hosts if redis_pids[h.name] is None}
         missing |= {h.sentinel_marker for h in hosts if h.asks_sentinel and sentinel_pids[h.name] is None}
         if missing:

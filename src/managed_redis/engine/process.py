@@ -18,6 +18,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from managed_redis.engine.errors import EngineError
@@ -273,6 +274,24 @@ class ProcessWatch:
                 self._discard(marker)
                 return None
             return pid
+
+    def pids(self, markers: Iterable[str]) -> dict[str, int | None]:
+        """``pid`` of many markers, for one ``poll`` of all their pidfds: marker -> the
+        watched pid if that process still runs, else None. Never raises."""
+        with self._lock:
+            entries = {marker: self._by_marker.get(marker) for marker in markers}
+            poller = select.poll()
+            for entry in entries.values():
+                if entry is not None:
+                    poller.register(entry[1], select.POLLIN)
+            exited = {fd for fd, _ in poller.poll(0)}
+            found: dict[str, int | None] = {}
+            for marker, entry in entries.items():
+                if entry is not None and entry[1] in exited:
+                    self._discard(marker)
+                    entry = None
+                found[marker] = entry[0] if entry is not None else None
+            return found
 
     def forget(self, marker: str) -> None:
         """Stop watching ``marker``'s process. Never raises."""
