@@ -35,7 +35,7 @@ from managed_redis.engine.addresses import SENTINEL_PORT
 from managed_redis.engine.connections import Endpoint
 from managed_redis.engine.model import Credentials
 from managed_redis.engine.probe import Prober, Question
-from managed_redis.operations.plans import watched_host
+from managed_redis.operations.loaded_cluster import watched_host
 from managed_redis.operations.supervisor import PassReport, Supervisor
 from managed_redis.settings import load_settings
 from managed_redis.store import clusters as cluster_store

@@ -29,6 +29,11 @@ class IssuedCertificate:
     cert_path: Path
     key_path: Path
 
+    @classmethod
+    def at(cls, prefix: Path) -> IssuedCertificate:
+        """Where ``CertificateAuthority.issue(prefix, …)`` writes: ``<prefix>.pem`` and ``<prefix>.key``."""
+        return cls(prefix.with_suffix(".pem"), prefix.with_suffix(".key"))
+
 
 def _write_private(path: Path, data: bytes) -> None:
     """Write a secret file readable only by its owner, atomically."""
@@ -112,7 +117,7 @@ class CertificateAuthority:
         Good for both server and client authentication, so a Redis host can use it for
         replication and the cluster bus as well as for serving.
         """
-        issued = IssuedCertificate(prefix.with_suffix(".pem"), prefix.with_suffix(".key"))
+        issued = IssuedCertificate.at(prefix)
         if self._still_good(issued, names):
             return issued
         prefix.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ from google.rpc import code_pb2
 from managed_redis.engine.addresses import AddressesExhausted, allocate
 from managed_redis.errors import ApiError, FailedPrecondition, Internal, NotFound, without_paths
 from managed_redis.operations.deps import Deps
-from managed_redis.operations.plans import ClusterPlan
+from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.operations.worker import status_of
 
 
@@ -60,7 +60,7 @@ def test_not_found_is_a_lookup_error_for_code_that_looks_things_up() -> None:
 
 def test_what_operations_look_up_and_miss_is_the_callers_error_not_internal() -> None:
     # Only the parts a lookup reads are real: a cluster id, and no hosts or shards.
-    plan = ClusterPlan(deps=None, record=SimpleNamespace(id="c9q1"), hosts=[], shards=[])  # type: ignore[arg-type]
+    plan = LoadedCluster(deps=None, record=SimpleNamespace(id="c9q1"), hosts=[], shards=[])  # type: ignore[arg-type]
     with pytest.raises(NotFound, match="^host rc1a-9 is not part of cluster c9q1$"):
         plan.host("rc1a-9")
     # Only the versions are read; nothing else may be touched.

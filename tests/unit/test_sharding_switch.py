@@ -12,7 +12,7 @@ from managed_redis.engine.facts import ProcessState, Role
 from managed_redis.engine.model import Node
 from managed_redis.errors import FailedPrecondition
 from managed_redis.operations import sharding_switch
-from managed_redis.operations.plans import ClusterPlan
+from managed_redis.operations.loaded_cluster import LoadedCluster
 from tests.support.fake_world import World, make_world
 
 
@@ -54,8 +54,8 @@ def armed(
     return sent
 
 
-def plan_of(world: World) -> ClusterPlan:
-    return ClusterPlan.load(world.db, world.deps, "c1")
+def plan_of(world: World) -> LoadedCluster:
+    return LoadedCluster.load(world.db, world.deps, "c1")
 
 
 def test_every_host_restarts_from_a_snapshot_master_first_under_a_hold(

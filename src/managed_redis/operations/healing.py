@@ -16,7 +16,7 @@ from managed_redis.engine.conf import master_in_sentinel_conf
 from managed_redis.engine.errors import EngineError
 from managed_redis.operations import sharding, steps
 from managed_redis.operations.decisions import Action, Do
-from managed_redis.operations.plans import ClusterPlan
+from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.store.clusters import HostRecord
 from managed_redis.store.database import Database
 
@@ -27,7 +27,7 @@ LOAD_TIMEOUT_S = 600.0
 RESTART_TIMEOUT_S = 600.0
 QUICK_S = 60.0
 
-Runner = Callable[[Database, ClusterPlan, Action], None]
+Runner = Callable[[Database, LoadedCluster, Action], None]
 
 
 def deadline_s(action: Action) -> float:
@@ -44,22 +44,22 @@ def deadline_s(action: Action) -> float:
     return QUICK_S
 
 
-def carry_out(db: Database, plan: ClusterPlan, action: Action) -> None:
+def carry_out(db: Database, plan: LoadedCluster, action: Action) -> None:
     """Do ``action`` on ``plan``'s cluster. Raises EngineError (or a RedisError) if it failed."""
     _RUNNERS[action.do](db, plan, action)
 
 
-def _host(plan: ClusterPlan, action: Action) -> HostRecord:
+def _host(plan: LoadedCluster, action: Action) -> HostRecord:
     assert action.host is not None, action
     return plan.host(action.host)
 
 
-def _other(plan: ClusterPlan, action: Action) -> HostRecord:
+def _other(plan: LoadedCluster, action: Action) -> HostRecord:
     assert action.other is not None, action
     return plan.host(action.other)
 
 
-def _cold_start(db: Database, plan: ClusterPlan, action: Action) -> None:
+def _cold_start(db: Database, plan: LoadedCluster, action: Action) -> None:
     if plan.record.sharded:
         masters = {shard.name: plan.shard_master(shard.name) for shard in plan.shards}
         sharding.start_nodes(plan, plan.hosts, masters)
@@ -77,7 +77,7 @@ def _cold_start(db: Database, plan: ClusterPlan, action: Action) -> None:
     steps.start_sentinels(plan, master, fresh_config=False)
 
 
-def _restart_replica(db: Database, plan: ClusterPlan, action: Action) -> None:
+def _restart_replica(db: Database, plan: LoadedCluster, action: Action) -> None:
     host = _host(plan, action)
     # Sharded: the node's nodes.conf says whom it replicates; it rejoins as it was.
     master = None if plan.record.sharded else _other(plan, action)
@@ -87,7 +87,7 @@ def _restart_replica(db: Database, plan: ClusterPlan, action: Action) -> None:
         _rejoin(plan, host, _other(plan, action))
 
 
-def _rejoin(plan: ClusterPlan, host: HostRecord, master: HostRecord) -> None:
+def _rejoin(plan: LoadedCluster, host: HostRecord, master: HostRecord) -> None:
     """A node whose nodes.conf went (with its directory) starts as a new, lone node: it meets
     the others and replicates its shard's master, and they forget the node it was."""
     cluster, engine = sharding.ops(plan), plan.deps.engine
@@ -102,7 +102,7 @@ def _rejoin(plan: ClusterPlan, host: HostRecord, master: HostRecord) -> None:
     cluster.replicate(node, cluster.node_id(plan.node(master, None)))
 
 
-def _restart_hung(db: Database, plan: ClusterPlan, action: Action) -> None:
+def _restart_hung(db: Database, plan: LoadedCluster, action: Action) -> None:
     host = _host(plan, action)
     master = None if plan.record.sharded else _other(plan, action)
     node = plan.node(host, master)
@@ -110,11 +110,11 @@ def _restart_hung(db: Database, plan: ClusterPlan, action: Action) -> None:
     plan.deps.engine.ensure_node(node, RESTART_TIMEOUT_S)
 
 
-def _restart_master(db: Database, plan: ClusterPlan, action: Action) -> None:
+def _restart_master(db: Database, plan: LoadedCluster, action: Action) -> None:
     plan.deps.engine.ensure_node(plan.node(_host(plan, action), None), LOAD_TIMEOUT_S)
 
 
-def _restart_master_from_replica(db: Database, plan: ClusterPlan, action: Action) -> None:
+def _restart_master_from_replica(db: Database, plan: LoadedCluster, action: Action) -> None:
     """Snapshot the replica holding the data, place it as the master's, start the master from
     it; the snapshot records the replication position, so the replicas continue from it by
     partial sync (engine.md, "Persistence and restore")."""
@@ -127,11 +127,11 @@ def _restart_master_from_replica(db: Database, plan: ClusterPlan, action: Action
     engine.load_snapshot(master, LOAD_TIMEOUT_S)
 
 
-def _fence(db: Database, plan: ClusterPlan, action: Action) -> None:
+def _fence(db: Database, plan: LoadedCluster, action: Action) -> None:
     plan.deps.engine.fence(plan.node(_host(plan, action), None))
 
 
-def _failover(db: Database, plan: ClusterPlan, action: Action) -> None:
+def _failover(db: Database, plan: LoadedCluster, action: Action) -> None:
     """Ask the Sentinels, one after another, until one takes the failover."""
     master = _host(plan, action)
     refusals = []
@@ -144,11 +144,11 @@ def _failover(db: Database, plan: ClusterPlan, action: Action) -> None:
     raise EngineError("no Sentinel took the failover: " + "; ".join(refusals))
 
 
-def _takeover(db: Database, plan: ClusterPlan, action: Action) -> None:
+def _takeover(db: Database, plan: LoadedCluster, action: Action) -> None:
     sharding.ops(plan).takeover(plan.node(_other(plan, action), _host(plan, action)))
 
 
-def _demote(db: Database, plan: ClusterPlan, action: Action) -> None:
+def _demote(db: Database, plan: LoadedCluster, action: Action) -> None:
     engine = plan.deps.engine
     master = _other(plan, action)
     node = plan.node(_host(plan, action), master)
@@ -156,18 +156,18 @@ def _demote(db: Database, plan: ClusterPlan, action: Action) -> None:
     engine.write_node_files(node)
 
 
-def _restart_sentinel(db: Database, plan: ClusterPlan, action: Action) -> None:
+def _restart_sentinel(db: Database, plan: LoadedCluster, action: Action) -> None:
     plan.deps.engine.ensure_sentinel(plan.sentinel(_host(plan, action), _other(plan, action)))
 
 
-def _reset_sentinel(db: Database, plan: ClusterPlan, action: Action) -> None:
+def _reset_sentinel(db: Database, plan: LoadedCluster, action: Action) -> None:
     engine = plan.deps.engine
     sentinel = plan.sentinel(_host(plan, action), _other(plan, action))
     engine.stop_sentinel(sentinel)
     engine.ensure_sentinel(sentinel, fresh_config=True)
 
 
-def _restore_files(db: Database, plan: ClusterPlan, action: Action) -> None:
+def _restore_files(db: Database, plan: LoadedCluster, action: Action) -> None:
     host = _host(plan, action)
     master = None if plan.record.sharded or action.other in (None, host.name) else _other(plan, action)
     plan.deps.engine.restore_files(plan.node(host, master))
@@ -176,22 +176,22 @@ def _restore_files(db: Database, plan: ClusterPlan, action: Action) -> None:
         _reset_sentinel(db, plan, Action(Do.RESET_SENTINEL, action.shard, host.name, "", other=master_name))
 
 
-def _record_master(db: Database, plan: ClusterPlan, action: Action) -> None:
+def _record_master(db: Database, plan: LoadedCluster, action: Action) -> None:
     steps.record_master(db, plan, action.shard, _host(plan, action).name)
 
 
-def _set_appendonly(db: Database, plan: ClusterPlan, action: Action) -> None:
+def _set_appendonly(db: Database, plan: LoadedCluster, action: Action) -> None:
     host = _host(plan, action)
     master = None if action.value == "no" or plan.record.sharded else _other(plan, action)
     plan.deps.engine.config_set(plan.node(host, master), [("appendonly", str(action.value))])
 
 
-def _set_min_replicas(db: Database, plan: ClusterPlan, action: Action) -> None:
+def _set_min_replicas(db: Database, plan: LoadedCluster, action: Action) -> None:
     master = _other(plan, action) if action.other else None
     plan.deps.engine.config_set(plan.node(_host(plan, action), master), [("min-replicas-to-write", str(action.value))])
 
 
-def _settle_slots(db: Database, plan: ClusterPlan, action: Action) -> None:
+def _settle_slots(db: Database, plan: LoadedCluster, action: Action) -> None:
     """Give every half-moved or disputed slot one owner, keys moved forward to it, and set
     every node's cluster-node-timeout back (``SlotMover.settle``)."""
     for sentence in sharding.settle_slots(plan):

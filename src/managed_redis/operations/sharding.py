@@ -19,18 +19,18 @@ from managed_redis.engine.model import Node
 from managed_redis.engine.slot_moves import MIB, MoveLimits, SlotMover
 from managed_redis.engine.slots import even_split, plan_moves, ranges
 from managed_redis.errors import FailedPrecondition
+from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.operations.parallel import for_each
-from managed_redis.operations.plans import ClusterPlan
 from managed_redis.store.clusters import HostRecord
 
 log = logging.getLogger(__name__)
 
 
-def ops(plan: ClusterPlan) -> RedisClusterOps:
+def ops(plan: LoadedCluster) -> RedisClusterOps:
     return RedisClusterOps(plan.deps.engine)
 
 
-def live_master(plan: ClusterPlan, shard_name: str) -> HostRecord:
+def live_master(plan: LoadedCluster, shard_name: str) -> HostRecord:
     """The host of the shard that says it is master now; the recorded one if none answers."""
     engine = plan.deps.engine
     for host in plan.shard_hosts(shard_name):
@@ -43,18 +43,20 @@ def live_master(plan: ClusterPlan, shard_name: str) -> HostRecord:
     return plan.shard_master(shard_name)
 
 
-def nodes_of(plan: ClusterPlan, masters: dict[str, HostRecord], hosts: Sequence[HostRecord]) -> list[Node]:
+def nodes_of(plan: LoadedCluster, masters: dict[str, HostRecord], hosts: Sequence[HostRecord]) -> list[Node]:
     return [
         plan.node(host, None if host.name == masters[host.shard_name].name else masters[host.shard_name])
         for host in hosts
     ]
 
 
-def start_nodes(plan: ClusterPlan, hosts: Sequence[HostRecord], masters: dict[str, HostRecord]) -> None:
+def start_nodes(plan: LoadedCluster, hosts: Sequence[HostRecord], masters: dict[str, HostRecord]) -> None:
+    """Start ``hosts`` in cluster mode, each replicating its shard's master in ``masters``."""
+    plan.issue_certificates(list(hosts))
     for_each(plan.deps.engine.ensure_node, nodes_of(plan, masters, hosts))
 
 
-def form(plan: ClusterPlan, slot_ranges: dict[str, list[tuple[int, int]]] | None = None) -> dict[str, str]:
+def form(plan: LoadedCluster, slot_ranges: dict[str, list[tuple[int, int]]] | None = None) -> dict[str, str]:
     """Start every host and join them into one cluster; returns shard -> master host name.
 
     ``slot_ranges`` (shard -> ranges) keeps a layout, as a restore does; by default the
@@ -85,7 +87,7 @@ class SlotReport:
     settled: list[str] = field(default_factory=list)
 
 
-def move_limits(plan: ClusterPlan) -> MoveLimits:
+def move_limits(plan: LoadedCluster) -> MoveLimits:
     settings = plan.deps.settings
     return MoveLimits(
         big_key_bytes=int(settings.migrate_big_key_mib * MIB),
@@ -94,25 +96,25 @@ def move_limits(plan: ClusterPlan) -> MoveLimits:
     )
 
 
-def mover(plan: ClusterPlan) -> SlotMover:
+def mover(plan: LoadedCluster) -> SlotMover:
     """A slot mover over every running node of the cluster."""
     engine = plan.deps.engine
     everyone = [plan.node(host, None) for host in plan.hosts]
     return SlotMover(engine, move_limits(plan), [node for node in everyone if engine.node_running(node)])
 
 
-def live_masters(plan: ClusterPlan) -> dict[str, Node]:
+def live_masters(plan: LoadedCluster) -> dict[str, Node]:
     """shard name -> its master's node, as the hosts say now."""
     return {shard.name: plan.node(live_master(plan, shard.name), None) for shard in plan.shards}
 
 
-def settle_slots(plan: ClusterPlan) -> list[str]:
+def settle_slots(plan: LoadedCluster) -> list[str]:
     """Give every half-moved or disputed slot one owner (``SlotMover.settle``); a sentence per
     slot settled."""
     return mover(plan).settle()
 
 
-def holds_slots(plan: ClusterPlan, shard_name: str) -> bool:
+def holds_slots(plan: LoadedCluster, shard_name: str) -> bool:
     """Whether the shard's master runs and holds slots (a rebalance moved some to it)."""
     node = plan.node(live_master(plan, shard_name), None)
     if not plan.deps.engine.node_running(node):
@@ -124,7 +126,7 @@ def holds_slots(plan: ClusterPlan, shard_name: str) -> bool:
         return False
 
 
-def rebalance(plan: ClusterPlan, targets: Sequence[str] | None = None) -> SlotReport:
+def rebalance(plan: LoadedCluster, targets: Sequence[str] | None = None) -> SlotReport:
     """Move slots until every target shard holds an even share (others end with none).
 
     Slots holding a key too large to move stay (their shard gives others instead); a shard
@@ -179,7 +181,7 @@ def _owners(
 
 
 def _refuse_leftovers(
-    plan: ClusterPlan,
+    plan: LoadedCluster,
     cluster: RedisClusterOps,
     master_nodes: dict[str, Node],
     shard_of_id: dict[str, str],
@@ -198,7 +200,7 @@ def _refuse_leftovers(
             )
 
 
-def switch_master(plan: ClusterPlan, master: HostRecord, target: HostRecord) -> None:
+def switch_master(plan: LoadedCluster, master: HostRecord, target: HostRecord) -> None:
     """A coordinated ``CLUSTER FAILOVER`` on the target replica: no acknowledged write lost.
 
     Done when every node agrees the old master now replicates the new one and knows the new
@@ -218,7 +220,7 @@ def switch_master(plan: ClusterPlan, master: HostRecord, target: HostRecord) -> 
     cluster.wait_healthy([plan.node(host, None) for host in plan.shard_hosts(master.shard_name)])
 
 
-def rebalance_enabled(plan: ClusterPlan) -> bool:
+def rebalance_enabled(plan: LoadedCluster) -> bool:
     """Whether the cluster asked for slots to spread by themselves when shards come and go."""
     config = plan.config_spec.redis
     return config.HasField("rebalance_enabled") and config.rebalance_enabled.value

@@ -30,8 +30,8 @@ from managed_redis.engine.model import Node
 from managed_redis.engine.switchover import unpause
 from managed_redis.errors import FailedPrecondition
 from managed_redis.operations import sharding, steps
+from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.operations.parallel import for_each
-from managed_redis.operations.plans import ClusterPlan
 from managed_redis.store.clusters import HostRecord
 
 # Writes are held at most this long (ms) per hold; each step under it takes seconds at most,
@@ -39,13 +39,13 @@ from managed_redis.store.clusters import HostRecord
 HOLD_MS = 30_000
 
 
-def keys_outside_db0(plan: ClusterPlan, master: HostRecord) -> list[str]:
+def keys_outside_db0(plan: LoadedCluster, master: HostRecord) -> list[str]:
     """The databases other than db0 holding a live key on ``master`` (``["db5"]``); keys
     that expired count as gone, reclaimed or not."""
     return [db for db in plan.deps.engine.databases_in_use(plan.node(master, None)) if db != "db0"]
 
 
-def refuse_other_databases(plan: ClusterPlan, master: HostRecord) -> None:
+def refuse_other_databases(plan: LoadedCluster, master: HostRecord) -> None:
     """Raise FailedPrecondition naming the databases other than db0 that hold keys (or
     saying the master does not answer, so they cannot be known)."""
     try:
@@ -62,16 +62,17 @@ def refuse_other_databases(plan: ClusterPlan, master: HostRecord) -> None:
         )
 
 
-def as_sharded(plan: ClusterPlan) -> ClusterPlan:
+def as_sharded(plan: LoadedCluster) -> LoadedCluster:
     """The same cluster as it runs once sharded (cluster mode and its directives)."""
     return dataclasses.replace(plan, record=dataclasses.replace(plan.record, sharded=True))
 
 
-def restart_in_cluster_mode(plan: ClusterPlan, master: HostRecord) -> None:
+def restart_in_cluster_mode(plan: LoadedCluster, master: HostRecord) -> None:
     """Stop the Sentinels for good and restart every host in cluster mode: ``master`` from a
     snapshot of its memory, the others empty. Raises FailedPrecondition (the cluster is put
     back by ``put_back``) if another database holds keys or ``master`` is no longer master."""
     engine = plan.deps.engine
+    plan.issue_certificates()
     steps.stop_sentinels(plan)  # no failover from here on
     before = plan.node(master, None)
     engine.ensure_node(before)  # a master that went down comes back from its own files first
@@ -94,7 +95,7 @@ def restart_in_cluster_mode(plan: ClusterPlan, master: HostRecord) -> None:
         plan.sentinel(host, master).conf_file.unlink(missing_ok=True)
 
 
-def hold_writes(plan: ClusterPlan, node: Node, master: HostRecord) -> None:
+def hold_writes(plan: LoadedCluster, node: Node, master: HostRecord) -> None:
     """Hold writes on the master for ``HOLD_MS`` (a later hold extends it), then check that
     only db0 holds keys; if not, let writes go on and raise FailedPrecondition."""
     engine = plan.deps.engine
@@ -106,12 +107,13 @@ def hold_writes(plan: ClusterPlan, node: Node, master: HostRecord) -> None:
         raise
 
 
-def put_back(plan: ClusterPlan) -> HostRecord:
+def put_back(plan: LoadedCluster) -> HostRecord:
     """After a failure before the cluster was formed: every host runs non-sharded again, the
     replicas following the master that holds the data, under fresh Sentinels. A host that
     already runs in cluster mode is restarted the other way (from a snapshot too); writes
     held on the master go on. Returns the master."""
     engine = plan.deps.engine
+    plan.issue_certificates()
     master = plan.shard_master(DEFAULT_SHARD)
     master_node = plan.node(master, None)
     if engine.node_running(master_node) and engine.replication(master_node).get("role") != "master":
@@ -132,7 +134,7 @@ def put_back(plan: ClusterPlan) -> HostRecord:
     return master
 
 
-def _cluster_enabled(node: Node, plan: ClusterPlan) -> bool:
+def _cluster_enabled(node: Node, plan: LoadedCluster) -> bool:
     try:
         return str(plan.deps.engine.admin(node).info("cluster").get("cluster_enabled")) == "1"
     except redis.RedisError:

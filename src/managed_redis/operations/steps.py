@@ -12,9 +12,9 @@ from managed_redis.engine.model import Node
 from managed_redis.engine.switchover import calm, lift_fence, restore_priorities, switchover, wait_settled
 from managed_redis.operations import sharding
 from managed_redis.operations.health import cluster_health
+from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.operations.observing import look
 from managed_redis.operations.parallel import for_each
-from managed_redis.operations.plans import ClusterPlan
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store.clusters import HostRecord
 from managed_redis.store.database import Database
@@ -22,20 +22,21 @@ from managed_redis.store.database import Database
 log = logging.getLogger(__name__)
 
 
-def claim_addresses(plan: ClusterPlan, hosts: list[HostRecord]) -> None:
+def claim_addresses(plan: LoadedCluster, hosts: list[HostRecord]) -> None:
     """Make the new ``hosts``' addresses theirs alone: whatever an earlier owner of an address
     left running there is killed, its directory removed. Before anything of the new hosts is
     written (their certificates included)."""
     plan.deps.engine.clear_addresses([plan.watched(host) for host in hosts])
 
 
-def start_shard(plan: ClusterPlan, shard_name: str, master: HostRecord | None = None) -> str:
+def start_shard(plan: LoadedCluster, shard_name: str, master: HostRecord | None = None) -> str:
     """Start the shard's master, then its replicas (replicating from it) and wait for sync.
 
     Returns the master's host name.
     """
     engine = plan.deps.engine
     master = master or plan.shard_master(shard_name)
+    plan.issue_certificates(plan.shard_hosts(shard_name))
     master_node = plan.node(master, None)
     engine.ensure_node(master_node)
     replicas = [plan.node(host, master) for host in plan.shard_hosts(shard_name) if host.name != master.name]
@@ -44,20 +45,21 @@ def start_shard(plan: ClusterPlan, shard_name: str, master: HostRecord | None = 
     return master.name
 
 
-def start_sentinels(plan: ClusterPlan, master: HostRecord, fresh_config: bool) -> None:
+def start_sentinels(plan: LoadedCluster, master: HostRecord, fresh_config: bool) -> None:
     """Start a Sentinel on every host watching ``master``; return once they have a quorum."""
     engine = plan.deps.engine
+    plan.issue_certificates()
     sentinels = [plan.sentinel(host, master) for host in plan.hosts]
     for_each(lambda sentinel: engine.ensure_sentinel(sentinel, fresh_config=fresh_config), sentinels)
     engine.wait_quorum(sentinels)
 
 
-def stop_sentinels(plan: ClusterPlan) -> None:
+def stop_sentinels(plan: LoadedCluster) -> None:
     engine = plan.deps.engine
     for_each(lambda host: engine.stop_sentinel(plan.sentinel(host, host)), plan.hosts)
 
 
-def stop_hosts(plan: ClusterPlan, hosts: list[HostRecord], save: bool) -> None:
+def stop_hosts(plan: LoadedCluster, hosts: list[HostRecord], save: bool) -> None:
     """Stop Redis (and, non-sharded, Sentinel) on ``hosts``; replicas first, masters last."""
     engine = plan.deps.engine
     if not plan.record.sharded:
@@ -68,7 +70,7 @@ def stop_hosts(plan: ClusterPlan, hosts: list[HostRecord], save: bool) -> None:
     for_each(lambda name: engine.stop_node(nodes[name], save=save), sorted(masters))
 
 
-def _is_master(plan: ClusterPlan, node: Node) -> bool:
+def _is_master(plan: LoadedCluster, node: Node) -> bool:
     engine = plan.deps.engine
     if not engine.node_running(node):
         return False
@@ -78,7 +80,7 @@ def _is_master(plan: ClusterPlan, node: Node) -> bool:
         return False
 
 
-def remove_hosts(plan: ClusterPlan, hosts: list[HostRecord]) -> None:
+def remove_hosts(plan: LoadedCluster, hosts: list[HostRecord]) -> None:
     """Stop every process of ``hosts`` without saving and delete their directories."""
     engine = plan.deps.engine
     stop_hosts(plan, hosts, save=False)
@@ -86,7 +88,7 @@ def remove_hosts(plan: ClusterPlan, hosts: list[HostRecord]) -> None:
         engine.remove_directory(plan.directory(host))
 
 
-def record_master(db: Database, plan: ClusterPlan, shard_name: str, host_name: str) -> None:
+def record_master(db: Database, plan: LoadedCluster, shard_name: str, host_name: str) -> None:
     with db.write() as conn:
         cluster_store.set_shard_master(conn, plan.record.id, shard_name, host_name)
 
@@ -96,9 +98,9 @@ def set_status(db: Database, cluster_id: str, status: str) -> None:
         cluster_store.update(conn, cluster_id, status=status)
 
 
-def cluster_now(db: Database, plan: ClusterPlan) -> cluster_pb2.Cluster:
+def cluster_now(db: Database, plan: LoadedCluster) -> cluster_pb2.Cluster:
     """The cluster as Get shows it once the operation is done, its hosts looked at just now."""
-    fresh = ClusterPlan.load(db, plan.deps, plan.record.id)
+    fresh = LoadedCluster.load(db, plan.deps, plan.record.id)
     view = look(db, fresh)
     return cluster_proto(
         fresh.record,
@@ -108,13 +110,13 @@ def cluster_now(db: Database, plan: ClusterPlan) -> cluster_pb2.Cluster:
     )
 
 
-def look_again(db: Database, plan: ClusterPlan) -> None:
+def look_again(db: Database, plan: LoadedCluster) -> None:
     """Look at the cluster's hosts now and store what was seen, so reads after the operation
     show its result at once (operations whose response is not the cluster)."""
-    look(db, ClusterPlan.load(db, plan.deps, plan.record.id))
+    look(db, LoadedCluster.load(db, plan.deps, plan.record.id))
 
 
-def current_master(plan: ClusterPlan, shard_name: str | None = None) -> HostRecord:
+def current_master(plan: LoadedCluster, shard_name: str | None = None) -> HostRecord:
     """A shard's master now: as its Sentinels name it (non-sharded) or as the nodes say
     (sharded), else as last recorded."""
     shard_name = shard_name or plan.shards[0].name
@@ -133,10 +135,11 @@ def current_master(plan: ClusterPlan, shard_name: str | None = None) -> HostReco
     return plan.shard_master(shard_name)
 
 
-def refresh_sentinels(plan: ClusterPlan, master: HostRecord) -> None:
+def refresh_sentinels(plan: LoadedCluster, master: HostRecord) -> None:
     """Restart every Sentinel, one at a time, from a fresh config naming today's hosts,
     peers and quorum; used when hosts come or go, or the cluster is renamed."""
     engine = plan.deps.engine
+    plan.issue_certificates()
     for host in plan.hosts:
         sentinel = plan.sentinel(host, master)
         engine.stop_sentinel(sentinel)
@@ -144,14 +147,15 @@ def refresh_sentinels(plan: ClusterPlan, master: HostRecord) -> None:
     engine.wait_quorum([plan.sentinel(host, master) for host in plan.hosts])
 
 
-def rewrite_node_files(plan: ClusterPlan, master: HostRecord) -> None:
+def rewrite_node_files(plan: LoadedCluster, master: HostRecord) -> None:
     """Make each host's redis.conf say what it is now, so that a restart keeps its role."""
     engine = plan.deps.engine
+    plan.issue_certificates(plan.shard_hosts(master.shard_name))
     for host in plan.shard_hosts(master.shard_name):
         engine.write_node_files(plan.node(host, None if host.name == master.name else master))
 
 
-def settle(plan: ClusterPlan, shard: str) -> None:
+def settle(plan: LoadedCluster, shard: str) -> None:
     """Non-sharded: wait until the Sentinels agree on a master and none is amid a failover,
     and put the replicas' declared priorities back (a crashed switchover may have left some
     at 0). Sharded: nothing to wait for; a manual failover ends by itself within seconds."""
@@ -173,7 +177,7 @@ def settle(plan: ClusterPlan, shard: str) -> None:
     restore_priorities(engine, [node for node in replicas if engine.node_running(node)])
 
 
-def switch_master(plan: ClusterPlan, master: HostRecord, target: HostRecord) -> None:
+def switch_master(plan: LoadedCluster, master: HostRecord, target: HostRecord) -> None:
     """A planned switchover from ``master`` to ``target``, losing no acknowledged write.
 
     Sharded: ``CLUSTER FAILOVER`` on the target. Non-sharded: the Sentinel procedure of

@@ -44,7 +44,7 @@ from managed_redis.operations import healing
 from managed_redis.operations.action_book import ActionBook
 from managed_redis.operations.decisions import SAFE_WHILE_BUSY, Action, Do, Policy, decide
 from managed_redis.operations.deps import Deps
-from managed_redis.operations.plans import ClusterPlan, watched_host
+from managed_redis.operations.loaded_cluster import LoadedCluster, watched_host
 from managed_redis.operations.registry import HEAL_DURING
 from managed_redis.operations.views import ClusterView, cluster_view
 from managed_redis.store import clusters as cluster_store
@@ -432,7 +432,7 @@ class Supervisor:
             log.debug("supervisor: cluster %s changed or is busy; not healing it this pass", view.id)
             return
         try:
-            plan = ClusterPlan.load(self.db, self.deps, view.id)
+            plan = LoadedCluster.load_to_run(self.db, self.deps, view.id)
             for action in actions:
                 log.info("supervisor: cluster %s: %s", view.id, action.reason)
                 try:

@@ -35,8 +35,8 @@ from managed_redis.operations.deps import Deps
 from managed_redis.operations.health import cluster_health
 from managed_redis.operations.kinds import OperationKind
 from managed_redis.operations.limits import status_after_giving_up
+from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.operations.observing import look
-from managed_redis.operations.plans import ClusterPlan
 from managed_redis.operations.views import cluster_view
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store import host_facts
@@ -240,7 +240,7 @@ class Worker:
         view = cluster_view(cluster, hosts, shards, facts)
         if self.deps is not None:
             try:  # a look now: a control plane just restarted has no look of its own yet
-                view = look(self.db, ClusterPlan.load(self.db, self.deps, cluster.id), self.clock)
+                view = look(self.db, LoadedCluster.load(self.db, self.deps, cluster.id), self.clock)
             except Exception:
                 log.exception(
                     "operation %s: could not look at cluster %s; judging it by its last look", record.id, cluster.id

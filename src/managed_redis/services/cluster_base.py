@@ -17,7 +17,7 @@ from managed_redis.errors import FailedPrecondition, NotFound
 from managed_redis.operations.deps import Deps
 from managed_redis.operations.health import cluster_health
 from managed_redis.operations.kinds import ClusterChange, OperationKind
-from managed_redis.operations.plans import ClusterPlan
+from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.operations.submit import OperationQueue, Submission, conflicting_operation
 from managed_redis.operations.views import ClusterView, cluster_view
 from managed_redis.services.access import Permission
@@ -44,8 +44,8 @@ class ClusterServiceBase:
     def _cluster(self, cluster_id: str, caller: Caller, permission: Permission) -> ClusterRecord:
         return load_cluster(self.db, cluster_id, caller, permission)
 
-    def _plan(self, record: ClusterRecord) -> ClusterPlan:
-        return ClusterPlan.load(self.db, self.deps, record.id)
+    def _plan(self, record: ClusterRecord) -> LoadedCluster:
+        return LoadedCluster.load(self.db, self.deps, record.id)
 
     def _with_health(self, record: ClusterRecord) -> cluster_pb2.Cluster:
         hit = self.rendered.get(record.id, record.revision)

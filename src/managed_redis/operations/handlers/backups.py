@@ -24,8 +24,8 @@ from managed_redis.engine.slots import ranges
 from managed_redis.errors import ApiError, FailedPrecondition
 from managed_redis.operations import sharding, steps
 from managed_redis.operations.context import OperationContext
+from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.operations.observing import live_redis
-from managed_redis.operations.plans import ClusterPlan
 from managed_redis.statuses import BackupStatus, BackupType
 from managed_redis.store import backups as backup_store
 from managed_redis.store import clusters as cluster_store
@@ -46,7 +46,7 @@ def object_key(backup_id: str, shard_name: str) -> str:
     return f"{backup_id.replace(':', '/')}/{shard_name}.rdb.zst"
 
 
-def source_host(plan: ClusterPlan, shard_name: str) -> HostRecord:
+def source_host(plan: LoadedCluster, shard_name: str) -> HostRecord:
     """The in-sync replica closest to its master, or the master when no replica is healthy."""
     seen = live_redis(plan)
     hosts = plan.shard_hosts(shard_name)
@@ -59,7 +59,7 @@ def source_host(plan: ClusterPlan, shard_name: str) -> HostRecord:
     return master
 
 
-def shard_slots(plan: ClusterPlan, shard_name: str) -> tuple[tuple[int, int], ...]:
+def shard_slots(plan: LoadedCluster, shard_name: str) -> tuple[tuple[int, int], ...]:
     """The slot ranges a sharded cluster's shard holds now (empty for a non-sharded one)."""
     if not plan.record.sharded:
         return ()
@@ -69,7 +69,7 @@ def shard_slots(plan: ClusterPlan, shard_name: str) -> tuple[tuple[int, int], ..
     return tuple((first, last) for first, last in ranges(held))
 
 
-def save_shard(plan: ClusterPlan, backup_id: str, shard_name: str) -> BackupFile:
+def save_shard(plan: LoadedCluster, backup_id: str, shard_name: str) -> BackupFile:
     """Snapshot the shard on its ``source_host`` and store it compressed; what was stored."""
     slots = shard_slots(plan, shard_name)
     host = source_host(plan, shard_name)
@@ -88,7 +88,7 @@ def save_shard(plan: ClusterPlan, backup_id: str, shard_name: str) -> BackupFile
     )
 
 
-def _start_backup(ctx: OperationContext[Message], plan: ClusterPlan, backup_type: BackupType) -> str:
+def _start_backup(ctx: OperationContext[Message], plan: LoadedCluster, backup_type: BackupType) -> str:
     started = ctx.clock.now()
     backup_id = backup_id_for(plan.record.id, started.strftime("%Y%m%dT%H%M%S"))
     with ctx.db.write() as conn:
@@ -109,7 +109,7 @@ def _start_backup(ctx: OperationContext[Message], plan: ClusterPlan, backup_type
     return backup_id
 
 
-def source_description(plan: ClusterPlan) -> dict[str, Any]:
+def source_description(plan: LoadedCluster) -> dict[str, Any]:
     """What a restore may fall back on: the source's version, resources and layout."""
     return {
         "cluster_name": plan.record.name,
@@ -123,7 +123,7 @@ def source_description(plan: ClusterPlan) -> dict[str, Any]:
 def backup_cluster(
     ctx: OperationContext[service_pb.BackupClusterRequest], backup_type: BackupType = BackupType.MANUAL
 ) -> cluster_pb2.Cluster:
-    plan = ClusterPlan.load(ctx.db, ctx.deps, ctx.cluster_id)
+    plan = LoadedCluster.load(ctx.db, ctx.deps, ctx.cluster_id)
     backup_id = ctx.once(NAME_THE_BACKUP, lambda: _start_backup(ctx, plan, backup_type))
     files = []
     for shard in plan.shards:

@@ -10,13 +10,13 @@ from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 from managed_redis.errors import ApiError
 from managed_redis.operations import sharding, steps
 from managed_redis.operations.context import OperationContext
-from managed_redis.operations.plans import ClusterPlan
+from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.store import backups as backup_store
 from managed_redis.store import clusters as cluster_store
 
 
-def _plan(ctx: OperationContext[Message]) -> ClusterPlan:
-    return ClusterPlan.load(ctx.db, ctx.deps, ctx.cluster_id)
+def _plan(ctx: OperationContext[Message]) -> LoadedCluster:
+    return LoadedCluster.load(ctx.db, ctx.deps, ctx.cluster_id)
 
 
 def create_cluster(ctx: OperationContext[service_pb.CreateClusterRequest]) -> cluster_pb2.Cluster:

@@ -14,15 +14,15 @@ from managed_redis.engine.facts import Role
 from managed_redis.errors import FailedPrecondition
 from managed_redis.operations import steps
 from managed_redis.operations.context import OperationContext
+from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.operations.observing import live_redis
-from managed_redis.operations.plans import ClusterPlan
 from managed_redis.store.clusters import HostRecord
 
 log = logging.getLogger(__name__)
 
 
 def choose_target(
-    plan: ClusterPlan, master: HostRecord, request: service_pb.StartClusterFailoverRequest
+    plan: LoadedCluster, master: HostRecord, request: service_pb.StartClusterFailoverRequest
 ) -> HostRecord | None:
     """The replica of ``master``'s shard to promote, or None when the master already
     satisfies the request. Only the request's hosts of this shard count."""
@@ -52,7 +52,7 @@ def choose_target(
     )
 
 
-def shards_involved(plan: ClusterPlan, request: service_pb.StartClusterFailoverRequest) -> list[str]:
+def shards_involved(plan: LoadedCluster, request: service_pb.StartClusterFailoverRequest) -> list[str]:
     """The shards whose master the request may move (``FailoverAsk.shards``)."""
     return FailoverAsk.of(request).shards(
         plan.record.sharded, (shard.name for shard in plan.shards), lambda name: plan.host(name).shard_name
@@ -62,7 +62,7 @@ def shards_involved(plan: ClusterPlan, request: service_pb.StartClusterFailoverR
 def start_failover(ctx: OperationContext[service_pb.StartClusterFailoverRequest]) -> cluster_pb2.Cluster:
     """Per shard: choose the new master once (remembered), then switch once. A resumed attempt
     finds the choice it made and switches only if the master is still where it was."""
-    plan = ClusterPlan.load(ctx.db, ctx.deps, ctx.cluster_id)
+    plan = LoadedCluster.load(ctx.db, ctx.deps, ctx.cluster_id)
     request = ctx.request
     for shard_name in shards_involved(plan, request):
 
@@ -88,7 +88,7 @@ def start_failover(ctx: OperationContext[service_pb.StartClusterFailoverRequest]
     return steps.cluster_now(ctx.db, plan)
 
 
-def switch_once(plan: ClusterPlan, shard: str, old: str, new: str) -> str:
+def switch_once(plan: LoadedCluster, shard: str, old: str, new: str) -> str:
     """Switch ``shard``'s master from ``old`` to ``new`` unless that is no longer to do; the
     master's name at the end.
 

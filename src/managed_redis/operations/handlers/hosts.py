@@ -15,14 +15,14 @@ from managed_redis.operations import steps
 from managed_redis.operations.context import OperationContext
 from managed_redis.operations.handlers.failover import choose_target
 from managed_redis.operations.handlers.shards import join_hosts, leave
+from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.operations.parallel import for_each
-from managed_redis.operations.plans import ClusterPlan
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store.clusters import ACTIVE, ADDING, REMOVING, HostRecord
 
 
-def _plan(ctx: OperationContext[Message]) -> ClusterPlan:
-    return ClusterPlan.load(ctx.db, ctx.deps, ctx.cluster_id)
+def _plan(ctx: OperationContext[Message]) -> LoadedCluster:
+    return LoadedCluster.load(ctx.db, ctx.deps, ctx.cluster_id)
 
 
 def _set_state(ctx: OperationContext[Message], hosts: list[HostRecord], state: str) -> None:
@@ -52,6 +52,7 @@ def add_hosts(ctx: OperationContext[service_pb.AddClusterHostsRequest]) -> empty
     master_node = plan.node(master, None)
 
     def start_replicas() -> None:
+        plan.issue_certificates(new_hosts)
         replicas = [plan.node(host, master) for host in new_hosts]
         for_each(engine.ensure_node, replicas)
         for_each(lambda node: engine.wait_in_sync(node, master_node), replicas)

@@ -24,8 +24,8 @@ from managed_redis.backup_store.stream import ChecksumMismatch, restore_verified
 from managed_redis.errors import DataLoss, FailedPrecondition
 from managed_redis.operations import sharding, steps
 from managed_redis.operations.context import OperationContext
+from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.operations.parallel import for_each
-from managed_redis.operations.plans import ClusterPlan
 from managed_redis.statuses import BackupStatus
 from managed_redis.store import backups as backup_store
 from managed_redis.store.backups import BackupRecord
@@ -43,10 +43,11 @@ def _backup(ctx: OperationContext[service_pb.RestoreClusterRequest]) -> BackupRe
     return record
 
 
-def load_shard(plan: ClusterPlan, backup: BackupRecord, source_shard: str, target_shard: str) -> str:
+def load_shard(plan: LoadedCluster, backup: BackupRecord, source_shard: str, target_shard: str) -> str:
     """Start ``target_shard`` from ``source_shard``'s verified snapshot; returns its master's name."""
     entry = next(e for e in backup.files if e.shard == source_shard)
     master = plan.shard_master(target_shard)
+    plan.issue_certificates(plan.shard_hosts(target_shard))
     node = plan.node(master, None)
     engine = plan.deps.engine
     replicas = [plan.node(host, master) for host in plan.shard_hosts(target_shard) if host.name != master.name]
@@ -77,7 +78,7 @@ def load_shard(plan: ClusterPlan, backup: BackupRecord, source_shard: str, targe
 
 
 def restore_cluster(ctx: OperationContext[service_pb.RestoreClusterRequest]) -> cluster_pb2.Cluster:
-    plan = ClusterPlan.load(ctx.db, ctx.deps, ctx.cluster_id)
+    plan = LoadedCluster.load(ctx.db, ctx.deps, ctx.cluster_id)
     backup = _backup(ctx)
     pairs = list(zip(sorted(backup.shard_names), sorted(shard.name for shard in plan.shards), strict=True))
     ctx.once("claim the addresses", lambda: steps.claim_addresses(plan, plan.hosts))

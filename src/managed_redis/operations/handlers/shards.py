@@ -14,21 +14,22 @@ from managed_redis.engine.slots import SLOTS
 from managed_redis.errors import ApiError
 from managed_redis.operations import sharding, sharding_switch, steps
 from managed_redis.operations.context import OperationContext
+from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.operations.parallel import for_each
-from managed_redis.operations.plans import ClusterPlan
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store.clusters import ACTIVE, ADDING, REMOVING, HostRecord
 
 
-def _plan(ctx: OperationContext[Message]) -> ClusterPlan:
-    return ClusterPlan.load(ctx.db, ctx.deps, ctx.cluster_id)
+def _plan(ctx: OperationContext[Message]) -> LoadedCluster:
+    return LoadedCluster.load(ctx.db, ctx.deps, ctx.cluster_id)
 
 
-def join_hosts(plan: ClusterPlan, hosts: list[HostRecord], master: HostRecord) -> None:
+def join_hosts(plan: LoadedCluster, hosts: list[HostRecord], master: HostRecord) -> None:
     """Start ``hosts`` (of one shard whose master is ``master``), meet them into the cluster
     and make the non-masters replicate it."""
     cluster = sharding.ops(plan)
     engine = plan.deps.engine
+    plan.issue_certificates(hosts)
     members = [plan.node(h, None) for h in plan.hosts if h.state != ADDING and h.state != REMOVING]
     running = [node for node in members if engine.node_running(node)]
     nodes = {host.name: plan.node(host, None if host.name == master.name else master) for host in hosts}
@@ -75,7 +76,7 @@ def add_shard_failed(ctx: OperationContext[service_pb.AddClusterShardRequest], e
     steps.set_status(ctx.db, plan.record.id, "RUNNING")
 
 
-def leave(plan: ClusterPlan, leaving: list[HostRecord]) -> None:
+def leave(plan: LoadedCluster, leaving: list[HostRecord]) -> None:
     """Stop ``leaving`` hosts and make every remaining node forget them."""
     cluster = sharding.ops(plan)
     engine = plan.deps.engine

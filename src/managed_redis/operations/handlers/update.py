@@ -25,8 +25,8 @@ from managed_redis.domain.topology import DEFAULT_REPLICA_PRIORITY
 from managed_redis.engine.model import Node
 from managed_redis.operations import steps
 from managed_redis.operations.context import OperationContext
+from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.operations.parallel import for_each
-from managed_redis.operations.plans import ClusterPlan
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store.clusters import HostRecord
 
@@ -42,14 +42,14 @@ def _merged(directives: tuple[tuple[str, str], ...]) -> dict[str, str]:
 Masters = dict[str, HostRecord]  # shard name -> its master
 
 
-def _nodes(plan: ClusterPlan, masters: Masters) -> list[Node]:
+def _nodes(plan: LoadedCluster, masters: Masters) -> list[Node]:
     return [
         plan.node(host, None if host.name == masters[host.shard_name].name else masters[host.shard_name])
         for host in plan.hosts
     ]
 
 
-def apply_live(old: ClusterPlan, new: ClusterPlan, masters: Masters) -> None:
+def apply_live(old: LoadedCluster, new: LoadedCluster, masters: Masters) -> None:
     """CONFIG SET what changed on every host, and persistence as each host's role wants it."""
     engine = new.deps.engine
     before, after = _merged(old.directives), _merged(new.directives)
@@ -61,19 +61,20 @@ def apply_live(old: ClusterPlan, new: ClusterPlan, masters: Masters) -> None:
     for_each(apply, _nodes(new, masters))
 
 
-def set_password(plan: ClusterPlan, masters: Masters, password: str) -> None:
+def set_password(plan: LoadedCluster, masters: Masters, password: str) -> None:
     engine = plan.deps.engine
     for_each(lambda node: engine.set_default_password(node, password), _nodes(plan, masters))
 
 
-def restart_all(new: ClusterPlan, masters: Masters) -> dict[str, str]:
+def restart_all(new: LoadedCluster, masters: Masters) -> dict[str, str]:
     """Restart every host on its new settings, shard by shard; returns each shard's master."""
     return {shard: restart_shard(new, master) for shard, master in masters.items()}
 
 
-def restart_shard(new: ClusterPlan, master: HostRecord) -> str:
+def restart_shard(new: LoadedCluster, master: HostRecord) -> str:
     """Replicas first, then the master after a switchover; returns the master at the end."""
     engine = new.deps.engine
+    new.issue_certificates(new.shard_hosts(master.shard_name))
     master_node = new.node(master, None)
     replicas = [host for host in new.shard_hosts(master.shard_name) if host.name != master.name]
     for host in replicas:
@@ -101,7 +102,7 @@ def restart_shard(new: ClusterPlan, master: HostRecord) -> str:
 
 def update_cluster(ctx: OperationContext[service_pb.UpdateClusterRequest]) -> cluster_pb2.Cluster:
     state = ctx.request
-    old = ClusterPlan.load(ctx.db, ctx.deps, ctx.cluster_id)
+    old = LoadedCluster.load(ctx.db, ctx.deps, ctx.cluster_id)
     secrets = old.deps.vault.open_sealed(old.record.secrets or b"")
     pending_password = secrets.get("pending_password")
     new_secrets = {key: value for key, value in secrets.items() if key != "pending_password"}
@@ -113,7 +114,7 @@ def update_cluster(ctx: OperationContext[service_pb.UpdateClusterRequest]) -> cl
         spec=spec_json(declared_after(old.record, state), state.config_spec),
         secrets=old.deps.vault.seal(new_secrets),
     )
-    new = ClusterPlan(old.deps, record, old.hosts, old.shards)
+    new = LoadedCluster(old.deps, record, old.hosts, old.shards)
     masters = {shard.name: steps.current_master(old, shard.name) for shard in old.shards}
 
     if pending_password:
@@ -136,7 +137,7 @@ def update_cluster(ctx: OperationContext[service_pb.UpdateClusterRequest]) -> cl
     return steps.cluster_now(ctx.db, new)
 
 
-def _restart_needed(old: ClusterPlan, new: ClusterPlan) -> bool:
+def _restart_needed(old: LoadedCluster, new: LoadedCluster) -> bool:
     if old.version.binary != new.version.binary:
         return True
     before = redis_config.effective_values(old.config_spec.redis)

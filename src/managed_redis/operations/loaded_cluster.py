@@ -1,8 +1,11 @@
 """From stored records to what the engine runs: a cluster's nodes and Sentinels.
 
-``ClusterPlan`` reads a cluster, its shards and hosts once and answers "how does host X
-run" (``node``) and "how does the Sentinel on host X run" (``sentinel``). Passwords come
-out of the vault here and go only into the engine's inputs.
+``LoadedCluster`` is a cluster, its shards and hosts as read once, with what operations
+use beside them (``Deps``). It answers "how does host X run" (``node``) and "how does the
+Sentinel on host X run" (``sentinel``) without writing anything: passwords come out of the
+vault here and go only into the engine's inputs, and a TLS host's certificate files are
+named by where they are. ``issue_certificates`` writes (or renews) them: operations call it
+before they start processes (``load_to_run`` does it for every host).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from managed_redis.domain.cluster_spec import config_spec_of, declared_of
 from managed_redis.engine.model import Credentials, Node, Sentinel, TlsFiles, WatchedHost
 from managed_redis.errors import NotFound
 from managed_redis.operations.deps import Deps
+from managed_redis.pki import IssuedCertificate
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store.clusters import ClusterRecord, HostRecord, ShardRecord
 from managed_redis.store.database import Database
@@ -34,14 +38,15 @@ def sentinel_run_id(cluster_id: str, host_name: str) -> str:
 
 
 @dataclass
-class ClusterPlan:
+class LoadedCluster:
     deps: Deps
     record: ClusterRecord
     hosts: list[HostRecord]
     shards: list[ShardRecord]
 
     @classmethod
-    def load(cls, db: Database, deps: Deps, cluster_id: str) -> ClusterPlan:
+    def load(cls, db: Database, deps: Deps, cluster_id: str) -> LoadedCluster:
+        """The cluster as stored now; a read only. NotFound if it does not exist."""
         with db.read() as conn:
             record = cluster_store.get(conn, cluster_id)
             if record is None:
@@ -49,6 +54,13 @@ class ClusterPlan:
             hosts = cluster_store.list_hosts(conn, cluster_id)
             shards = cluster_store.list_shards(conn, cluster_id)
         return cls(deps, record, hosts, shards)
+
+    @classmethod
+    def load_to_run(cls, db: Database, deps: Deps, cluster_id: str) -> LoadedCluster:
+        """``load``, then ``issue_certificates`` for every host: for starting its processes."""
+        loaded = cls.load(db, deps, cluster_id)
+        loaded.issue_certificates()
+        return loaded
 
     # -- what the cluster declares --------------------------------------------------------------
 
@@ -98,18 +110,30 @@ class ClusterPlan:
     def directory(self, host: HostRecord) -> Path:
         return self.deps.settings.hosts_dir / host.name
 
+    def _certificate_prefix(self, host: HostRecord) -> Path:
+        return self.directory(host) / "tls" / "host"
+
     def tls_files(self, host: HostRecord) -> TlsFiles | None:
-        """The host's certificate from the service CA (issued on first use) and the CA."""
+        """Where the host's certificate from the service CA, its key and the CA are (None
+        without TLS); written by ``issue_certificates``."""
         if not self.tls_enabled:
             return None
-        if host.name not in self._tls:
-            issued = self.deps.ca.issue(self.directory(host) / "tls" / "host", host.name, [host.address])
-            self._tls[host.name] = TlsFiles(issued.cert_path, issued.key_path, self.deps.ca.cert_path)
-        return self._tls[host.name]
+        issued = IssuedCertificate.at(self._certificate_prefix(host))
+        return TlsFiles(issued.cert_path, issued.key_path, self.deps.ca.cert_path)
+
+    def issue_certificates(self, hosts: list[HostRecord] | None = None) -> None:
+        """Write the certificate of each of ``hosts`` (default: all) unless the one there is
+        still good for its name and address; nothing without TLS. Raises OSError."""
+        if not self.tls_enabled:
+            return
+        for host in self.hosts if hosts is None else hosts:
+            if host.name not in self._issued:
+                self.deps.ca.issue(self._certificate_prefix(host), host.name, [host.address])
+                self._issued.add(host.name)
 
     @cached_property
-    def _tls(self) -> dict[str, TlsFiles]:
-        return {}
+    def _issued(self) -> set[str]:
+        return set()
 
     @cached_property
     def directives(self) -> tuple[tuple[str, str], ...]:
