@@ -16,6 +16,7 @@ from managed_redis.clock import SYSTEM_CLOCK
 from managed_redis.errors import ResourceExhausted
 from managed_redis.services.capacity import admit_hosts
 from managed_redis.settings import Settings
+from managed_redis.statuses import ClusterStatus, HostState
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store.clusters import ClusterRecord, HostRecord, ShardRecord
 from managed_redis.store.database import Database
@@ -48,7 +49,7 @@ def test_the_second_of_two_admissions_at_once_sees_the_first(db: Database) -> No
     now = SYSTEM_CLOCK.now()
     spec = {"cluster": {}, "config_spec": {"resources": {"resourcePresetId": NANO.id}}}
     with db.write() as conn:
-        cluster_store.insert(conn, ClusterRecord("c1", "f1", "c1", "RUNNING", now, spec=spec))
+        cluster_store.insert(conn, ClusterRecord("c1", "f1", "c1", ClusterStatus.RUNNING, now, spec=spec))
         cluster_store.insert_shard(conn, ShardRecord("c1", "shard1", now))
     first_admitted, first_may_commit = threading.Event(), threading.Event()
     outcome: dict[str, str] = {}
@@ -56,7 +57,7 @@ def test_the_second_of_two_admissions_at_once_sees_the_first(db: Database) -> No
     def first() -> None:
         with db.write() as conn:
             admit_hosts(conn, SMALL_MACHINE, NANO, 1)
-            host = HostRecord("h1", "c1", "shard1", "ru-central1-a", "127.0.0.2", "ADDING", now)
+            host = HostRecord("h1", "c1", "shard1", "ru-central1-a", "127.0.0.2", HostState.ADDING, now)
             cluster_store.insert_host(conn, host)
             first_admitted.set()
             first_may_commit.wait(30)

@@ -23,6 +23,7 @@ from managed_redis.errors import FailedPrecondition, InvalidArgument
 from managed_redis.operations.context import LeaseLost, OperationContext
 from managed_redis.operations.submit import OperationQueue, Submission, Submitter, cancel_unstarted
 from managed_redis.operations.worker import Worker
+from managed_redis.statuses import ClusterStatus
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store import operations as op_store
 from managed_redis.store.clusters import ClusterRecord
@@ -66,7 +67,7 @@ def add_cluster(db: Database, cluster_id: str = "c9qtestcluster000001") -> str:
                 id=cluster_id,
                 folder_id="f1",
                 name=cluster_id,
-                status="RUNNING",
+                status=ClusterStatus.RUNNING,
                 created_at=SYSTEM_CLOCK.now(),
             ),
         )

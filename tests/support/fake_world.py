@@ -14,6 +14,7 @@ from managed_redis.operations.deps import Deps
 from managed_redis.operations.supervisor import Supervisor
 from managed_redis.pki import CertificateAuthority
 from managed_redis.settings import Settings
+from managed_redis.statuses import ClusterStatus, HostState
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store.clusters import ClusterRecord, HostRecord, ShardRecord
 from managed_redis.store.database import Database
@@ -59,14 +60,16 @@ class World:
         with self.db.write() as conn:
             cluster_store.insert(
                 conn,
-                ClusterRecord(cluster_id, "folder1", f"name-{cluster_id}", "RUNNING", T0, spec=spec, secrets=secrets),
+                ClusterRecord(
+                    cluster_id, "folder1", f"name-{cluster_id}", ClusterStatus.RUNNING, T0, spec=spec, secrets=secrets
+                ),
             )
             cluster_store.insert_shard(conn, ShardRecord(cluster_id, "shard1", T0, master_host=f"{cluster_id}-h1"))
             for index in range(1, hosts + 1):
                 name = f"{cluster_id}-h{index}"
                 address = f"10.{len(self.engine.hosts) // 200}.0.{len(self.engine.hosts) % 200 + 1}"
                 cluster_store.insert_host(
-                    conn, HostRecord(name, cluster_id, "shard1", "ru-central1-a", address, "ACTIVE", T0)
+                    conn, HostRecord(name, cluster_id, "shard1", "ru-central1-a", address, HostState.ACTIVE, T0)
                 )
                 self.engine.add(name, FakeHost(address))
         master = self.engine.hosts[f"{cluster_id}-h1"]

@@ -8,6 +8,7 @@ import pytest
 
 from managed_redis.domain.backup_schedule import expires_at, last_window_start, window_open
 from managed_redis.domain.cron import CronError, matches_day, values
+from managed_redis.statuses import BackupStatus, BackupType
 from managed_redis.store.backups import BackupRecord, RetentionPolicyRecord
 
 UTC = dt.UTC
@@ -45,8 +46,8 @@ def backup(kind: str, created: str, deleted: str | None = None) -> BackupRecord:
         id="c:1",
         folder_id="f",
         source_cluster_id="c",
-        type=kind,
-        status="DONE",
+        type=BackupType(kind),
+        status=BackupStatus.DONE,
         started_at=at(created),
         created_at=at(created),
         cluster_deleted_at=at(deleted) if deleted else None,

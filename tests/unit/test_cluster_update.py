@@ -13,6 +13,7 @@ from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as cs
 from managed_redis.domain.cluster_spec import spec_json
 from managed_redis.errors import FailedPrecondition, InvalidArgument
 from managed_redis.services.cluster_update import plan_update
+from managed_redis.statuses import ClusterStatus
 from managed_redis.store.clusters import ClusterRecord
 
 
@@ -30,7 +31,7 @@ def record() -> ClusterRecord:
         id="c1",
         folder_id="f",
         name="old-name",
-        status="RUNNING",
+        status=ClusterStatus.RUNNING,
         created_at=dt.datetime.now(dt.UTC),
         spec=spec_json(declared, spec),
     )

@@ -14,6 +14,7 @@ from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 from managed_redis.catalog.versions import RedisVersion
 from managed_redis.domain.cluster_spec import spec_json
 from managed_redis.domain.cluster_view import cluster_is_ha, cluster_proto, shard_is_ha, shards_ha
+from managed_redis.statuses import ClusterStatus
 from managed_redis.store.clusters import ClusterRecord
 
 
@@ -25,7 +26,7 @@ def record(version: str, preset: str = "hm1.nano", redis: dict[str, Any] | None 
         id="c9qcluster",
         folder_id="f",
         name="n",
-        status="RUNNING",
+        status=ClusterStatus.RUNNING,
         created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
         spec=spec_json(cluster_pb2.Cluster(), spec),
     )

@@ -23,7 +23,7 @@ class ClusterRecord:
     id: str
     folder_id: str
     name: str
-    status: str
+    status: ClusterStatus
     created_at: dt.datetime
     sharded: bool = False
     spec: dict[str, Any] = field(default_factory=dict)
@@ -48,7 +48,7 @@ class HostRecord:
     shard_name: str
     zone_id: str
     address: str
-    state: str
+    state: HostState
     created_at: dt.datetime
     subnet_id: str = ""
     replica_priority: int | None = None
@@ -56,7 +56,11 @@ class HostRecord:
 
 
 def _cluster(row: RowMapping) -> ClusterRecord:
-    return ClusterRecord(**dict(row))
+    return ClusterRecord(**{**row, "status": ClusterStatus(row["status"])})
+
+
+def _host(row: RowMapping) -> HostRecord:
+    return HostRecord(**{**row, "state": HostState(row["state"])})
 
 
 def insert(conn: Connection, record: ClusterRecord) -> None:
@@ -167,7 +171,7 @@ def hosts_of(conn: Connection, cluster_ids: list[str]) -> dict[str, list[HostRec
     ).mappings()
     found: dict[str, list[HostRecord]] = {cluster_id: [] for cluster_id in cluster_ids}
     for row in rows:
-        found[row["cluster_id"]].append(HostRecord(**dict(row)))
+        found[row["cluster_id"]].append(_host(row))
     return found
 
 
@@ -296,7 +300,7 @@ def list_hosts(conn: Connection, cluster_id: str) -> list[HostRecord]:
     rows = conn.execute(
         sa.select(hosts).where(hosts.c.cluster_id == cluster_id).order_by(hosts.c.created_at, hosts.c.name)
     ).mappings()
-    return [HostRecord(**dict(row)) for row in rows]
+    return [_host(row) for row in rows]
 
 
 def update_host(conn: Connection, name: str, **values: Any) -> None:
