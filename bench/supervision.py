@@ -57,13 +57,20 @@ def load(url: str, token: str | None, paced: bool) -> dict[str, float]:
     return wrk(url, token)
 
 
+def first_group(pattern: str, text: str) -> str:
+    """The first group of ``pattern``'s first match in ``text``; AssertionError if none."""
+    match = re.search(pattern, text)
+    assert match, f"no {pattern!r} in {text[:500]!r}"
+    return match.group(1)
+
+
 def wrk(url: str, token: str | None) -> dict[str, float]:
     """Closed loop: each of READERS connections asks again as soon as it is answered."""
     command = ["wrk", "-t", "2", "-c", str(READERS), "-d", f"{READ_S}s", "--latency", url]
     if token:
         command[1:1] = ["-H", f"Authorization: Bearer {token}"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}  # type: ignore[union-attr]
+    figures = {"rps": float(first_group(r"Requests/sec:\s+([\d.]+)", output))}
     for percentile in ("50", "99"):
         match = re.search(rf"\s{percentile}%\s+([\d.]+)(us|ms|s)\b", output)
         assert match, output
@@ -98,7 +105,7 @@ def create_many(server: RunningServer, count: int, first: int = 0) -> list[str]:
 
 def rss_mb(pid: int) -> float:
     text = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+) kB", text).group(1)) / 1024  # type: ignore[union-attr]
+    return int(first_group(r"VmRSS:\s+(\d+) kB", text)) / 1024
 
 
 def cpu_s(pid: int) -> float:

@@ -10,9 +10,9 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import pytest
 import redis
@@ -23,6 +23,7 @@ from tests.support.clusters import PASSWORD, admin_client, client, create_body, 
 from tests.support.processes import pid_of
 from tests.support.server import RunningServer, wait_until
 
+T = TypeVar("T")
 KEYS = 3000
 
 
@@ -97,7 +98,9 @@ def clusters(server: RunningServer) -> Iterator[CreateShardedCluster]:
             run(server, "DELETE", f"/managed-redis/v1/clusters/{cluster_id}")
 
 
-def wait_for(server: RunningServer, predicate: Any, message: str, timeout_s: float = 60, **kwargs: Any) -> Any:
+def wait_for(
+    server: RunningServer, predicate: Callable[..., T], message: str, timeout_s: float = 60, **kwargs: Any
+) -> T:
     """``wait_until``, failing with the end of the server's log as it is by then."""
     try:
         return wait_until(predicate, timeout_s=timeout_s, message=message, **kwargs)

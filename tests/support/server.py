@@ -17,17 +17,18 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import requests
 
 if TYPE_CHECKING:
     import yandexcloud
 
+T = TypeVar("T")
 READY = re.compile(r"serving REST on (http://\S+) and gRPC\+TLS on (\S+) \(CA (\S+)\)")
 _counter = itertools.count()
 
@@ -180,7 +181,9 @@ def stop(process: subprocess.Popen[str], timeout_s: float = 30) -> None:
         process.wait()
 
 
-def wait_until(predicate: Any, timeout_s: float = 30, interval_s: float = 0.1, message: str = "") -> Any:
+def wait_until(predicate: Callable[..., T], timeout_s: float = 30, interval_s: float = 0.1, message: str = "") -> T:
+    """The first truthy value ``predicate()`` returns, asked every ``interval_s``; AssertionError
+    with ``message`` if none came within ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while True:
         value = predicate()

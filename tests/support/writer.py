@@ -12,9 +12,19 @@ import itertools
 import threading
 import time
 from collections.abc import Callable
+from typing import TypedDict, Unpack
 
 import redis
 import redis.sentinel
+
+
+class WriterOptions(TypedDict, total=False):
+    """The keyword arguments of ``Writer`` past its discovery function and password."""
+
+    prefix: str
+    interval_s: float
+    timeout_s: float
+    ssl_ca: str | None
 
 
 class Writer:
@@ -40,14 +50,16 @@ class Writer:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     @classmethod
-    def through_sentinel(cls, sentinels: list[tuple[str, int]], name: str, password: str, **kwargs: object) -> Writer:
+    def through_sentinel(
+        cls, sentinels: list[tuple[str, int]], name: str, password: str, **options: Unpack[WriterOptions]
+    ) -> Writer:
         sentinel = redis.sentinel.Sentinel(sentinels, socket_timeout=0.25, sentinel_kwargs={"socket_timeout": 0.25})
 
         def discover() -> tuple[str, int]:
             host, port = sentinel.discover_master(name)
             return str(host), int(port)
 
-        return cls(discover, password, **kwargs)  # type: ignore[arg-type]
+        return cls(discover, password, **options)
 
     def _connect(self) -> redis.Redis | None:
         try:
