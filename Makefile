@@ -39,6 +39,7 @@ test: install
 test-unit: install
 	$(BIN)/pytest tests/unit
 
+# mypy takes its files (src, tests, bench) and strict mode from [tool.mypy] in pyproject.toml.
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
