@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from yandex.cloud.mdb.redis.v1 import cluster_pb2
 
 from managed_redis.errors import Aborted, ApiError, DeadlineExceeded
+from managed_redis.statuses import ClusterStatus
 from managed_redis.store.operations import OperationRecord
 
 # Claims of a failure hook that keeps dying, after which the operation is finished without it.
@@ -67,10 +68,10 @@ def deadline_error(record: OperationRecord, deadline_s: float) -> DeadlineExceed
     )
 
 
-def status_after_giving_up(status_before: str | None, health: ClusterHealth.ValueType) -> str:
+def status_after_giving_up(status_before: str | None, health: ClusterHealth.ValueType) -> ClusterStatus:
     """The cluster status to leave once an operation gave up (``health``: from stored facts)."""
-    if status_before in ("STOPPED", "ERROR"):
-        return status_before
+    if status_before in (ClusterStatus.STOPPED, ClusterStatus.ERROR):
+        return ClusterStatus(status_before)
     if health in (ClusterHealth.ALIVE, ClusterHealth.DEGRADED):
-        return "RUNNING"
-    return "ERROR"
+        return ClusterStatus.RUNNING
+    return ClusterStatus.ERROR

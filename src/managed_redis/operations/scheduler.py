@@ -25,6 +25,7 @@ from managed_redis.operations.handlers.backups import remove_backup
 from managed_redis.operations.periodic import PeriodicTask
 from managed_redis.operations.registry import AUTOMATED_BACKUP
 from managed_redis.operations.submit import OperationQueue, Submission, Submitter
+from managed_redis.statuses import BackupStatus, ClusterStatus
 from managed_redis.store import backups as backup_store
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store.clusters import ClusterRecord
@@ -54,7 +55,7 @@ class BackupScheduler(PeriodicTask):
     def start_due_backups(self) -> list[str]:
         now = self.clock.now()
         with self.db.read() as conn:
-            clusters = [c for c in cluster_store.list_all(conn) if c.status == "RUNNING"]
+            clusters = [c for c in cluster_store.list_all(conn) if c.status == ClusterStatus.RUNNING]
         started = []
         for cluster in clusters:
             spec = config_spec_of(cluster)
@@ -102,7 +103,7 @@ class BackupScheduler(PeriodicTask):
         """Remove every backup whose time is up; returns their ids."""
         now = self.clock.now()
         with self.db.read() as conn:
-            backups = [b for b in backup_store.all_backups(conn) if b.status == backup_store.DONE]
+            backups = [b for b in backup_store.all_backups(conn) if b.status == BackupStatus.DONE]
             clusters = {c.id: c for c in cluster_store.list_all(conn)}
             policies = backup_store.list_policies(conn)
         removed = []

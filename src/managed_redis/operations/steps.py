@@ -15,6 +15,7 @@ from managed_redis.operations.health import cluster_health
 from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.operations.observing import look
 from managed_redis.operations.parallel import for_each
+from managed_redis.statuses import ClusterStatus
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store.clusters import HostRecord
 from managed_redis.store.database import Database
@@ -93,7 +94,7 @@ def record_master(db: Database, plan: LoadedCluster, shard_name: str, host_name:
         cluster_store.set_shard_master(conn, plan.record.id, shard_name, host_name)
 
 
-def set_status(db: Database, cluster_id: str, status: str) -> None:
+def set_status(db: Database, cluster_id: str, status: ClusterStatus) -> None:
     with db.write() as conn:
         cluster_store.update(conn, cluster_id, status=status)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from managed_redis.domain.topology import DEFAULT_REPLICA_PRIORITY
 from managed_redis.engine.facts import HostFacts, ProcessState, RedisFacts, Role
 from managed_redis.errors import NotFound
+from managed_redis.statuses import HostState
 from managed_redis.store.clusters import ClusterRecord, HostRecord, ShardRecord
 from managed_redis.store.host_facts import FactsRow
 
@@ -33,7 +34,7 @@ class HostView:
     zone: str
     # The declared replica priority (0: never promote).
     priority: int = DEFAULT_REPLICA_PRIORITY
-    state: str = "ACTIVE"
+    state: str = HostState.ACTIVE
     # The last look at the host; None if it was never looked at.
     facts: HostFacts | None = None
     checked_at: dt.datetime | None = None
@@ -77,7 +78,7 @@ class ClusterView:
 
     def active_host_zones(self) -> list[tuple[str, str]]:
         """(shard, zone) of each host in service (not being added or removed)."""
-        return [(host.shard, host.zone) for host in self.hosts if host.state == "ACTIVE"]
+        return [(host.shard, host.zone) for host in self.hosts if host.state == HostState.ACTIVE]
 
     def shard_hosts(self, shard: str) -> list[HostView]:
         return [host for host in self.hosts if host.shard == shard]

@@ -38,6 +38,7 @@ from managed_redis.operations.limits import status_after_giving_up
 from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.operations.observing import look
 from managed_redis.operations.views import cluster_view
+from managed_redis.statuses import ClusterStatus
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store import host_facts
 from managed_redis.store import operations as op_store
@@ -246,7 +247,7 @@ class Worker:
                     "operation %s: could not look at cluster %s; judging it by its last look", record.id, cluster.id
                 )
         # Judged as a running cluster would be: whether its hosts serve, whatever the operation set.
-        health = cluster_health(dataclasses.replace(view, status="RUNNING"), self.clock.now())
+        health = cluster_health(dataclasses.replace(view, status=ClusterStatus.RUNNING), self.clock.now())
         status = status_after_giving_up(status_before, health)
         log.info("operation %s gave up: cluster %s is left %s", record.id, cluster.id, status)
         with self.db.write() as conn:

@@ -11,6 +11,7 @@ from managed_redis.errors import ApiError
 from managed_redis.operations import sharding, steps
 from managed_redis.operations.context import OperationContext
 from managed_redis.operations.loaded_cluster import LoadedCluster
+from managed_redis.statuses import ClusterStatus
 from managed_redis.store import backups as backup_store
 from managed_redis.store import clusters as cluster_store
 
@@ -31,7 +32,7 @@ def create_cluster(ctx: OperationContext[service_pb.CreateClusterRequest]) -> cl
         steps.record_master(ctx.db, plan, shard_name, master_name)
         master_host = plan.host(master_name)
         ctx.once("start sentinels", lambda: steps.start_sentinels(plan, master_host, fresh_config=True))
-    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     return steps.cluster_now(ctx.db, plan)
 
 
@@ -39,7 +40,7 @@ def create_failed(ctx: OperationContext[Message], error: ApiError) -> None:
     """A cluster that could not be created keeps no process and no data; it shows ERROR."""
     plan = _plan(ctx)
     steps.remove_hosts(plan, plan.hosts)
-    steps.set_status(ctx.db, plan.record.id, "ERROR")
+    steps.set_status(ctx.db, plan.record.id, ClusterStatus.ERROR)
 
 
 def delete_cluster(ctx: OperationContext[service_pb.DeleteClusterRequest]) -> empty_pb2.Empty:
@@ -62,7 +63,7 @@ def stop_cluster(ctx: OperationContext[service_pb.StopClusterRequest]) -> cluste
         steps.record_master(ctx.db, plan, shard, master)
     # Saved on the way down (SHUTDOWN SAVE), whatever the persistence mode.
     ctx.once("stop hosts", lambda: steps.stop_hosts(plan, plan.hosts, save=True))
-    steps.set_status(ctx.db, plan.record.id, "STOPPED")
+    steps.set_status(ctx.db, plan.record.id, ClusterStatus.STOPPED)
     return steps.cluster_now(ctx.db, plan)
 
 
@@ -77,13 +78,13 @@ def start_cluster(ctx: OperationContext[service_pb.StartClusterRequest]) -> clus
             sharding.ops(plan).wait_healthy(sharding.nodes_of(plan, masters, plan.hosts))
 
         ctx.once("start hosts", start_all)
-        steps.set_status(ctx.db, plan.record.id, "RUNNING")
+        steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
         return steps.cluster_now(ctx.db, plan)
     shard = plan.shards[0].name
     master = plan.shard_master(shard)
     ctx.once("start hosts", lambda: steps.start_shard(plan, shard, master))
     ctx.once("start sentinels", lambda: steps.start_sentinels(plan, master, fresh_config=True))
-    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     return steps.cluster_now(ctx.db, plan)
 
 
@@ -91,7 +92,7 @@ def start_failed(ctx: OperationContext[service_pb.StartClusterRequest], error: A
     """A cluster that could not start is stopped again, whatever part of it came up."""
     plan = _plan(ctx)
     steps.stop_hosts(plan, plan.hosts, save=True)
-    steps.set_status(ctx.db, plan.record.id, "STOPPED")
+    steps.set_status(ctx.db, plan.record.id, ClusterStatus.STOPPED)
 
 
 def move_cluster(ctx: OperationContext[service_pb.MoveClusterRequest]) -> cluster_pb2.Cluster:

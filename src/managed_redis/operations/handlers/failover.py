@@ -16,6 +16,7 @@ from managed_redis.operations import steps
 from managed_redis.operations.context import OperationContext
 from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.operations.observing import live_redis
+from managed_redis.statuses import ClusterStatus
 from managed_redis.store.clusters import HostRecord
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,7 @@ def start_failover(ctx: OperationContext[service_pb.StartClusterFailoverRequest]
         steps.record_master(ctx.db, plan, shard_name, new_master)
         if not plan.record.sharded:
             steps.rewrite_node_files(plan, plan.host(new_master))
-    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     return steps.cluster_now(ctx.db, plan)
 
 

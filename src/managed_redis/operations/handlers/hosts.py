@@ -17,8 +17,9 @@ from managed_redis.operations.handlers.failover import choose_target
 from managed_redis.operations.handlers.shards import join_hosts, leave
 from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.operations.parallel import for_each
+from managed_redis.statuses import ClusterStatus, HostState
 from managed_redis.store import clusters as cluster_store
-from managed_redis.store.clusters import ACTIVE, ADDING, REMOVING, HostRecord
+from managed_redis.store.clusters import HostRecord
 
 
 def _plan(ctx: OperationContext[Message]) -> LoadedCluster:
@@ -34,7 +35,7 @@ def _set_state(ctx: OperationContext[Message], hosts: list[HostRecord], state: s
 def add_hosts(ctx: OperationContext[service_pb.AddClusterHostsRequest]) -> empty_pb2.Empty:
     plan = _plan(ctx)
     engine = plan.deps.engine
-    new_hosts = [host for host in plan.hosts if host.state == ADDING]
+    new_hosts = [host for host in plan.hosts if host.state == HostState.ADDING]
     ctx.once("claim the addresses", lambda: steps.claim_addresses(plan, new_hosts))
     if plan.record.sharded:
         for shard_name in sorted({host.shard_name for host in new_hosts}):
@@ -44,8 +45,8 @@ def add_hosts(ctx: OperationContext[service_pb.AddClusterHostsRequest]) -> empty
                 join_hosts(plan, joining, steps.current_master(plan, shard))
 
             ctx.once(f"join shard {shard_name}", join)
-        _set_state(ctx, new_hosts, ACTIVE)
-        steps.set_status(ctx.db, plan.record.id, "RUNNING")
+        _set_state(ctx, new_hosts, HostState.ACTIVE)
+        steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
         steps.look_again(ctx.db, plan)
         return empty_pb2.Empty()
     master = steps.current_master(plan)
@@ -59,8 +60,8 @@ def add_hosts(ctx: OperationContext[service_pb.AddClusterHostsRequest]) -> empty
 
     ctx.once("start new replicas", start_replicas)
     ctx.once("refresh sentinels", lambda: steps.refresh_sentinels(plan, master))
-    _set_state(ctx, new_hosts, ACTIVE)
-    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    _set_state(ctx, new_hosts, HostState.ACTIVE)
+    steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     steps.look_again(ctx.db, plan)
     return empty_pb2.Empty()
 
@@ -68,7 +69,7 @@ def add_hosts(ctx: OperationContext[service_pb.AddClusterHostsRequest]) -> empty
 def add_hosts_failed(ctx: OperationContext[service_pb.AddClusterHostsRequest], error: ApiError) -> None:
     """Hosts that could not join are removed again; the rest of the cluster runs on."""
     plan = _plan(ctx)
-    new_hosts = [host for host in plan.hosts if host.state == ADDING]
+    new_hosts = [host for host in plan.hosts if host.state == HostState.ADDING]
     if plan.record.sharded:
         leave(plan, new_hosts)
     else:
@@ -79,16 +80,16 @@ def add_hosts_failed(ctx: OperationContext[service_pb.AddClusterHostsRequest], e
     remaining = _plan(ctx)
     if not remaining.record.sharded:
         steps.refresh_sentinels(remaining, steps.current_master(remaining))
-    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
 
 
 def delete_hosts(ctx: OperationContext[service_pb.DeleteClusterHostsRequest]) -> empty_pb2.Empty:
     plan = _plan(ctx)
-    leaving = [host for host in plan.hosts if host.state == REMOVING]
+    leaving = [host for host in plan.hosts if host.state == HostState.REMOVING]
 
     def move_master_away(shard_name: str) -> str:
         master = steps.current_master(plan, shard_name)
-        if master.state != REMOVING:
+        if master.state != HostState.REMOVING:
             return master.name
         request = service_pb.StartClusterFailoverRequest(
             failover_type=service_pb.StartClusterFailoverRequest.SWITCH_FROM_HOSTNAMES,
@@ -120,7 +121,7 @@ def delete_hosts(ctx: OperationContext[service_pb.DeleteClusterHostsRequest]) ->
         master = masters[DEFAULT_SHARD]
         ctx.once("refresh sentinels", lambda: steps.refresh_sentinels(remaining, master))
         steps.rewrite_node_files(remaining, master)
-    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     steps.look_again(ctx.db, plan)
     return empty_pb2.Empty()
 
@@ -156,6 +157,6 @@ def update_hosts(ctx: OperationContext[service_pb.UpdateClusterHostsRequest]) ->
     if seen and not updated.record.sharded:
         sentinels = [updated.sentinel(host, master) for host in updated.hosts]
         ctx.once("wait until the sentinels see the priorities", lambda: wait_priorities_seen(engine, sentinels, seen))
-    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     steps.look_again(ctx.db, plan)
     return empty_pb2.Empty()

@@ -26,7 +26,7 @@ from managed_redis.operations import sharding, steps
 from managed_redis.operations.context import OperationContext
 from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.operations.parallel import for_each
-from managed_redis.statuses import BackupStatus
+from managed_redis.statuses import BackupStatus, ClusterStatus
 from managed_redis.store import backups as backup_store
 from managed_redis.store.backups import BackupRecord
 
@@ -100,5 +100,5 @@ def restore_cluster(ctx: OperationContext[service_pb.RestoreClusterRequest]) -> 
         master = plan.host(masters[shard_name])
         ctx.once(f"start shard {shard_name}", lambda: steps.start_shard(plan, shard_name, master))
         ctx.once("start sentinels", lambda: steps.start_sentinels(plan, master, fresh_config=True))
-    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     return steps.cluster_now(ctx.db, plan)

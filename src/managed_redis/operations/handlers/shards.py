@@ -16,8 +16,9 @@ from managed_redis.operations import sharding, sharding_switch, steps
 from managed_redis.operations.context import OperationContext
 from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.operations.parallel import for_each
+from managed_redis.statuses import ClusterStatus, HostState
 from managed_redis.store import clusters as cluster_store
-from managed_redis.store.clusters import ACTIVE, ADDING, REMOVING, HostRecord
+from managed_redis.store.clusters import HostRecord
 
 
 def _plan(ctx: OperationContext[Message]) -> LoadedCluster:
@@ -30,12 +31,12 @@ def join_hosts(plan: LoadedCluster, hosts: list[HostRecord], master: HostRecord)
     cluster = sharding.ops(plan)
     engine = plan.deps.engine
     plan.issue_certificates(hosts)
-    members = [plan.node(h, None) for h in plan.hosts if h.state != ADDING and h.state != REMOVING]
+    members = [plan.node(h, None) for h in plan.hosts if h.state != HostState.ADDING and h.state != HostState.REMOVING]
     running = [node for node in members if engine.node_running(node)]
     nodes = {host.name: plan.node(host, None if host.name == master.name else master) for host in hosts}
     for_each(engine.ensure_node, list(nodes.values()))
     cluster.meet_directly(running, list(nodes.values()))
-    everyone = [plan.node(h, None) for h in plan.hosts if h.state != REMOVING]
+    everyone = [plan.node(h, None) for h in plan.hosts if h.state != HostState.REMOVING]
     cluster.wait_known(everyone, {cluster.node_id(n) for n in everyone})
     cluster.tell_slots(running, list(nodes.values()))
     master_id = cluster.node_id(plan.node(master, None))
@@ -53,10 +54,10 @@ def add_shard(ctx: OperationContext[service_pb.AddClusterShardRequest]) -> clust
     ctx.once("claim the addresses", lambda: steps.claim_addresses(plan, new_hosts))
     ctx.once("start the shard's hosts", lambda: join_hosts(plan, new_hosts, master))
     steps.record_master(ctx.db, plan, shard_name, master.name)
-    _set_state(ctx, new_hosts, ACTIVE)
+    _set_state(ctx, new_hosts, HostState.ACTIVE)
     if sharding.rebalance_enabled(plan):
         ctx.once("rebalance", lambda: dataclasses.asdict(sharding.rebalance(_plan(ctx))))
-    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     steps.look_again(ctx.db, plan)
     return cluster_pb2.Shard(name=shard_name, cluster_id=plan.record.id)
 
@@ -73,7 +74,7 @@ def add_shard_failed(ctx: OperationContext[service_pb.AddClusterShardRequest], e
         for host in leaving:
             cluster_store.delete_host(conn, host.name)
         cluster_store.delete_shard(conn, plan.record.id, shard_name)
-    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
 
 
 def leave(plan: LoadedCluster, leaving: list[HostRecord]) -> None:
@@ -100,7 +101,7 @@ def delete_shard(ctx: OperationContext[service_pb.DeleteClusterShardRequest]) ->
         for host in plan.shard_hosts(shard_name):
             cluster_store.delete_host(conn, host.name)
         cluster_store.delete_shard(conn, plan.record.id, shard_name)
-    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     steps.look_again(ctx.db, plan)
     return empty_pb2.Empty()
 
@@ -108,7 +109,7 @@ def delete_shard(ctx: OperationContext[service_pb.DeleteClusterShardRequest]) ->
 def rebalance(ctx: OperationContext[service_pb.RebalanceClusterRequest]) -> cluster_pb2.Cluster:
     plan = _plan(ctx)
     ctx.once("rebalance", lambda: dataclasses.asdict(sharding.rebalance(plan)))
-    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     return steps.cluster_now(ctx.db, plan)
 
 
@@ -124,7 +125,7 @@ def enable_sharding(ctx: OperationContext[service_pb.EnableShardingClusterReques
         cluster_store.update(conn, plan.record.id, sharded=True)
     sharded = _plan(ctx)
     ctx.once("form the cluster", lambda: sharding.form(sharded, {DEFAULT_SHARD: [(0, SLOTS - 1)]}))
-    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     return steps.cluster_now(ctx.db, sharded)
 
 
@@ -136,7 +137,7 @@ def enable_sharding_failed(ctx: OperationContext[service_pb.EnableShardingCluste
     if not plan.record.sharded:
         master = sharding_switch.put_back(plan)
         steps.record_master(ctx.db, plan, DEFAULT_SHARD, master.name)
-    steps.set_status(ctx.db, plan.record.id, "RUNNING")
+    steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
 
 
 def _set_state(ctx: OperationContext[Message], hosts: list[HostRecord], state: str) -> None:

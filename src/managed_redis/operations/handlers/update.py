@@ -27,6 +27,7 @@ from managed_redis.operations import steps
 from managed_redis.operations.context import OperationContext
 from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.operations.parallel import for_each
+from managed_redis.statuses import ClusterStatus
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store.clusters import HostRecord
 
@@ -133,7 +134,7 @@ def update_cluster(ctx: OperationContext[service_pb.UpdateClusterRequest]) -> cl
         cluster_store.update(conn, record.id, name=record.name, spec=record.spec, secrets=record.secrets)
         for shard, master_host in masters.items():
             cluster_store.set_shard_master(conn, record.id, shard, master_host.name)
-        cluster_store.update(conn, record.id, status="RUNNING")
+        cluster_store.update(conn, record.id, status=ClusterStatus.RUNNING)
     return steps.cluster_now(ctx.db, new)
 
 
