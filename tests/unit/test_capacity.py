@@ -24,7 +24,7 @@ from managed_redis.services.clusters import ClusterService
 from managed_redis.services.context import Caller
 from managed_redis.services.resource_presets import ResourcePresetService
 from managed_redis.settings import SettingsError, load_settings
-from managed_redis.statuses import BackupType
+from managed_redis.statuses import BackupStatus, BackupType
 from managed_redis.store import backups as backup_store
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store.backups import BackupFile, BackupRecord
@@ -173,7 +173,7 @@ def test_restore_is_admitted_like_create(world: World) -> None:
                 folder_id="folder1",
                 source_cluster_id="c1",
                 type=BackupType.MANUAL,
-                status=backup_store.DONE,
+                status=BackupStatus.DONE,
                 started_at=world.clock.now(),
                 created_at=world.clock.now(),
                 files=[BackupFile(shard="shard1", key="", sha256="", stored_bytes=0, raw_bytes=0)],

@@ -13,10 +13,6 @@ from sqlalchemy.engine import Connection, RowMapping
 from managed_redis.statuses import BackupStatus, BackupType
 from managed_redis.store.schema import backup_windows, backups, retention_policies
 
-# Short names the operation handlers still import; the words are ``BackupStatus``'s.
-CREATING = BackupStatus.CREATING
-DONE = BackupStatus.DONE
-
 
 @dataclass(frozen=True)
 class BackupFile:
@@ -96,7 +92,7 @@ def get(conn: Connection, backup_id: str) -> BackupRecord | None:
 
 def mark_done(conn: Connection, backup_id: str, files: list[BackupFile], created_at: dt.datetime) -> None:
     """Record backup ``backup_id``'s ``files`` and mark it DONE: it is listed from now on."""
-    update(conn, backup_id, files=[f.to_json() for f in files], status=DONE, created_at=created_at)
+    update(conn, backup_id, files=[f.to_json() for f in files], status=BackupStatus.DONE, created_at=created_at)
 
 
 def update(conn: Connection, backup_id: str, **values: Any) -> None:

@@ -12,11 +12,6 @@ from sqlalchemy.engine import Connection, RowMapping
 from managed_redis.statuses import ClusterStatus, HostState
 from managed_redis.store.schema import access_bindings, clusters, hosts, operations, shards
 
-# Short names the operation handlers still import; the words are ``HostState``'s.
-ACTIVE = HostState.ACTIVE
-ADDING = HostState.ADDING
-REMOVING = HostState.REMOVING
-
 
 @dataclass
 class ClusterRecord:
