@@ -22,6 +22,15 @@ from managed_redis.store.database import Database
 
 log = logging.getLogger(__name__)
 
+# Steps several handlers take, by the name an operation's progress keeps them under (a
+# resumed attempt finds what it finished by these names: a name never changes).
+CLAIM_ADDRESSES = "claim the addresses"
+START_SHARD = "start shard {shard}"
+START_SENTINELS = "start sentinels"
+REFRESH_SENTINELS = "refresh sentinels"
+FORM_THE_CLUSTER = "form the cluster"
+REBALANCE = "rebalance"
+
 
 def claim_addresses(plan: LoadedCluster, hosts: list[HostRecord]) -> None:
     """Make the new ``hosts``' addresses theirs alone: whatever an earlier owner of an address

@@ -22,16 +22,16 @@ def _plan(ctx: OperationContext[Message]) -> LoadedCluster:
 
 def create_cluster(ctx: OperationContext[service_pb.CreateClusterRequest]) -> cluster_pb2.Cluster:
     plan = _plan(ctx)
-    ctx.once("claim the addresses", lambda: steps.claim_addresses(plan, plan.hosts))
+    ctx.once(steps.CLAIM_ADDRESSES, lambda: steps.claim_addresses(plan, plan.hosts))
     if plan.record.sharded:
         for shard_name, master_name in ctx.once("form cluster", lambda: sharding.form(plan)).items():
             steps.record_master(ctx.db, plan, shard_name, master_name)
     else:
         shard_name = plan.shards[0].name
-        master_name = ctx.once(f"start shard {shard_name}", lambda: steps.start_shard(plan, shard_name))
+        master_name = ctx.once(steps.START_SHARD.format(shard=shard_name), lambda: steps.start_shard(plan, shard_name))
         steps.record_master(ctx.db, plan, shard_name, master_name)
         master_host = plan.host(master_name)
-        ctx.once("start sentinels", lambda: steps.start_sentinels(plan, master_host, fresh_config=True))
+        ctx.once(steps.START_SENTINELS, lambda: steps.start_sentinels(plan, master_host, fresh_config=True))
     steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     return steps.cluster_now(ctx.db, plan)
 
@@ -83,7 +83,7 @@ def start_cluster(ctx: OperationContext[service_pb.StartClusterRequest]) -> clus
     shard = plan.shards[0].name
     master = plan.shard_master(shard)
     ctx.once("start hosts", lambda: steps.start_shard(plan, shard, master))
-    ctx.once("start sentinels", lambda: steps.start_sentinels(plan, master, fresh_config=True))
+    ctx.once(steps.START_SENTINELS, lambda: steps.start_sentinels(plan, master, fresh_config=True))
     steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     return steps.cluster_now(ctx.db, plan)
 

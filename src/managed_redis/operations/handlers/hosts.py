@@ -36,7 +36,7 @@ def add_hosts(ctx: OperationContext[service_pb.AddClusterHostsRequest]) -> empty
     plan = _plan(ctx)
     engine = plan.deps.engine
     new_hosts = [host for host in plan.hosts if host.state == HostState.ADDING]
-    ctx.once("claim the addresses", lambda: steps.claim_addresses(plan, new_hosts))
+    ctx.once(steps.CLAIM_ADDRESSES, lambda: steps.claim_addresses(plan, new_hosts))
     if plan.record.sharded:
         for shard_name in sorted({host.shard_name for host in new_hosts}):
 
@@ -59,7 +59,7 @@ def add_hosts(ctx: OperationContext[service_pb.AddClusterHostsRequest]) -> empty
         for_each(lambda node: engine.wait_in_sync(node, master_node), replicas)
 
     ctx.once("start new replicas", start_replicas)
-    ctx.once("refresh sentinels", lambda: steps.refresh_sentinels(plan, master))
+    ctx.once(steps.REFRESH_SENTINELS, lambda: steps.refresh_sentinels(plan, master))
     _set_state(ctx, new_hosts, HostState.ACTIVE)
     steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     steps.look_again(ctx.db, plan)
@@ -119,7 +119,7 @@ def delete_hosts(ctx: OperationContext[service_pb.DeleteClusterHostsRequest]) ->
     remaining = _plan(ctx)
     if not remaining.record.sharded:
         master = masters[DEFAULT_SHARD]
-        ctx.once("refresh sentinels", lambda: steps.refresh_sentinels(remaining, master))
+        ctx.once(steps.REFRESH_SENTINELS, lambda: steps.refresh_sentinels(remaining, master))
         steps.rewrite_node_files(remaining, master)
     steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     steps.look_again(ctx.db, plan)

@@ -81,7 +81,7 @@ def restore_cluster(ctx: OperationContext[service_pb.RestoreClusterRequest]) -> 
     plan = LoadedCluster.load(ctx.db, ctx.deps, ctx.cluster_id)
     backup = _backup(ctx)
     pairs = list(zip(sorted(backup.shard_names), sorted(shard.name for shard in plan.shards), strict=True))
-    ctx.once("claim the addresses", lambda: steps.claim_addresses(plan, plan.hosts))
+    ctx.once(steps.CLAIM_ADDRESSES, lambda: steps.claim_addresses(plan, plan.hosts))
 
     def load_every_shard() -> dict[str, str]:
         loaded = for_each(lambda pair: load_shard(plan, backup, *pair), pairs)
@@ -94,11 +94,11 @@ def restore_cluster(ctx: OperationContext[service_pb.RestoreClusterRequest]) -> 
         # Each shard holds the slots its source shard held, so every key is where it belongs.
         held = {entry.shard: list(entry.slots) for entry in backup.files}
         layout = {target: held[source] for source, target in pairs}
-        ctx.once("form the cluster", lambda: sharding.form(plan, layout))
+        ctx.once(steps.FORM_THE_CLUSTER, lambda: sharding.form(plan, layout))
     else:
         shard_name = plan.shards[0].name
         master = plan.host(masters[shard_name])
-        ctx.once(f"start shard {shard_name}", lambda: steps.start_shard(plan, shard_name, master))
-        ctx.once("start sentinels", lambda: steps.start_sentinels(plan, master, fresh_config=True))
+        ctx.once(steps.START_SHARD.format(shard=shard_name), lambda: steps.start_shard(plan, shard_name, master))
+        ctx.once(steps.START_SENTINELS, lambda: steps.start_sentinels(plan, master, fresh_config=True))
     steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     return steps.cluster_now(ctx.db, plan)

@@ -51,12 +51,12 @@ def add_shard(ctx: OperationContext[service_pb.AddClusterShardRequest]) -> clust
     shard_name = ctx.request.shard_name
     new_hosts = plan.shard_hosts(shard_name)
     master = plan.shard_master(shard_name)
-    ctx.once("claim the addresses", lambda: steps.claim_addresses(plan, new_hosts))
+    ctx.once(steps.CLAIM_ADDRESSES, lambda: steps.claim_addresses(plan, new_hosts))
     ctx.once("start the shard's hosts", lambda: join_hosts(plan, new_hosts, master))
     steps.record_master(ctx.db, plan, shard_name, master.name)
     _set_state(ctx, new_hosts, HostState.ACTIVE)
     if sharding.rebalance_enabled(plan):
-        ctx.once("rebalance", lambda: dataclasses.asdict(sharding.rebalance(_plan(ctx))))
+        ctx.once(steps.REBALANCE, lambda: dataclasses.asdict(sharding.rebalance(_plan(ctx))))
     steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     steps.look_again(ctx.db, plan)
     return cluster_pb2.Shard(name=shard_name, cluster_id=plan.record.id)
@@ -108,7 +108,7 @@ def delete_shard(ctx: OperationContext[service_pb.DeleteClusterShardRequest]) ->
 
 def rebalance(ctx: OperationContext[service_pb.RebalanceClusterRequest]) -> cluster_pb2.Cluster:
     plan = _plan(ctx)
-    ctx.once("rebalance", lambda: dataclasses.asdict(sharding.rebalance(plan)))
+    ctx.once(steps.REBALANCE, lambda: dataclasses.asdict(sharding.rebalance(plan)))
     steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     return steps.cluster_now(ctx.db, plan)
 
@@ -124,7 +124,7 @@ def enable_sharding(ctx: OperationContext[service_pb.EnableShardingClusterReques
     with ctx.db.write() as conn:
         cluster_store.update(conn, plan.record.id, sharded=True)
     sharded = _plan(ctx)
-    ctx.once("form the cluster", lambda: sharding.form(sharded, {DEFAULT_SHARD: [(0, SLOTS - 1)]}))
+    ctx.once(steps.FORM_THE_CLUSTER, lambda: sharding.form(sharded, {DEFAULT_SHARD: [(0, SLOTS - 1)]}))
     steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     return steps.cluster_now(ctx.db, sharded)
 
