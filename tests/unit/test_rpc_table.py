@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from managed_redis.api.methods import build_method_table
-from managed_redis.services.rpc_table import BEGIN, END, RPC_TABLE, ServiceRpcs, markdown_table, with_table
+from managed_redis.services.rpc_table import RPC_TABLE, SECTION, ServiceRpcs
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -35,13 +35,4 @@ def test_a_not_yet_rpc_answers_unimplemented_and_a_built_one_is_bound() -> None:
 
 def test_the_readme_lists_what_is_not_implemented_yet() -> None:
     readme = README.read_text()
-    assert with_table(readme) == readme, "the README's RPC table has drifted: run `make readme`"
-
-
-def test_the_table_goes_between_the_markers_only() -> None:
-    text = f"before\n{BEGIN}\nold table\n{END}\nafter\n"
-    updated = with_table(text)
-    assert updated.startswith(f"before\n{BEGIN}\n") and updated.endswith(f"{END}\nafter\n")
-    assert "old table" not in updated and markdown_table() in updated
-    with pytest.raises(ValueError, match="rpc-table"):
-        with_table("no markers")
+    assert SECTION.written_into(readme) == readme, "the README's RPC table has drifted: run `make readme`"

@@ -15,11 +15,8 @@ To add an RPC: write the method on its service, then move its name here from ``n
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from google.protobuf.descriptor import ServiceDescriptor
@@ -37,6 +34,7 @@ from yandex.cloud.mdb.redis.v1 import (
 )
 from yandex.cloud.operation import operation_service_pb2
 
+from managed_redis.readme_sections import ReadmeSection, main
 from managed_redis.services.backups import BackupService
 from managed_redis.services.clusters import ClusterService
 from managed_redis.services.context import Caller
@@ -47,9 +45,6 @@ from managed_redis.services.resource_presets import ResourcePresetService
 from managed_redis.services.retention_policies import BackupRetentionPolicyService
 from managed_redis.services.versions import VersionsService
 
-BEGIN = "<!-- rpc-table:begin -->"
-END = "<!-- rpc-table:end -->"
-_NOTICE = "<!-- written by `make readme` from src/managed_redis/services/rpc_table.py: edit there, not here -->"
 # (service object, request message, caller) -> response message (or messages, streaming).
 RpcFunction = Callable[[Any, Any, Caller], Any]
 
@@ -165,38 +160,9 @@ def markdown_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-def with_table(readme: str) -> str:
-    """``readme`` with the text between ``BEGIN`` and ``END`` replaced by the current table.
-
-    Raises:
-        ValueError: when the markers are missing or out of order.
-    """
-    start, end = readme.find(BEGIN), readme.find(END)
-    if start < 0 or end < start:
-        raise ValueError(f"the README has no {BEGIN} ... {END} block")
-    return f"{readme[: start + len(BEGIN)]}\n{_NOTICE}\n{markdown_table()}{readme[end:]}"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Print the table (``--markdown``) or rewrite a README's (``--readme PATH``); returns 0.
-
-    Raises:
-        ValueError: when the README has no RPC table markers.
-    """
-    parser = argparse.ArgumentParser(prog="python -m managed_redis.services.rpc_table", description=__doc__)
-    what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("--markdown", action="store_true", help="print the RPC table")
-    what.add_argument("--readme", type=Path, help="rewrite the RPC table in this README")
-    args = parser.parse_args(argv)
-    if args.readme is None:
-        sys.stdout.write(markdown_table())
-        return 0
-    text = args.readme.read_text()
-    updated = with_table(text)
-    if updated != text:
-        args.readme.write_text(updated)
-    return 0
+# The README's "What the API answers" table.
+SECTION = ReadmeSection("rpc-table", "src/managed_redis/services/rpc_table.py", markdown_table)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(SECTION, "python -m managed_redis.services.rpc_table", __doc__))
