@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from google.protobuf import empty_pb2
 from google.protobuf.message import Message
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
 from managed_redis.domain.topology import DEFAULT_SHARD
+from managed_redis.domain.update_masks import host_spec_values
 from managed_redis.engine.switchover import wait_priorities_seen
 from managed_redis.errors import ApiError
 from managed_redis.operations import steps
@@ -135,14 +134,8 @@ def update_hosts(ctx: OperationContext[service_pb.UpdateClusterHostsRequest]) ->
     engine = plan.deps.engine
     master = steps.current_master(plan)
     for spec in request.update_host_specs:
-        paths = set(spec.update_mask.paths) or {"replica_priority", "assign_public_ip"}
-        values: dict[str, Any] = {}
-        if "replica_priority" in paths:
-            values["replica_priority"] = spec.replica_priority.value if spec.HasField("replica_priority") else None
-        if "assign_public_ip" in paths:
-            values["assign_public_ip"] = spec.assign_public_ip
         with ctx.db.write() as conn:
-            cluster_store.update_host(conn, spec.host_name, **values)
+            cluster_store.update_host(conn, spec.host_name, **host_spec_values(spec))
     updated = _plan(ctx)
     seen: dict[str, int] = {}
     for spec in request.update_host_specs:
