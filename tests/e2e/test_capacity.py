@@ -10,6 +10,7 @@ from typing import Any
 
 import grpc
 import pytest
+import requests
 from google.protobuf import json_format
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 from yandex.cloud.mdb.redis.v1.cluster_service_pb2_grpc import ClusterServiceStub
@@ -56,7 +57,7 @@ def operation_ids(server: RunningServer, cluster_id: str) -> list[str]:
     return [operation["id"] for operation in listed.get("operations", [])]
 
 
-def refused(response: Any, code: int, http: int) -> dict[str, Any]:
+def refused(response: requests.Response, code: int, http: int) -> dict[str, Any]:
     """The google.rpc.Status body of a refusal with ``code`` (HTTP ``http``)."""
     assert response.status_code == http, response.text
     body = json_object(response)

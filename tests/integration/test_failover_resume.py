@@ -184,7 +184,7 @@ def current_epochs(server: RunningServer, hosts: list[str]) -> set[int]:
     return epochs
 
 
-def master_id_of(connection: Any) -> str:
+def master_id_of(connection: redis.Redis) -> str:
     for line in connection.execute_command("CLUSTER", "NODES").splitlines():
         parts = line.split()
         if "myself" in parts[2]:

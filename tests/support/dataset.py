@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 import redis
+from redis.typing import KeyT
 
 KINDS = ("string", "hash", "list", "set", "zset", "stream")
 
@@ -40,7 +41,7 @@ def fill(client: redis.Redis, count: int, prefix: str = "d", batch: int = 2000) 
     pipe.execute()
 
 
-def _queue_value(pipe: Any, key: Any, kind: str) -> None:
+def _queue_value(pipe: redis.client.Pipeline, key: KeyT, kind: str) -> None:
     if kind == "string":
         pipe.get(key)
     elif kind == "hash":

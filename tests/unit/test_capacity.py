@@ -7,13 +7,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from google.protobuf import field_mask_pb2, json_format
 from yandex.cloud.mdb.redis.v1 import cluster_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 from yandex.cloud.mdb.redis.v1 import resource_preset_service_pb2 as preset_service_pb
+from yandex.cloud.operation import operation_pb2
 
 from managed_redis.catalog.presets import GIB
 from managed_redis.errors import ResourceExhausted
@@ -47,7 +47,7 @@ def service(world: World) -> ClusterService:
     return ClusterService(world.db, OperationQueue(world.db, world.clock), world.deps)
 
 
-def create(world: World, name: str, preset: str = "hm1.nano", hosts: int = 1) -> Any:
+def create(world: World, name: str, preset: str = "hm1.nano", hosts: int = 1) -> operation_pb2.Operation:
     body = {
         "folderId": "folder1",
         "name": name,
