@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from google.protobuf.message import Message
 from yandex.cloud.mdb.redis.v1 import cluster_pb2, cluster_service_pb2
 
 from managed_redis.catalog.presets import PRESETS_BY_ID
@@ -23,6 +24,7 @@ from managed_redis.domain import redis_config
 from managed_redis.domain.cluster_spec import config_spec_of, declared_of
 from managed_redis.engine.model import Credentials, Node, Sentinel, TlsFiles, WatchedHost
 from managed_redis.errors import NotFound
+from managed_redis.operations.context import OperationContext
 from managed_redis.operations.deps import Deps
 from managed_redis.pki import IssuedCertificate
 from managed_redis.store import clusters as cluster_store
@@ -54,6 +56,11 @@ class LoadedCluster:
             hosts = cluster_store.list_hosts(conn, cluster_id)
             shards = cluster_store.list_shards(conn, cluster_id)
         return cls(deps, record, hosts, shards)
+
+    @classmethod
+    def of_operation(cls, ctx: OperationContext[Message]) -> LoadedCluster:
+        """The cluster ``ctx``'s operation works on, as stored now (``load``)."""
+        return cls.load(ctx.db, ctx.deps, ctx.cluster_id)
 
     @classmethod
     def load_to_run(cls, db: Database, deps: Deps, cluster_id: str) -> LoadedCluster:

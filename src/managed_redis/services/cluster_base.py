@@ -44,7 +44,8 @@ class ClusterServiceBase:
     def _cluster(self, cluster_id: str, caller: Caller, permission: Permission) -> ClusterRecord:
         return load_cluster(self.db, cluster_id, caller, permission)
 
-    def _plan(self, record: ClusterRecord) -> LoadedCluster:
+    def _loaded(self, record: ClusterRecord) -> LoadedCluster:
+        """The cluster ``record`` with its hosts and shards, as stored now (a read only)."""
         return LoadedCluster.load(self.db, self.deps, record.id)
 
     def _with_health(self, record: ClusterRecord) -> cluster_pb2.Cluster:

@@ -44,7 +44,7 @@ class ClusterHosts(ClusterServiceBase):
         raise_if_any(check_host_names(request.host_names))
         if request.zone_id:
             raise_if_any(check_zone(request.zone_id, "zone_id"))
-        plan = self._plan(record)
+        plan = self._loaded(record)
         known = {host.name for host in plan.hosts}
         unknown = [name for name in request.host_names if name not in known]
         if unknown:
@@ -131,7 +131,7 @@ class ClusterHosts(ClusterServiceBase):
 
     def update_hosts(self, request: service_pb.UpdateClusterHostsRequest, caller: Caller) -> operation_pb2.Operation:
         record = self._changeable(request.cluster_id, caller, registry.UPDATE_HOSTS)
-        plan = self._plan(record)
+        plan = self._loaded(record)
         known = {host.name for host in plan.hosts}
         raise_if_any(check_host_names(request.update_host_specs, "update_host_specs"))
         problems = []

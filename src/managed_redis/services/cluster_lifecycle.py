@@ -196,7 +196,7 @@ class ClusterLifecycle(ClusterServiceBase):
         record = self._changeable(request.cluster_id, caller, registry.UPDATE_CLUSTER)
         update = plan_update(record, request)
         state = update.state
-        plan = self._plan(record)
+        plan = self._loaded(record)
         if update.password and update.password == plan.credentials.password:
             raise FailedPrecondition("no changes detected")
         version, problems = resolve_version(state.config_spec.version, self.deps.versions, "config_spec.version")

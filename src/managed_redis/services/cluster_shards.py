@@ -107,7 +107,7 @@ class ClusterShards(ClusterServiceBase):
         record = self._changeable(request.cluster_id, caller, registry.ENABLE_SHARDING)
         if record.sharded:
             raise FailedPrecondition(f"cluster {record.id} is sharded already")
-        plan = self._plan(record)
+        plan = self._loaded(record)
         refuse_other_databases(plan, steps.current_master(plan))
         return self._change(
             caller,

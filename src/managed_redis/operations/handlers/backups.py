@@ -123,7 +123,7 @@ def source_description(plan: LoadedCluster) -> dict[str, Any]:
 def backup_cluster(
     ctx: OperationContext[service_pb.BackupClusterRequest], backup_type: BackupType = BackupType.MANUAL
 ) -> cluster_pb2.Cluster:
-    plan = LoadedCluster.load(ctx.db, ctx.deps, ctx.cluster_id)
+    plan = LoadedCluster.of_operation(ctx)
     backup_id = ctx.once(NAME_THE_BACKUP, lambda: _start_backup(ctx, plan, backup_type))
     files = []
     for shard in plan.shards:

@@ -16,12 +16,8 @@ from managed_redis.store import backups as backup_store
 from managed_redis.store import clusters as cluster_store
 
 
-def _plan(ctx: OperationContext[Message]) -> LoadedCluster:
-    return LoadedCluster.load(ctx.db, ctx.deps, ctx.cluster_id)
-
-
 def create_cluster(ctx: OperationContext[service_pb.CreateClusterRequest]) -> cluster_pb2.Cluster:
-    plan = _plan(ctx)
+    plan = LoadedCluster.of_operation(ctx)
     ctx.once(steps.CLAIM_ADDRESSES, lambda: steps.claim_addresses(plan, plan.hosts))
     if plan.record.sharded:
         for shard_name, master_name in ctx.once("form cluster", lambda: sharding.form(plan)).items():
@@ -38,13 +34,13 @@ def create_cluster(ctx: OperationContext[service_pb.CreateClusterRequest]) -> cl
 
 def create_failed(ctx: OperationContext[Message], error: ApiError) -> None:
     """A cluster that could not be created keeps no process and no data; it shows ERROR."""
-    plan = _plan(ctx)
+    plan = LoadedCluster.of_operation(ctx)
     steps.remove_hosts(plan, plan.hosts)
     steps.set_status(ctx.db, plan.record.id, ClusterStatus.ERROR)
 
 
 def delete_cluster(ctx: OperationContext[service_pb.DeleteClusterRequest]) -> empty_pb2.Empty:
-    plan = _plan(ctx)
+    plan = LoadedCluster.of_operation(ctx)
     ctx.once("remove hosts", lambda: steps.remove_hosts(plan, plan.hosts))
     with ctx.db.write() as conn:
         # Its backups stay, for 7 days from now (see the scheduler).
@@ -54,7 +50,7 @@ def delete_cluster(ctx: OperationContext[service_pb.DeleteClusterRequest]) -> em
 
 
 def stop_cluster(ctx: OperationContext[service_pb.StopClusterRequest]) -> cluster_pb2.Cluster:
-    plan = _plan(ctx)
+    plan = LoadedCluster.of_operation(ctx)
 
     def remember_masters() -> dict[str, str]:
         return {shard.name: steps.current_master(plan, shard.name).name for shard in plan.shards}
@@ -68,7 +64,7 @@ def stop_cluster(ctx: OperationContext[service_pb.StopClusterRequest]) -> cluste
 
 
 def start_cluster(ctx: OperationContext[service_pb.StartClusterRequest]) -> cluster_pb2.Cluster:
-    plan = _plan(ctx)
+    plan = LoadedCluster.of_operation(ctx)
     if plan.record.sharded:
         # Each node's nodes.conf remembers the cluster: starting them all is enough.
         masters = {shard.name: plan.shard_master(shard.name) for shard in plan.shards}
@@ -90,7 +86,7 @@ def start_cluster(ctx: OperationContext[service_pb.StartClusterRequest]) -> clus
 
 def start_failed(ctx: OperationContext[service_pb.StartClusterRequest], error: ApiError) -> None:
     """A cluster that could not start is stopped again, whatever part of it came up."""
-    plan = _plan(ctx)
+    plan = LoadedCluster.of_operation(ctx)
     steps.stop_hosts(plan, plan.hosts, save=True)
     steps.set_status(ctx.db, plan.record.id, ClusterStatus.STOPPED)
 
@@ -99,4 +95,4 @@ def move_cluster(ctx: OperationContext[service_pb.MoveClusterRequest]) -> cluste
     request = ctx.request
     with ctx.db.write() as conn:
         cluster_store.update(conn, ctx.cluster_id, folder_id=request.destination_folder_id)
-    return steps.cluster_now(ctx.db, _plan(ctx))
+    return steps.cluster_now(ctx.db, LoadedCluster.of_operation(ctx))

@@ -63,7 +63,7 @@ def shards_involved(plan: LoadedCluster, request: service_pb.StartClusterFailove
 def start_failover(ctx: OperationContext[service_pb.StartClusterFailoverRequest]) -> cluster_pb2.Cluster:
     """Per shard: choose the new master once (remembered), then switch once. A resumed attempt
     finds the choice it made and switches only if the master is still where it was."""
-    plan = LoadedCluster.load(ctx.db, ctx.deps, ctx.cluster_id)
+    plan = LoadedCluster.of_operation(ctx)
     request = ctx.request
     for shard_name in shards_involved(plan, request):
 

@@ -21,10 +21,6 @@ from managed_redis.store import clusters as cluster_store
 from managed_redis.store.clusters import HostRecord
 
 
-def _plan(ctx: OperationContext[Message]) -> LoadedCluster:
-    return LoadedCluster.load(ctx.db, ctx.deps, ctx.cluster_id)
-
-
 def _set_state(ctx: OperationContext[Message], hosts: list[HostRecord], state: str) -> None:
     with ctx.db.write() as conn:
         for host in hosts:
@@ -32,7 +28,7 @@ def _set_state(ctx: OperationContext[Message], hosts: list[HostRecord], state: s
 
 
 def add_hosts(ctx: OperationContext[service_pb.AddClusterHostsRequest]) -> empty_pb2.Empty:
-    plan = _plan(ctx)
+    plan = LoadedCluster.of_operation(ctx)
     engine = plan.deps.engine
     new_hosts = [host for host in plan.hosts if host.state == HostState.ADDING]
     ctx.once(steps.CLAIM_ADDRESSES, lambda: steps.claim_addresses(plan, new_hosts))
@@ -67,7 +63,7 @@ def add_hosts(ctx: OperationContext[service_pb.AddClusterHostsRequest]) -> empty
 
 def add_hosts_failed(ctx: OperationContext[service_pb.AddClusterHostsRequest], error: ApiError) -> None:
     """Hosts that could not join are removed again; the rest of the cluster runs on."""
-    plan = _plan(ctx)
+    plan = LoadedCluster.of_operation(ctx)
     new_hosts = [host for host in plan.hosts if host.state == HostState.ADDING]
     if plan.record.sharded:
         leave(plan, new_hosts)
@@ -76,14 +72,14 @@ def add_hosts_failed(ctx: OperationContext[service_pb.AddClusterHostsRequest], e
     with ctx.db.write() as conn:
         for host in new_hosts:
             cluster_store.delete_host(conn, host.name)
-    remaining = _plan(ctx)
+    remaining = LoadedCluster.of_operation(ctx)
     if not remaining.record.sharded:
         steps.refresh_sentinels(remaining, steps.current_master(remaining))
     steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
 
 
 def delete_hosts(ctx: OperationContext[service_pb.DeleteClusterHostsRequest]) -> empty_pb2.Empty:
-    plan = _plan(ctx)
+    plan = LoadedCluster.of_operation(ctx)
     leaving = [host for host in plan.hosts if host.state == HostState.REMOVING]
 
     def move_master_away(shard_name: str) -> str:
@@ -115,7 +111,7 @@ def delete_hosts(ctx: OperationContext[service_pb.DeleteClusterHostsRequest]) ->
     with ctx.db.write() as conn:
         for host in leaving:
             cluster_store.delete_host(conn, host.name)
-    remaining = _plan(ctx)
+    remaining = LoadedCluster.of_operation(ctx)
     if not remaining.record.sharded:
         master = masters[DEFAULT_SHARD]
         ctx.once(steps.REFRESH_SENTINELS, lambda: steps.refresh_sentinels(remaining, master))
@@ -129,14 +125,14 @@ def update_hosts(ctx: OperationContext[service_pb.UpdateClusterHostsRequest]) ->
     """Store the hosts' new settings, apply them live, and finish only once every part that
     acts on them has them: each Sentinel must report the new replica priorities (they choose
     whom to promote by them), or a failover right after could still pick an excluded replica."""
-    plan = _plan(ctx)
+    plan = LoadedCluster.of_operation(ctx)
     request = ctx.request
     engine = plan.deps.engine
     master = steps.current_master(plan)
     for spec in request.update_host_specs:
         with ctx.db.write() as conn:
             cluster_store.update_host(conn, spec.host_name, **host_spec_values(spec))
-    updated = _plan(ctx)
+    updated = LoadedCluster.of_operation(ctx)
     seen: dict[str, int] = {}
     for spec in request.update_host_specs:
         host = updated.host(spec.host_name)

@@ -78,7 +78,7 @@ def load_shard(plan: LoadedCluster, backup: BackupRecord, source_shard: str, tar
 
 
 def restore_cluster(ctx: OperationContext[service_pb.RestoreClusterRequest]) -> cluster_pb2.Cluster:
-    plan = LoadedCluster.load(ctx.db, ctx.deps, ctx.cluster_id)
+    plan = LoadedCluster.of_operation(ctx)
     backup = _backup(ctx)
     pairs = list(zip(sorted(backup.shard_names), sorted(shard.name for shard in plan.shards), strict=True))
     ctx.once(steps.CLAIM_ADDRESSES, lambda: steps.claim_addresses(plan, plan.hosts))

@@ -21,10 +21,6 @@ from managed_redis.store import clusters as cluster_store
 from managed_redis.store.clusters import HostRecord
 
 
-def _plan(ctx: OperationContext[Message]) -> LoadedCluster:
-    return LoadedCluster.load(ctx.db, ctx.deps, ctx.cluster_id)
-
-
 def join_hosts(plan: LoadedCluster, hosts: list[HostRecord], master: HostRecord) -> None:
     """Start ``hosts`` (of one shard whose master is ``master``), meet them into the cluster
     and make the non-masters replicate it."""
@@ -47,7 +43,7 @@ def join_hosts(plan: LoadedCluster, hosts: list[HostRecord], master: HostRecord)
 
 
 def add_shard(ctx: OperationContext[service_pb.AddClusterShardRequest]) -> cluster_pb2.Shard:
-    plan = _plan(ctx)
+    plan = LoadedCluster.of_operation(ctx)
     shard_name = ctx.request.shard_name
     new_hosts = plan.shard_hosts(shard_name)
     master = plan.shard_master(shard_name)
@@ -56,7 +52,7 @@ def add_shard(ctx: OperationContext[service_pb.AddClusterShardRequest]) -> clust
     steps.record_master(ctx.db, plan, shard_name, master.name)
     _set_state(ctx, new_hosts, HostState.ACTIVE)
     if sharding.rebalance_enabled(plan):
-        ctx.once(steps.REBALANCE, lambda: dataclasses.asdict(sharding.rebalance(_plan(ctx))))
+        ctx.once(steps.REBALANCE, lambda: dataclasses.asdict(sharding.rebalance(LoadedCluster.of_operation(ctx))))
     steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     steps.look_again(ctx.db, plan)
     return cluster_pb2.Shard(name=shard_name, cluster_id=plan.record.id)
@@ -64,7 +60,7 @@ def add_shard(ctx: OperationContext[service_pb.AddClusterShardRequest]) -> clust
 
 def add_shard_failed(ctx: OperationContext[service_pb.AddClusterShardRequest], error: ApiError) -> None:
     """A shard that could not join leaves again: its processes, its rows, its node ids."""
-    plan = _plan(ctx)
+    plan = LoadedCluster.of_operation(ctx)
     shard_name = ctx.request.shard_name
     leaving = plan.shard_hosts(shard_name)
     if sharding.holds_slots(plan, shard_name):  # a rebalance that failed midway moved some here
@@ -92,7 +88,7 @@ def leave(plan: LoadedCluster, leaving: list[HostRecord]) -> None:
 
 
 def delete_shard(ctx: OperationContext[service_pb.DeleteClusterShardRequest]) -> empty_pb2.Empty:
-    plan = _plan(ctx)
+    plan = LoadedCluster.of_operation(ctx)
     shard_name = ctx.request.shard_name
     staying = [shard.name for shard in plan.shards if shard.name != shard_name]
     ctx.once("move the shard's slots away", lambda: dataclasses.asdict(sharding.rebalance(plan, staying)))
@@ -107,7 +103,7 @@ def delete_shard(ctx: OperationContext[service_pb.DeleteClusterShardRequest]) ->
 
 
 def rebalance(ctx: OperationContext[service_pb.RebalanceClusterRequest]) -> cluster_pb2.Cluster:
-    plan = _plan(ctx)
+    plan = LoadedCluster.of_operation(ctx)
     ctx.once(steps.REBALANCE, lambda: dataclasses.asdict(sharding.rebalance(plan)))
     steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     return steps.cluster_now(ctx.db, plan)
@@ -117,13 +113,13 @@ def enable_sharding(ctx: OperationContext[service_pb.EnableShardingClusterReques
     """Restart every host in cluster mode from a fresh snapshot, never from its AOF: the
     master keeps its data and takes all the slots; the replicas start empty and copy it.
     Sentinels are gone for good. Writes during the switch: see ``sharding_switch``."""
-    plan = _plan(ctx)
+    plan = LoadedCluster.of_operation(ctx)
     master = plan.host(ctx.once("find master", lambda: steps.current_master(plan).name))
     steps.record_master(ctx.db, plan, DEFAULT_SHARD, master.name)
     ctx.once("restart the hosts in cluster mode", lambda: sharding_switch.restart_in_cluster_mode(plan, master))
     with ctx.db.write() as conn:
         cluster_store.update(conn, plan.record.id, sharded=True)
-    sharded = _plan(ctx)
+    sharded = LoadedCluster.of_operation(ctx)
     ctx.once(steps.FORM_THE_CLUSTER, lambda: sharding.form(sharded, {DEFAULT_SHARD: [(0, SLOTS - 1)]}))
     steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     return steps.cluster_now(ctx.db, sharded)
@@ -133,7 +129,7 @@ def enable_sharding_failed(ctx: OperationContext[service_pb.EnableShardingCluste
     """A failure before the cluster is recorded as sharded puts every host back as it ran
     (non-sharded, under Sentinels); after, its hosts run in cluster mode already and it is
     left RUNNING as a sharded cluster for the supervisor to heal."""
-    plan = _plan(ctx)
+    plan = LoadedCluster.of_operation(ctx)
     if not plan.record.sharded:
         master = sharding_switch.put_back(plan)
         steps.record_master(ctx.db, plan, DEFAULT_SHARD, master.name)

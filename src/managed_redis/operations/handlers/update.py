@@ -103,7 +103,7 @@ def restart_shard(new: LoadedCluster, master: HostRecord) -> str:
 
 def update_cluster(ctx: OperationContext[service_pb.UpdateClusterRequest]) -> cluster_pb2.Cluster:
     state = ctx.request
-    old = LoadedCluster.load(ctx.db, ctx.deps, ctx.cluster_id)
+    old = LoadedCluster.of_operation(ctx)
     secrets = old.deps.vault.open_sealed(old.record.secrets or b"")
     pending_password = secrets.get("pending_password")
     new_secrets = {key: value for key, value in secrets.items() if key != "pending_password"}
