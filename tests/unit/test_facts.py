@@ -4,6 +4,7 @@ as stored JSON (``HostFacts.same``) they must agree, counters that move every se
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ BASE = HostFacts(
 )
 
 
-def with_redis(**changes: object) -> HostFacts:
+def with_redis(**changes: Any) -> HostFacts:
     return dataclasses.replace(BASE, redis=dataclasses.replace(BASE.redis, **changes))
 
 
