@@ -49,9 +49,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def backups_of(server: RunningServer, cluster_id: str) -> list[dict[str, Any]]:
-    backups: list[dict[str, Any]] = json_object(
-        server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}/backups")
-    ).get("backups", [])
+    reply = json_object(server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}/backups"))
+    backups: list[dict[str, Any]] = reply.get("backups", [])
     return backups
 
 

@@ -67,9 +67,8 @@ def wait_alive(
 
 
 def hosts_of(server: RunningServer, cluster_id: str) -> list[dict[str, Any]]:
-    hosts: list[dict[str, Any]] = json_object(server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}/hosts"))[
-        "hosts"
-    ]
+    reply = json_object(server.rest("GET", f"/managed-redis/v1/clusters/{cluster_id}/hosts"))
+    hosts: list[dict[str, Any]] = reply["hosts"]
     return hosts
 
 
