@@ -41,6 +41,9 @@ def sentinel_run_id(cluster_id: str, host_name: str) -> str:
 
 @dataclass
 class LoadedCluster:
+    """A cluster's row, hosts and shards as read once, and the dependencies that turn them
+    into engine inputs. Not a plan of changes: reading it writes nothing."""
+
     deps: Deps
     record: ClusterRecord
     hosts: list[HostRecord]
