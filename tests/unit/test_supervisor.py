@@ -198,31 +198,41 @@ def test_a_supervisor_taking_over_vouches_only_for_what_it_saw_itself(
     assert {row.checked_at for row in rows.values()} == {T0 + dt.timedelta(seconds=2)}
 
 
-def test_a_steady_masters_sentinel_is_asked_in_turn_and_what_it_said_stands(
+def test_a_steady_master_is_pinged_between_its_full_looks_and_what_it_said_stands(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     world.add_cluster("c1")
     supervisor = world.supervisor()
     one_pass(supervisor)  # a first look at everything
-    asked: list[list[tuple[str, bool]]] = []
+    asked: list[dict[str, tuple[bool, bool]]] = []  # per pass: host -> (asks its Sentinel, PING only)
     observe = world.engine.observe
 
     def observe_and_note(
         hosts: Sequence[WatchedHost], timeout_s: float = 1.0, keep_connections: bool = False
     ) -> dict[str, HostFacts]:
-        asked.append([(w.name, w.asks_sentinel) for w in hosts])
+        asked.append({w.name: (w.asks_sentinel, w.ping_only) for w in hosts})
         return observe(hosts, timeout_s, keep_connections)
 
     monkeypatch.setattr(world.engine, "observe", observe_and_note)
     for _ in range(6):
         world.clock.advance(1)
         one_pass(supervisor)
-    masters_sentinel = [dict(looks)["c1-h1"] for looks in asked]
-    assert all("c1-h1" in dict(looks) for looks in asked)  # the master: every pass
-    assert masters_sentinel.count(True) == 2 and masters_sentinel.count(False) == 4  # its Sentinel: in turn
+        with world.db.read() as conn:
+            row = host_facts.for_clusters(conn, ["c1"])["c1-h1"]
+        # Not lost on the passes that only pinged it: its role, and what its Sentinel said.
+        assert row.facts["redis"]["role"] == "master" and row.facts["sentinel"]["answered"] is True
+    master_looks = [looks["c1-h1"] for looks in asked]  # the master: every pass
+    assert master_looks.count((True, False)) == 2 and master_looks.count((False, True)) == 4
+    replica_looks = [looks.get("c1-h2") for looks in asked]  # a replica: in full, in turn
+    assert replica_looks.count((True, False)) == 2 and replica_looks.count(None) == 4
+
+    world.engine.hosts["c1-h1"].process = ProcessState.STOPPED  # frozen: seen on the next pass
+    world.clock.advance(1)
+    supervisor.run_once()
     with world.db.read() as conn:
         row = host_facts.for_clusters(conn, ["c1"])["c1-h1"]
-    assert row.facts["sentinel"]["answered"] is True  # not lost on the passes that skipped it
+    frozen = HostFacts.from_json(row.facts).redis
+    assert (frozen.process, frozen.answered) == (ProcessState.STOPPED, False)
 
 
 def test_a_fence_that_failed_holds_back_the_promotion() -> None:

@@ -60,8 +60,9 @@ LEASE = "supervisor"
 # Clusters whose processes are meant to run, and so are looked at.
 OBSERVED_STATUSES = frozenset({"RUNNING", "UPDATING"})
 ACT_THREADS = 4
-# A steady cluster's replicas and Sentinels are looked at every ROTATION passes, its masters
-# every pass (a master's silence is what must be noticed within seconds).
+# A steady cluster's hosts are looked at in full every ROTATION passes, one in ROTATION of
+# them each pass; in the other passes its masters are asked whether they answer (PING: a
+# master's silence is what must be noticed within seconds), the rest are left be.
 ROTATION = 3
 # A host whose facts did not change has its times written this often (readers call facts
 # older than health.STALE_AFTER_S unknown).
@@ -205,11 +206,7 @@ class Supervisor:
         looked = time.monotonic()
         facts = self.deps.engine.observe(watched, keep_connections=True)
         observe_s = time.monotonic() - looked
-        for w in watched:
-            if w.sentinel_master is not None and not w.ask_sentinel and w.name in facts:
-                last = self._last_facts(w.name)
-                if last is not None:
-                    facts[w.name] = dataclasses.replace(facts[w.name], sentinel=last.sentinel)
+        self._complete(watched, facts)
         now = self.clock.now()
         changed = self._store(records, hosts, stored, facts, now)
         acting = 0
@@ -317,6 +314,24 @@ class Supervisor:
             self._watched_of.pop(gone, None)
             self._quiet.discard(gone)
 
+    def _complete(self, watched: list[WatchedHost], facts: dict[str, HostFacts]) -> None:
+        """Fill in what a partial look did not ask from the host's last look: a Sentinel left
+        be, and all but the answer of a master only pinged."""
+        for w in watched:
+            found = facts.get(w.name)
+            if found is None or not (w.ping_only or (w.sentinel_master is not None and not w.ask_sentinel)):
+                continue
+            last = self._last_facts(w.name)
+            if last is None:
+                if w.ping_only:
+                    del facts[w.name]  # nothing to complete it from: not stored, looked at in full later
+                continue
+            redis = found.redis
+            if w.ping_only and redis.answered:
+                same_files = last.redis.files_present == redis.files_present
+                redis = last.redis if same_files else dataclasses.replace(last.redis, files_present=redis.files_present)
+            facts[w.name] = last if redis is last.redis else HostFacts(redis, last.sentinel)
+
     def _last_facts(self, name: str) -> HostFacts | None:
         """What was last seen of host ``name``, parsed once per stored row."""
         if name not in self._parsed and name in self._rows:
@@ -330,7 +345,7 @@ class Supervisor:
         return self._parsed
 
     def _watched(self, record: ClusterRecord, hosts: list[HostRecord]) -> tuple[list[WatchedHost], list[WatchedHost]]:
-        """How to look at the cluster's hosts, in full and at Redis only; built again only
+        """How to look at the cluster's hosts, in full and with a PING only; built again only
         when its revision moves."""
         kept = self._watched_of.get(record.id)
         if kept is not None and kept[0] == record.revision:
@@ -338,9 +353,9 @@ class Supervisor:
         credentials = self._credentials_of(record)
         tls = bool(record.spec.get("cluster", {}).get("tlsEnabled"))
         watched = [watched_host(self.deps, record, host, credentials, tls) for host in hosts]
-        redis_only = [dataclasses.replace(w, ask_sentinel=False) for w in watched]
-        self._watched_of[record.id] = (record.revision, watched, redis_only)
-        return watched, redis_only
+        pinged = [dataclasses.replace(w, ask_sentinel=False, ping_only=True) for w in watched]
+        self._watched_of[record.id] = (record.revision, watched, pinged)
+        return watched, pinged
 
     def _to_look_at(
         self, record: ClusterRecord, hosts: list[HostRecord], stored: dict[str, FactsRow], busy: bool
@@ -349,7 +364,7 @@ class Supervisor:
         looked at by this supervisor, or an operation holds it); of a steady one, its masters
         each pass and the rest in turn, every ``ROTATION`` passes (a death is seen at once
         anyway: the process watch)."""
-        watched, redis_only = self._watched(record, hosts)
+        watched, pinged = self._watched(record, hosts)
         rows = [stored.get(host.name) for host in hosts]
         steady = not busy and all(row is not None and row.checked_at is not None and _steady(row.facts) for row in rows)
         steady = steady and not any(w.marker in self._exited or w.sentinel_marker in self._exited for w in watched)
@@ -362,7 +377,7 @@ class Supervisor:
             if index % ROTATION == turn:
                 looks.append(w)
             elif row is not None and row.facts["redis"].get("role") == "master":
-                looks.append(redis_only[index])  # its Sentinel in turn: what it said last stands
+                looks.append(pinged[index])  # the rest in turn: what it said last stands
         return looks
 
     def _credentials_of(self, record: ClusterRecord) -> Credentials:
@@ -391,9 +406,9 @@ class Supervisor:
                 found = facts.get(host.name)
                 if found is None:
                     continue
-                data = found.to_json()
                 previous = stored.get(host.name)
-                changed = previous is None or previous.checked_at is None or not HostFacts.same(previous.facts, data)
+                changed = self._changed(host.name, previous, found)
+                data = found.to_json() if changed else previous.facts if previous else {}
                 answered = found.redis.answered
                 stamped = self._stamped.get(host.name)
                 if changed or stamped is None or (now - stamped).total_seconds() >= STAMP_EVERY_S:
@@ -408,6 +423,16 @@ class Supervisor:
             with self.db.write() as conn:
                 host_facts.record(conn, sightings, now)
         return changed_clusters
+
+    def _changed(self, name: str, previous: FactsRow | None, found: HostFacts) -> bool:
+        """Whether ``found`` differs from the stored row ``previous`` (counters aside), told
+        from the last look held as a value where there is one (no JSON made)."""
+        if previous is None or previous.checked_at is None:
+            return True
+        last = self._parsed.get(name)
+        if last is not None:
+            return not last.same_as(found)
+        return not HostFacts.same(previous.facts, found.to_json())
 
     def _heal(self, view: ClusterView, now: dt.datetime) -> int:
         running = self._acting.get(view.id)
