@@ -82,6 +82,8 @@ class Worker:
         self._stop = threading.Event()
         self._wake = threading.Condition()
         self._pending_wakeups = 0
+        # When the next idle poll of the store is due (time.monotonic()), whichever thread takes it.
+        self._next_poll = 0.0
         # operation id -> (lease owner, deadline)
         self._running: dict[str, tuple[str, dt.datetime]] = {}
         self._running_lock = threading.Lock()
@@ -129,9 +131,15 @@ class Worker:
                 self._idle()
 
     def _idle(self) -> None:
+        """Wait for a submit's wake-up (``notify``) or for this thread's turn to poll: the idle
+        threads take turns, so the store is asked once per ``poll_s`` however many wait."""
         with self._wake:
-            if self._pending_wakeups == 0:
-                self._wake.wait(self.poll_s)
+            while self._pending_wakeups == 0 and not self._stop.is_set():
+                wait_s = self._next_poll - time.monotonic()
+                if wait_s <= 0:
+                    self._next_poll = time.monotonic() + self.poll_s
+                    return
+                self._wake.wait(wait_s)
             self._pending_wakeups = max(0, self._pending_wakeups - 1)
 
     def run_one(self, owner: str) -> bool:
