@@ -131,6 +131,7 @@ def test_a_ping_only_look_says_only_whether_redis_answers(servers: dict[str, tup
     host = WatchedHost("m", m, mdir, credentials, ping_only=True)
     seen = engine.observe([host])["m"].redis
     assert (seen.process, seen.answered, seen.files_present, seen.role) == (ProcessState.RUNNING, True, True, None)
+    assert engine.watch.pid(host.marker) == mpid  # found by its pidfile, watched from then on
     os.kill(mpid, signal.SIGSTOP)
     try:
         frozen = engine.observe([host], timeout_s=0.5)["m"].redis

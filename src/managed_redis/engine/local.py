@@ -548,9 +548,10 @@ class LocalEngine:
         looks at every host each second); otherwise they are closed before returning.
         """
         watched = self.watch.pids([h.marker for h in hosts] + [h.sentinel_marker for h in hosts if h.asks_sentinel])
-        redis_pids = {h.name: watched[h.marker] or process.live_pid(h.pidfile, h.marker) for h in hosts}
+        # A process not watched yet is looked for by its pidfile, and watched from then on.
+        redis_pids = {h.name: watched[h.marker] or self._pid(h.marker, h.pidfile) for h in hosts}
         sentinel_pids = {
-            h.name: watched[h.sentinel_marker] or process.live_pid(h.sentinel_pidfile, h.sentinel_marker)
+            h.name: watched[h.sentinel_marker] or self._pid(h.sentinel_marker, h.sentinel_pidfile)
             for h in hosts
             if h.asks_sentinel
         }
