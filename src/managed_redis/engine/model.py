@@ -182,15 +182,15 @@ class WatchedHost:
     def port(self) -> int:
         return redis_port(self.ca_file is not None)
 
-    @property
+    # Names and paths a look at the host uses, worked out once (a pass looks at hundreds of hosts).
+    @cached_property
     def marker(self) -> str:
         return marker(self.address, self.port)
 
-    @property
+    @cached_property
     def sentinel_marker(self) -> str:
         return marker(self.address, SENTINEL_PORT)
 
-    # Paths a look at the host checks, worked out once (a pass looks at hundreds of hosts).
     @cached_property
     def pidfile(self) -> Path:
         return self.directory / REDIS_PIDFILE
