@@ -189,7 +189,7 @@ class Worker:
         except Exception:
             reference = uuid.uuid4().hex[:12]
             log.exception("operation %s failed unexpectedly (reference %s)", record.id, reference)
-            self._fail(ctx, kind, Internal(f"internal error; the server log has the details under {reference}"))
+            self._fail(ctx, kind, Internal.logged_under(reference))
             return
         packed = any_pb2.Any()
         packed.Pack(response)
