@@ -145,7 +145,11 @@ def test_the_engine_says_what_each_process_is(servers: dict[str, tuple[str, int,
     credentials = Credentials(password="unused", admin_password=PASSWORD)
     (m, _, mdir), (r, rpid, rdir) = servers["m"], servers["r"]
     hosts = [WatchedHost("m", m, mdir, credentials), WatchedHost("r", r, rdir, credentials)]
-    wait_until(lambda: engine.observe(hosts)["r"].redis.link_up, timeout_s=10)
+    # The replica's link is up a moment before its master counts it online: wait for both.
+    wait_until(
+        lambda: (seen := engine.observe(hosts))["r"].redis.link_up and r in seen["m"].redis.replica_lags,
+        timeout_s=10,
+    )
     seen = engine.observe(hosts)
     assert seen["m"].redis.role == Role.MASTER and seen["m"].redis.replica_lags.keys() == {r}
     assert seen["r"].redis.role == Role.REPLICA and seen["r"].redis.master_address == m
