@@ -32,6 +32,7 @@ class FakeHost:
     offset: int = 1000
     sentinel: ProcessState | None = ProcessState.RUNNING  # None: no Sentinel runs here
     sentinel_names: str | None = None  # the master address its Sentinel names
+    sentinel_failing_over: bool = False  # its Sentinel is failing the master over on its own
     min_replicas: int = 0
 
 
@@ -167,6 +168,9 @@ class FakeEngine:
 
     def master_seen_by(self, sentinel: Sentinel) -> str | None:
         return self.hosts[sentinel.name].sentinel_names
+
+    def failing_over(self, sentinel: Sentinel) -> bool:
+        return self.hosts[sentinel.name].sentinel_failing_over
 
     def request_failover(self, sentinel: Sentinel) -> None:
         """Promote the most advanced replica with priority above 0 that follows the master."""

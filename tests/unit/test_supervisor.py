@@ -102,6 +102,24 @@ def test_a_dead_master_is_failed_over_once_then_restarted_as_a_replica(world: Wo
     assert len(world.engine.called("request_failover")) == 1
 
 
+@pytest.mark.parametrize("sentinel_state", ["failing over", "names another master"])
+def test_no_failover_is_forced_beside_one_a_sentinel_makes_itself(world: World, sentinel_state: str) -> None:
+    """SENTINEL FAILOVER skips the Sentinels' election: forced while one of them fails the
+    master over on its own, it would promote a second replica."""
+    world.add_cluster("c1")
+    supervisor = world.supervisor()
+    one_pass(supervisor)
+    world.engine.hosts["c1-h1"].process = ProcessState.GONE
+    if sentinel_state == "failing over":
+        world.engine.hosts["c1-h3"].sentinel_failing_over = True
+    else:
+        world.engine.hosts["c1-h3"].sentinel_names = world.engine.hosts["c1-h2"].address
+    world.clock.advance(0.5)
+    one_pass(supervisor)
+    assert world.engine.called("request_failover") == []
+    assert [h.role for h in world.engine.hosts.values()].count(Role.MASTER) == 1  # the gone one's
+
+
 def _hold(world: World, cluster_id: str, kind: str, status: str = "UPDATING") -> None:
     record = OperationRecord(
         id="op1",

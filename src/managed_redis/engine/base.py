@@ -169,6 +169,10 @@ class Engine(Protocol):
         """The master address ``sentinel`` names, or None if it cannot be asked.
         Never raises."""
 
+    def failing_over(self, sentinel: Sentinel) -> bool:
+        """Whether ``sentinel`` is failing its master over now (electing a leader, or the
+        leader promoting a replica); False if it cannot be asked. Never raises."""
+
     def request_failover(self, sentinel: Sentinel) -> None:
         """Ask ``sentinel`` to fail its master over now; it picks the replica.
         Raises EngineError if it refuses (no good replica, a failover in progress) or cannot be

@@ -506,6 +506,19 @@ class LocalEngine:
             return None
         return str(reply[0]) if reply else None
 
+    def failing_over(self, sentinel: Sentinel) -> bool:
+        """Whether ``sentinel`` is failing its master over now: ``failover_in_progress`` among
+        its flags in ``SENTINEL MASTER`` (set from the start of its election until the new
+        master is announced). False if it cannot be asked. Never raises."""
+        try:
+            state = self.sentinel_admin(sentinel).sentinel_master(sentinel.master_name)
+        except redis.RedisError:
+            return False
+        if not isinstance(state, dict):
+            return False
+        flags = state.get("flags", "")
+        return "failover_in_progress" in (flags if isinstance(flags, set) else set(str(flags).split(",")))
+
     def request_failover(self, sentinel: Sentinel) -> None:
         """Ask ``sentinel`` to fail its master over now (``SENTINEL FAILOVER``): it picks the
         replica by its own rules (priority, then offset). Raises EngineError if it refuses

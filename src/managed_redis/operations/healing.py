@@ -132,14 +132,27 @@ def _fence(db: Database, plan: LoadedCluster, action: Action) -> None:
 
 
 def _failover(db: Database, plan: LoadedCluster, action: Action) -> None:
-    """Ask the Sentinels, one after another, until one takes the failover."""
-    master = _host(plan, action)
+    """Ask the Sentinels, one after another, until one takes the failover; none, if one of
+    them is failing the master over already or names another master (a forced failover
+    beside a Sentinel's own would promote a second replica: two masters, one to lose)."""
+    engine, master = plan.deps.engine, _host(plan, action)
+    sentinels = [plan.sentinel(host, master) for host in plan.hosts]
+    for sentinel in sentinels:
+        if engine.failing_over(sentinel):
+            log.info("supervisor: the Sentinel on %s is failing %s over already", sentinel.name, master.name)
+            return
+        named = engine.master_seen_by(sentinel)
+        if named not in (None, master.address):
+            log.info("supervisor: the Sentinel on %s names %s the master already", sentinel.name, named)
+            return
     refusals = []
-    for host in plan.hosts:
+    for sentinel in sentinels:
         try:
-            plan.deps.engine.request_failover(plan.sentinel(host, master))
+            engine.request_failover(sentinel)
             return
         except EngineError as exc:
+            if "INPROG" in str(exc):
+                return  # a failover is under way: that is what was asked for
             refusals.append(str(exc))
     raise EngineError("no Sentinel took the failover: " + "; ".join(refusals))
 
