@@ -81,6 +81,8 @@ class RedisFacts:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RedisFacts:
+        """The look ``to_json`` stored (fields it does not know are skipped). Raises ValueError for
+        a process state or role the enums do not know."""
         values = _known(cls, data)
         values["process"] = ProcessState(values.get("process", ProcessState.GONE))
         if values.get("role") is not None:
@@ -110,6 +112,8 @@ class SentinelFacts:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SentinelFacts:
+        """The look ``to_json`` stored (fields it does not know are skipped). Raises ValueError for
+        a process state the enum does not know."""
         values = _known(cls, data)
         values["process"] = ProcessState(values.get("process", ProcessState.GONE))
         return cls(**values)
@@ -139,6 +143,8 @@ class HostFacts:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> HostFacts:
+        """The look ``to_json`` stored. Raises KeyError without its ``redis`` entry, ValueError as
+        ``RedisFacts.from_json`` does."""
         sentinel = data.get("sentinel")
         return cls(RedisFacts.from_json(data["redis"]), SentinelFacts.from_json(sentinel) if sentinel else None)
 

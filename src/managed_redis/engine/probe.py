@@ -384,6 +384,7 @@ class Prober:
             self._drop(self._links[endpoint])
 
     def close(self) -> None:
+        """Close every kept connection and the poller. Never raises for a connection already gone."""
         for link in list(self._links.values()):
             self._drop(link)
         self._by_fd.clear()
