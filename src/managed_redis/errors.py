@@ -33,8 +33,6 @@ its catcher is INTERNAL naming only a reference the server log has (never its te
         │                                                         INVALID_ARGUMENT naming it
         ├── LeaseLost                    INTERNAL (13)            operations/context.py: the worker lets go
         │                                                         of the operation; no answer from it
-        ├── Retry                        INTERNAL (13)            operations/context.py: the worker runs the
-        │                                                         operation again later (no handler raises it)
         ├── SettingsError (ValueError)   INTERNAL (13)            settings.py: ``mredis`` exits 2 at start
         ├── TokensFileError (ValueError) INTERNAL (13)            api/auth.py: logged; the tokens read
         │                                                         before stay in force

@@ -49,14 +49,6 @@ class LeaseLost(InternalError):
     """This worker no longer owns the operation; another one has taken it over."""
 
 
-class Retry(InternalError):
-    """Stop now and run the operation again from its last checkpoint after ``after_s``."""
-
-    def __init__(self, reason: str, after_s: float = 1.0) -> None:
-        super().__init__(reason)
-        self.after_s = after_s
-
-
 class OperationContext(Generic[RequestT_co]):
     """One attempt at one operation: its row, its request, what it may use (``deps``)."""
 

@@ -30,7 +30,7 @@ from google.rpc import status_pb2
 from managed_redis.clock import SYSTEM_CLOCK, Clock
 from managed_redis.engine.errors import EngineError
 from managed_redis.errors import ApiError, DeadlineExceeded, Internal, without_paths
-from managed_redis.operations.context import LeaseLost, OperationContext, Retry
+from managed_redis.operations.context import LeaseLost, OperationContext
 from managed_redis.operations.deps import Deps
 from managed_redis.operations.health import cluster_health
 from managed_redis.operations.kinds import OperationKind
@@ -175,10 +175,6 @@ class Worker:
         except LeaseLost:
             log.warning("operation %s: lease lost; another worker carries on", record.id)
             return
-        except Retry as retry:
-            log.info("operation %s: retrying in %.1f s: %s", record.id, retry.after_s, retry)
-            self._release_for_retry(record, owner, retry.after_s)
-            return
         except ApiError as error:
             self._fail(ctx, kind, error, gave_up=isinstance(error, DeadlineExceeded))
             return
@@ -267,10 +263,6 @@ class Worker:
         if record.cluster_id and status_before:
             with self.db.write() as conn:
                 cluster_store.update(conn, record.cluster_id, status=status_before)
-
-    def _release_for_retry(self, record: OperationRecord, owner: str, after_s: float) -> None:
-        with self.db.write() as conn:
-            op_store.release_lease(conn, record.id, owner, self.clock.now(), after_s)
 
     # -- leases ----------------------------------------------------------------------------
 

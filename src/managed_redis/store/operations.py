@@ -160,15 +160,6 @@ def renew_lease(conn: Connection, op_id: str, owner: str, now: dt.datetime, leas
     return result.rowcount == 1
 
 
-def release_lease(conn: Connection, op_id: str, owner: str, now: dt.datetime, after_s: float) -> None:
-    """Give up a held lease so that any worker may claim the operation again after ``after_s``."""
-    conn.execute(
-        operations.update()
-        .where(operations.c.id == op_id, operations.c.lease_owner == owner, operations.c.done.is_(False))
-        .values(lease_owner=None, lease_expires_at=now + dt.timedelta(seconds=after_s), modified_at=now)
-    )
-
-
 def save_progress(conn: Connection, op_id: str, owner: str, now: dt.datetime, progress: dict[str, Any]) -> bool:
     """Store ``progress`` for the operation if ``owner`` still holds it; False if it no longer does
     (lost, or finished)."""
