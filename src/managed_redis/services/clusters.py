@@ -1,9 +1,9 @@
 """ClusterService: clusters, their hosts and shards, and every change to them.
 
-Reads come from the store, with health and roles read live from the processes. Changes are
-checked here (rights, request, state) and submitted as operations; the handlers in
-``operations/handlers`` carry them out. The methods live by area in the ``cluster_*``
-modules; this class puts them together as the one service the API knows.
+Reads come from the store, health and roles included (what the supervisor last saw, never a live
+probe of a process). Changes are checked here (rights, request, state) and submitted as
+operations; the handlers in ``operations/handlers`` carry them out. The methods live by area
+in the ``cluster_*`` modules; this class puts them together as the one service the API knows.
 """
 
 from __future__ import annotations
