@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import sys
 
-from bench import backup, cluster_create, failover, sharding, supervision
+from bench import (
+    backup,
+    cluster_create,
+    control_plane,
+    failover,
+    logs,
+    metrics,
+    metrics_store,
+    sharding,
+    supervision,
+    upgrade,
+)
 
 BENCHMARKS = {
     "create": cluster_create.main,
@@ -12,6 +23,11 @@ BENCHMARKS = {
     "backup": backup.main,
     "sharding": sharding.main,
     "supervision": supervision.main,
+    "logs": logs.main,
+    "upgrade": upgrade.main,
+    "metrics": metrics.main,
+    "metrics-store": metrics_store.main,
+    "control-plane": control_plane.main,
 }
 
 

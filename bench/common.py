@@ -19,13 +19,15 @@ BENCH_NETWORK = "127.29.0.0/16"
 
 
 @contextmanager
-def bench_server(**env: str) -> Iterator[RunningServer]:
+def bench_server(network: str = BENCH_NETWORK, **env: str) -> Iterator[RunningServer]:
+    """A server of the benchmark's own, its hosts on ``network`` (a benchmark that may run
+    beside another takes a network of its own); every process there is killed afterwards."""
     with tempfile.TemporaryDirectory(prefix="mredis-bench-") as data_dir:
         try:
-            with running_server(Path(data_dir), env={"MREDIS_HOST_NETWORK": BENCH_NETWORK, **env}) as server:
+            with running_server(Path(data_dir), env={"MREDIS_HOST_NETWORK": network, **env}) as server:
                 yield server
         finally:
-            kill_all(BENCH_NETWORK)
+            kill_all(network)
 
 
 def bare_redis_start_s(address: str = "127.28.0.1") -> float:

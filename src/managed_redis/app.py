@@ -19,29 +19,40 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from managed_redis.api.auth import Authenticator, ensure_admin_token
+from managed_redis.api.console_pages import CA_CERTIFICATE_PATH, ca_certificate_page, console_pages
 from managed_redis.api.dispatch import Dispatcher
+from managed_redis.api.docs_pages import docs_pages
 from managed_redis.api.grpc_server import start_grpc_server
 from managed_redis.api.methods import build_method_table
-from managed_redis.api.rest import RestGateway, start_rest_server
+from managed_redis.api.metrics import METRICS_PATH, metrics_page
+from managed_redis.api.progress_page import PROGRESS_PATH, progress_page
+from managed_redis.api.rest import Page, RestGateway, start_rest_server
 from managed_redis.backup_store import S3Access, open_backup_store
 from managed_redis.catalog import versions as version_catalog
 from managed_redis.clock import SYSTEM_CLOCK, Clock
 from managed_redis.engine import process
-from managed_redis.engine.local import LocalEngine
+from managed_redis.engine.selection import open_engine
 from managed_redis.operations import registry
 from managed_redis.operations.deps import Deps
+from managed_redis.operations.log_rotation import LogRotation
+from managed_redis.operations.maintenance_scheduler import MaintenanceScheduler
 from managed_redis.operations.scheduler import BackupScheduler
 from managed_redis.operations.submit import OperationQueue
 from managed_redis.operations.supervisor import Supervisor
 from managed_redis.operations.worker import AnyKind, Worker
 from managed_redis.pki import CertificateAuthority
 from managed_redis.services.backups import BackupService
+from managed_redis.services.change_freezes import ChangeFreezeService
 from managed_redis.services.clusters import ClusterService
 from managed_redis.services.endpoints import ApiEndpointService
 from managed_redis.services.iam_tokens import IamTokenService
+from managed_redis.services.maintenance import MaintenanceService
+from managed_redis.services.metrics import MetricsService
 from managed_redis.services.operations import OperationService
 from managed_redis.services.resource_presets import ResourcePresetService
 from managed_redis.services.retention_policies import BackupRetentionPolicyService
+from managed_redis.services.submitting import replayed_operation
+from managed_redis.services.users import UserService
 from managed_redis.services.versions import VersionsService
 from managed_redis.settings import Settings
 from managed_redis.store.database import Database
@@ -89,7 +100,7 @@ def build_components(
     migrate(db)
     deps = Deps(
         settings=settings,
-        engine=LocalEngine(),
+        engine=open_engine(settings),
         vault=Vault.open(settings.data_dir, settings.secret_key),
         ca=CertificateAuthority(settings.tls_dir),
         versions=tuple(version_catalog.discover(settings.redis_binaries)),
@@ -143,12 +154,33 @@ class ApiServer:
         self.executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="api")
         self.worker: Worker | None = None
         self.supervisor = Supervisor(components.db, components.deps, components.clock, settings.supervisor_period_s)
+        self.metrics = MetricsService(components.db, self.supervisor.metrics, components.clock)
+        self.log_rotation = LogRotation(settings)
         self.scheduler = BackupScheduler(
             components.db, components.deps, components.queue, components.clock, settings.scheduler_period_s
         )
+        self.maintenance = MaintenanceScheduler(
+            components.db, components.deps, components.queue, components.clock, settings.maintenance_period_s
+        )
         self.implementations = self._services()
         self.methods = build_method_table(self.implementations)
-        self.dispatcher = Dispatcher(self.authenticator, self.executor)
+        queue = components.queue
+        self.dispatcher = Dispatcher(self.authenticator, self.executor, replay=lambda c: replayed_operation(queue, c))
+
+    def _pages(self) -> dict[str, Page]:
+        """The REST pages beside the methods (GET of an exact path)."""
+        metrics = metrics_page(self.authenticator, self.metrics, self.executor)
+        ca = ca_certificate_page(self.authenticator, self.ca.cert_path, self.executor)
+        operations = self.implementations["yandex.cloud.operation.OperationService"]
+        assert isinstance(operations, OperationService)
+        progress = progress_page(self.authenticator, operations, self.executor)
+        return {
+            **docs_pages(self.methods),
+            **console_pages(),
+            METRICS_PATH: metrics,
+            CA_CERTIFICATE_PATH: ca,
+            PROGRESS_PATH: progress,
+        }
 
     def _services(self) -> dict[str, object]:
         c = self.components
@@ -156,8 +188,11 @@ class ApiServer:
             "yandex.cloud.mdb.redis.v1.ClusterService": ClusterService(c.db, c.queue, c.deps),
             "yandex.cloud.mdb.redis.v1.BackupService": BackupService(c.db, c.queue),
             "yandex.cloud.mdb.redis.v1.BackupRetentionPolicyService": BackupRetentionPolicyService(c.db, c.queue),
+            "yandex.cloud.mdb.redis.v1.UserService": UserService(c.db, c.queue, c.deps),
+            "yandex.cloud.mdb.redis.v1.ChangeFreezeService": ChangeFreezeService(c.db, c.queue, c.clock),
             "yandex.cloud.mdb.redis.v1.ResourcePresetService": ResourcePresetService(c.deps.settings),
             "yandex.cloud.mdb.redis.v1.VersionsService": VersionsService(c.deps.versions),
+            "yandex.cloud.mdb.redis.v1.MaintenanceService": MaintenanceService(c.db, c.queue),
             "yandex.cloud.operation.OperationService": OperationService(c.db, c.clock),
             "yandex.cloud.endpoint.ApiEndpointService": self.endpoints,
             "yandex.cloud.iam.v1.IamTokenService": IamTokenService(self.authenticator.authenticate_token, c.clock),
@@ -171,6 +206,8 @@ class ApiServer:
             self.worker.start()
         self.supervisor.start()
         self.scheduler.start()
+        self.maintenance.start()
+        self.log_rotation.start()
         grpc_host, _ = _split_host_port(settings.grpc_addr)
         names = ["localhost", "127.0.0.1", "::1"]
         if grpc_host not in ("", "0.0.0.0", "::"):
@@ -186,7 +223,9 @@ class ApiServer:
             cert.key_path.read_bytes(),
         )
         self.endpoints.grpc_address = _advertised(settings, grpc_port)
-        rest_runner, rest_port = await start_rest_server(RestGateway(self.dispatcher, self.methods), settings.rest_addr)
+        rest_runner, rest_port = await start_rest_server(
+            RestGateway(self.dispatcher, self.methods, pages=self._pages()), settings.rest_addr
+        )
         rest_host, _ = _split_host_port(settings.rest_addr)
         if self.admin_token_created:
             print(f"mredis: created the admin token in {settings.admin_token_path}", flush=True)
@@ -203,6 +242,8 @@ class ApiServer:
             await rest_runner.cleanup()
             await grpc_server.stop(grace=2)
             self.scheduler.stop()
+            self.maintenance.stop()
+            self.log_rotation.stop()
             self.supervisor.stop()
             if self.worker is not None:
                 self.worker.stop()

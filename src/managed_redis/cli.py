@@ -1,4 +1,6 @@
-"""The ``mredis`` command: ``serve`` runs the API, ``worker`` runs operations only.
+# PYTHON_ARGCOMPLETE_OK
+"""The ``mredis`` command: ``serve`` runs the API, ``worker`` runs operations only; the client
+commands (``cluster``, ``backup``, ``user``, ...) are in ``client_cli``.
 
 The options are made from the settings catalogue (``settings.SETTINGS``): each setting that
 has a flag is an option of both commands, its help naming its ``MREDIS_*`` variable.
@@ -12,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from managed_redis import __version__
+from managed_redis import __version__, client_cli
 from managed_redis.settings import SETTINGS, SettingsError, SettingSpec, load_settings
 
 
@@ -29,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
         for spec in SETTINGS:
             if spec.flag:
                 command.add_argument(spec.flag, dest=spec.name, help=_help(spec))
+    client_cli.add_commands(commands)
     return parser
 
 
@@ -40,7 +43,14 @@ def _help(spec: SettingSpec) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``mredis`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit status, 2
     when a setting cannot be read (argparse itself exits 2 on unknown options)."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    if "_ARGCOMPLETE" in os.environ:  # asked by the shell's completion (argcomplete's protocol)
+        import argcomplete
+
+        argcomplete.autocomplete(parser)
+    args = parser.parse_args(argv)
+    if args.command in client_cli.GROUPS:
+        return client_cli.run(args)
     flags = {spec.name: getattr(args, spec.name, None) for spec in SETTINGS}
     try:
         settings = load_settings(flags=flags, config_file=args.config)

@@ -25,7 +25,9 @@ its catcher is INTERNAL naming only a reference the server log has (never its te
     │   └── Unauthenticated              UNAUTHENTICATED (16)     no token, or not a valid one
     └── InternalError                    INTERNAL (13)            never an answer as itself:
         ├── EngineError                  INTERNAL (13)            engine/errors.py: fails an operation
-        │                                                         quoting its message, paths cut
+        │   │                                                     quoting its message, paths cut
+        │   └── KubeError                INTERNAL (13)            engine/kubernetes/api.py: the Kubernetes
+        │                                                         API refused a call or is unreachable
         ├── BackupObjectMissing          INTERNAL (13)            backup_store/base.py: restore answers DATA_LOSS
         ├── ChecksumMismatch             INTERNAL (13)            backup_store/stream.py: restore answers DATA_LOSS
         ├── VaultError                   INTERNAL (13)            vault.py: stored secrets unreadable
@@ -36,6 +38,9 @@ its catcher is INTERNAL naming only a reference the server log has (never its te
         ├── SettingsError (ValueError)   INTERNAL (13)            settings.py: ``mredis`` exits 2 at start
         ├── TokensFileError (ValueError) INTERNAL (13)            api/auth.py: logged; the tokens read
         │                                                         before stay in force
+        ├── AnswerError                  INTERNAL (13)            client_cli/api_client.py: the API's answer
+        │                                                         (its code in ``rpc_code``) as the mredis
+        │                                                         client prints it; exits 1
         └── private signals              INTERNAL (13)            caught in their own module:
                                                                   engine/rdb_header.py ``_NotUnderstood``,
                                                                   operations/supervisor.py ``_Changed``,
@@ -55,8 +60,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Self
 
+from google.protobuf.message import Message
 from google.rpc import code_pb2
 
 
@@ -78,11 +84,20 @@ class ManagedRedisError(Exception):
 
 
 class ApiError(ManagedRedisError):
-    """A failure with a google.rpc code and a message fit for the caller."""
+    """A failure with a google.rpc code and a message fit for the caller; ``details`` are
+    protobuf messages the google.rpc.Status carries besides (``ChangeFreezeErrorCode``, say),
+    set with ``with_details``."""
+
+    details: tuple[Message, ...] = ()
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def with_details(self, *details: Message) -> Self:
+        """This error, carrying ``details`` in its google.rpc.Status too."""
+        self.details = (*self.details, *details)
+        return self
 
 
 class InvalidArgument(ApiError):

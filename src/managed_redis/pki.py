@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from managed_redis.dir_locks import directory_locked
+
 CA_VALIDITY = dt.timedelta(days=3650)
 LEAF_VALIDITY = dt.timedelta(days=825)
 RENEW_BEFORE = dt.timedelta(days=30)
@@ -61,11 +63,11 @@ class CertificateAuthority:
         self.directory = directory
         self.cert_path = directory / "ca.pem"
         self.key_path = directory / "ca.key"
-        directory.mkdir(parents=True, exist_ok=True)
-        if not (self.cert_path.exists() and self.key_path.exists()):
-            self._create()
-        self._key = serialization.load_pem_private_key(self.key_path.read_bytes(), password=None)
-        self._cert = x509.load_pem_x509_certificate(self.cert_path.read_bytes())
+        with directory_locked(directory):  # processes starting at once on one data dir: one CA
+            if not (self.cert_path.exists() and self.key_path.exists()):
+                self._create()
+            self._key = serialization.load_pem_private_key(self.key_path.read_bytes(), password=None)
+            self._cert = x509.load_pem_x509_certificate(self.cert_path.read_bytes())
 
     @property
     def cert_pem(self) -> bytes:
@@ -117,10 +119,15 @@ class CertificateAuthority:
         Good for both server and client authentication, so a Redis host can use it for
         replication and the cluster bus as well as for serving.
         """
+        # Two processes issuing one certificate at once would leave one's key beside the other's
+        # certificate: one at a time, the second reusing what the first wrote.
+        with directory_locked(prefix.parent):
+            return self._issue(prefix, common_name, names)
+
+    def _issue(self, prefix: Path, common_name: str, names: list[str]) -> IssuedCertificate:
         issued = IssuedCertificate.at(prefix)
         if self._still_good(issued, names):
             return issued
-        prefix.parent.mkdir(parents=True, exist_ok=True)
         key = ec.generate_private_key(ec.SECP256R1())
         now = _now()
         cert = (

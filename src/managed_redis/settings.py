@@ -115,6 +115,11 @@ class Settings:
         secret=True,
         default_text="generated on first start into `<data-dir>/admin-token` (mode 0600)",
     )
+    default_version: str | None = setting(
+        None,
+        "the version a cluster gets when its request names none (`7.0`, `8.1-valkey`)",
+        default_text="the newest version this machine runs that has TLS",
+    )
     redis_binaries: tuple[str, ...] = setting(
         (), "extra `redis-server`/`valkey-server` binaries besides the one on PATH, `:`-separated"
     )
@@ -146,6 +151,14 @@ class Settings:
         None, "session token of temporary S3 credentials", secret=True, aliases=("AWS_SESSION_TOKEN",)
     )
     scheduler_period_s: float = setting(30.0, "seconds between looks for due backup windows and expired backups")
+    maintenance_period_s: float = setting(
+        60.0, "seconds between looks for clusters to plan maintenance for and maintenances due to start"
+    )
+    maintenance_notice_s: float = setting(
+        86400.0,
+        "seconds of notice a planned maintenance gets before it may start (the cloud gives days, api.md "
+        "§10.3; a self-hosted patch release is the operator's own, so one day to see and move it)",
+    )
     secret_key: str | None = setting(
         None,
         "the Fernet key sealing stored passwords",
@@ -175,6 +188,11 @@ class Settings:
         flag=False,
     )
     supervisor_period_s: float = setting(1.0, "seconds between the supervisor's checks of every host")
+    metrics_period_s: float = setting(
+        12.0,
+        "seconds between the supervisor's reads of each host's load (`INFO` server, clients, memory, stats, "
+        "keyspace) that `GET /metrics` shows",
+    )
     fence_after_s: float | None = setting(
         None,
         "seconds a silent master (alive, not answering, unheard by its replicas) is given before it is "
@@ -206,6 +224,38 @@ class Settings:
         True, "run operations inside `serve`; `false` leaves them to `mredis worker` processes"
     )
     log_level: str = setting("INFO", "DEBUG, INFO, WARNING or ERROR")
+    host_log_rotate_mib: float = setting(
+        16.0, "a host's redis.log or sentinel.log is rotated (renamed, nothing lost) once this large (MiB)", above=0
+    )
+    host_log_rotate_h: float = setting(
+        24.0, "a host's redis.log or sentinel.log is rotated once its first line is this many hours old", above=0
+    )
+    host_log_keep_days: float = setting(
+        45.0, "rotated host log files are deleted when their last line is older (days)", above=0
+    )
+    host_log_keep_mib: float = setting(
+        64.0, "rotated files of one host log are deleted, oldest first, past this size in all (MiB)", above=0
+    )
+    host_log_period_s: float = setting(60.0, "seconds between looks at host log files to rotate or delete", above=0)
+    engine: str = setting(
+        "local",
+        "where Redis hosts run: `local` (processes on this machine) or `kubernetes` (pods, through `KUBECONFIG` "
+        "or the pod's service account; README, On Kubernetes)",
+    )
+    kubernetes_namespace: str | None = setting(
+        None, "the one namespace every cluster's objects go in", default_text="`mredis-<cluster id>`, one per cluster"
+    )
+    kubernetes_storage_class: str | None = setting(
+        None, "storage class of the Redis pods' data volumes", default_text="the Kubernetes cluster's default"
+    )
+    kubernetes_image: str | None = setting(
+        None,
+        "image of the Redis pods; `{version}` (`7.0.15`) and `{flavor}` (`redis`, `valkey`) are filled in",
+        default_text="`docker.io/library/redis:{version}`, Valkey `docker.io/valkey/valkey:{version}`",
+    )
+    kubernetes_ready_timeout_s: float = setting(
+        300.0, "seconds a new Redis pod may take to run (scheduling, volume, image pull)", above=0
+    )
 
     @property
     def effective_fence_after_s(self) -> float:

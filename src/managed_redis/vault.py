@@ -14,6 +14,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from managed_redis.dir_locks import directory_locked
 from managed_redis.errors import InternalError
 
 
@@ -30,16 +31,12 @@ class Vault:
         if configured_key:
             return cls(configured_key.encode())
         path = data_dir / "secret.key"
-        if not path.exists():
-            data_dir.mkdir(parents=True, exist_ok=True)
-            try:
+        with directory_locked(data_dir):  # processes starting at once on one data dir: one key
+            if not path.exists():
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            except FileExistsError:
-                pass  # another process made it first
-            else:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(Fernet.generate_key())
-        return cls(path.read_bytes().strip())
+            return cls(path.read_bytes().strip())
 
     def seal(self, secrets: dict[str, Any]) -> bytes:
         return self._fernet.encrypt(json.dumps(secrets, sort_keys=True).encode())

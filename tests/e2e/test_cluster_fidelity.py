@@ -40,8 +40,8 @@ def test_get_fills_is_ha_full_version_monitoring_and_the_legacy_config(cluster_s
     assert legacy["effectiveConfig"]["maxmemoryPolicy"] == "ALLKEYS_LRU" and "password" not in str(legacy)
     shards = server.rest("GET", f"/managed-redis/v1/clusters/{created['id']}/shards").json()["shards"]
     assert [shard.get("isHa") for shard in shards] == [True]
-    [monitoring] = shown["monitoring"]
-    hosts = server.rest("GET", monitoring["link"])
+    monitoring = {m["name"]: m["link"] for m in shown["monitoring"]}
+    hosts = server.rest("GET", monitoring["Hosts"])
     assert hosts.status_code == 200 and len(hosts.json()["hosts"]) == 3
     # The same over gRPC.
     channel = grpc.secure_channel(server.grpc_addr, grpc.ssl_channel_credentials(server.ca_pem))

@@ -8,8 +8,8 @@ import grpc
 import pytest
 from yandex.cloud.endpoint.api_endpoint_service_pb2 import ListApiEndpointsRequest
 from yandex.cloud.endpoint.api_endpoint_service_pb2_grpc import ApiEndpointServiceStub
-from yandex.cloud.maintenance.v2.change_freeze_pb2 import GetChangeFreezeRequest
-from yandex.cloud.mdb.redis.v1.change_freeze_service_pb2_grpc import ChangeFreezeServiceStub
+from yandex.cloud.iam.v1.iam_token_service_pb2 import RevokeIamTokenRequest
+from yandex.cloud.iam.v1.iam_token_service_pb2_grpc import IamTokenServiceStub
 from yandex.cloud.mdb.redis.v1.cluster_service_pb2 import ListClustersRequest
 from yandex.cloud.mdb.redis.v1.cluster_service_pb2_grpc import ClusterServiceStub
 from yandex.cloud.mdb.redis.v1.resource_preset_service_pb2 import (
@@ -70,11 +70,11 @@ def test_grpc_validation_and_unimplemented_name_what_is_wrong(server: RunningSer
         clusters.List(ListClustersRequest(folder_id="f", page_size=5000))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert caught.value.details() == "page_size: must be in 0-1000"
-    freezes = server.sdk().client(ChangeFreezeServiceStub)
+    tokens = server.sdk().client(IamTokenServiceStub)
     with pytest.raises(grpc.RpcError) as caught:
-        freezes.Get(GetChangeFreezeRequest(change_freeze_id="x"))
+        tokens.Revoke(RevokeIamTokenRequest(iam_token="x"))
     assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
-    assert caught.value.details() == "ChangeFreezeService.Get is not implemented by this server yet"
+    assert caught.value.details() == "IamTokenService.Revoke is not implemented by this server yet"
 
 
 def test_rest_presets_page_with_next_page_token(server: RunningServer) -> None:
@@ -109,13 +109,13 @@ def test_rest_unknown_route_and_unimplemented_method(server: RunningServer) -> N
     assert server.rest("GET", "/managed-redis/v1/nothing").status_code == 404
     response = server.rest(
         "POST",
-        "/managed-redis/v1/changeFreezes",
-        json={"resourceId": "x", "startAt": "2030-01-01T00:00:00Z", "endAt": "2030-01-02T00:00:00Z"},
+        "/iam/v1/tokens:revoke",
+        json={"iamToken": "x"},
     )
     assert response.status_code == 501
     assert response.json() == {
         "code": 12,
-        "message": "ChangeFreezeService.Create is not implemented by this server yet",
+        "message": "IamTokenService.Revoke is not implemented by this server yet",
         "details": response.json()["details"],
     }
 

@@ -7,43 +7,17 @@ from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as cs
 from yandex.cloud.mdb.redis.v1.backup_service_pb2 import GetBackupRequest
 from yandex.cloud.mdb.redis.v1.backup_service_pb2_grpc import BackupServiceStub
 from yandex.cloud.mdb.redis.v1.cluster_service_pb2_grpc import ClusterServiceStub
-from yandex.cloud.mdb.redis.v1.config import redis_pb2
 
-from tests.support.clusters import FOLDER, PASSWORD, client
+from tests.support.clusters import FOLDER, client
 from tests.support.dataset import fill, picture
-from tests.support.sdk_operations import wait_result
+from tests.support.sdk_operations import config, create_two_host_cluster, master, wait_result
 from tests.support.server import RunningServer
-
-
-def config() -> cs.ConfigSpec:
-    return cs.ConfigSpec(
-        resources=cluster_pb2.Resources(resource_preset_id="hm1.nano"), redis=redis_pb2.RedisConfig(password=PASSWORD)
-    )
-
-
-def master(clusters: ClusterServiceStub, cluster_id: str) -> str:
-    hosts = clusters.ListHosts(cs.ListClusterHostsRequest(cluster_id=cluster_id)).hosts
-    name: str = next(h.name for h in hosts if h.role == cluster_pb2.Host.MASTER)
-    return name
 
 
 def test_backup_list_restore(cluster_server: RunningServer) -> None:
     sdk = cluster_server.sdk()
     clusters = sdk.client(ClusterServiceStub)
-    created = wait_result(
-        sdk,
-        clusters.Create(
-            cs.CreateClusterRequest(
-                folder_id=FOLDER,
-                name="sdk-backup-source",
-                environment=cluster_pb2.Cluster.PRESTABLE,
-                config_spec=config(),
-                host_specs=[cs.HostSpec(zone_id="ru-central1-a"), cs.HostSpec(zone_id="ru-central1-b")],
-            )
-        ),
-        response_type=cluster_pb2.Cluster,
-        meta_type=cs.CreateClusterMetadata,
-    ).response
+    created = create_two_host_cluster(sdk, "sdk-backup-source")
     source = client(master(clusters, created.id))
     fill(source, 3000)
     expected = picture(source)

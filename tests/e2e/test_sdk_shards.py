@@ -6,18 +6,11 @@ from google.protobuf import empty_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as cs
 from yandex.cloud.mdb.redis.v1.cluster_service_pb2_grpc import ClusterServiceStub
-from yandex.cloud.mdb.redis.v1.config import redis_pb2
 
 from tests.support.cluster_clients import cluster_client
-from tests.support.clusters import FOLDER, PASSWORD
-from tests.support.sdk_operations import wait_result
+from tests.support.clusters import FOLDER
+from tests.support.sdk_operations import config, wait_result
 from tests.support.server import RunningServer
-
-
-def config() -> cs.ConfigSpec:
-    return cs.ConfigSpec(
-        resources=cluster_pb2.Resources(resource_preset_id="hm1.nano"), redis=redis_pb2.RedisConfig(password=PASSWORD)
-    )
 
 
 def test_shard_rpcs(cluster_server: RunningServer) -> None:

@@ -2,9 +2,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from managed_redis.store.database import Database
+from managed_redis.store.migrations import migrate
+from tests.support import postgres
 from tests.support.processes import kill_all, redis_processes
 from tests.support.server import RunningServer, host_network, running_server
 
@@ -25,3 +29,25 @@ def server(tmp_path_factory: pytest.TempPathFactory, network: str) -> Iterator[R
     finally:
         kill_all(network)
         assert not redis_processes(network)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty store's URL: a SQLite file, then a new PostgreSQL database (each test
+    that asks runs once on each)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    if not postgres.available():
+        pytest.fail("PostgreSQL is expected on 127.0.0.1:5432 (see README: test set-up)")
+    with postgres.fresh_database() as url:
+        yield url
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """The store at ``database_url``, migrated; disposed of after the test."""
+    database = Database(database_url)
+    migrate(database)
+    yield database
+    database.dispose()

@@ -6,10 +6,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 
 from managed_redis.catalog.presets import PRESETS_BY_ID
 from managed_redis.clock import SYSTEM_CLOCK
@@ -20,29 +16,9 @@ from managed_redis.statuses import ClusterStatus, HostState
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store.clusters import ClusterRecord, HostRecord, ShardRecord
 from managed_redis.store.database import Database
-from managed_redis.store.migrations import migrate
-from tests.support import postgres
 
 NANO = PRESETS_BY_ID["hm1.nano"]  # 8 GiB
 SMALL_MACHINE = Settings(machine_memory_gib=10.0, memory_overcommit=1.0)  # room for one host
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'store.db'}"
-        database = Database(url)
-        migrate(database)
-        yield database
-        database.dispose()
-        return
-    if not postgres.available():
-        pytest.fail("PostgreSQL is expected on 127.0.0.1:5432 (see README: test set-up)")
-    with postgres.fresh_database() as url:
-        database = Database(url)
-        migrate(database)
-        yield database
-        database.dispose()
 
 
 def test_the_second_of_two_admissions_at_once_sees_the_first(db: Database) -> None:

@@ -14,20 +14,12 @@ from managed_redis.app import build_components
 from managed_redis.operations.scheduler import BackupScheduler
 from managed_redis.settings import load_settings
 from tests.support.clusters import FOLDER, client, create_cluster, master_of, run, wait_operation
+from tests.support.moved_clock import MovedClock
 from tests.support.processes import kill_all
 from tests.support.server import RunningServer, host_network, json_object, running_server
 
-
-class FakeClock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.current = now
-
-    def now(self) -> dt.datetime:
-        return self.current
-
-
 # The module's server, a scheduler on the same database, and the clock that scheduler reads.
-World = tuple[RunningServer, BackupScheduler, FakeClock]
+World = tuple[RunningServer, BackupScheduler, MovedClock]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +32,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         with running_server(data_dir, env=env) as server:
             settings = load_settings(flags={"data_dir": str(data_dir)}, env={})
             components = build_components(settings)
-            clock = FakeClock(dt.datetime.now(dt.UTC))
+            clock = MovedClock(dt.datetime.now(dt.UTC))
             scheduler = BackupScheduler(components.db, components.deps, components.queue, clock)
             yield server, scheduler, clock
             components.db.dispose()
@@ -131,7 +123,9 @@ def test_retention_removes_expired_and_keeps_the_rest(world: World) -> None:
     kept_by_policy = create_cluster(
         server, "auto-policy", hosts=1, configSpec={**config, "backupRetainPeriodDays": "7"}
     )
-    doomed = create_cluster(server, "auto-deleted", hosts=1)
+    # Its window is 12 hours from the others: the default one (22:00) may be open at `inside`.
+    far = {"hours": (window["hours"] + 12) % 24, "minutes": window["minutes"]}
+    doomed = create_cluster(server, "auto-deleted", hosts=1, configSpec={**config, "backupWindowStart": far})
     policy = run(
         server,
         "POST",

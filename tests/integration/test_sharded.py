@@ -15,6 +15,7 @@ from tests.support.cluster_clients import CheckingWriter, cluster_client, slot_r
 from tests.support.clusters import admin_client, create_body, hosts_of, run, wait_alive
 from tests.support.processes import pid_of
 from tests.support.server import RunningServer, wait_until
+from tests.support.versions import requires_tls
 
 KEYS = 100_000
 
@@ -275,6 +276,7 @@ def test_every_process_restarted_cluster_heals(server: RunningServer, network: s
     assert announced == names  # no stale or foreign addresses
 
 
+@requires_tls
 @pytest.mark.parametrize("shards", [3])
 def test_tls_sharded_cluster(server: RunningServer, shards: int) -> None:
     cluster = create_sharded(server, "sharded-tls", shards=shards, per_shard=1, tlsEnabled=True)

@@ -11,6 +11,9 @@ import redis.sentinel
 
 from tests.support.clusters import PASSWORD, create_cluster, hosts_of, master_of
 from tests.support.server import RunningServer, wait_until
+from tests.support.versions import requires_tls
+
+pytestmark = requires_tls
 
 
 def test_tls_cluster(server: RunningServer) -> None:

@@ -3,6 +3,7 @@ what it reads back while the cluster changes under it."""
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from typing import Any, cast
@@ -11,11 +12,13 @@ import redis
 from redis.cluster import RedisCluster
 from redis.exceptions import RedisClusterException
 
-from tests.support.clusters import PASSWORD
+from tests.support.clusters import FOLDER, PASSWORD, admin_client, hosts_of, run
+from tests.support.server import RunningServer
 
 
 def cluster_client(host: str, **kwargs: Any) -> RedisCluster:
-    return RedisCluster(host=host, port=6379, password=PASSWORD, decode_responses=True, socket_timeout=5, **kwargs)
+    options = {"socket_timeout": 5, **kwargs}
+    return RedisCluster(host=host, port=6379, password=PASSWORD, decode_responses=True, **options)
 
 
 def slot_ranges(client: RedisCluster) -> dict[tuple[int, int], dict[str, Any]]:
@@ -28,13 +31,14 @@ class CheckingWriter:
     """Writes ``cw:<n> = n`` in a loop and reads back an earlier key each time.
 
     ``wrong`` collects reads that came back with another value or none; ``acked`` the keys
-    whose write was acknowledged.
+    whose write was acknowledged, ``acked_at`` when (monotonic seconds).
     """
 
     def __init__(self, host: str) -> None:
         self.host = host
         self.client = cluster_client(host)
         self.acked: list[str] = []
+        self.acked_at: list[float] = []
         self.wrong: list[tuple[str, Any]] = []
         self.errors = 0
         self._stop = threading.Event()
@@ -47,6 +51,7 @@ class CheckingWriter:
             try:
                 self.client.set(key, number)
                 self.acked.append(key)
+                self.acked_at.append(time.monotonic())
                 probe = self.acked[number // 2]
                 value = self.client.get(probe)
                 if value != probe.split(":")[1]:
@@ -65,8 +70,38 @@ class CheckingWriter:
         self._stop.set()
         self._thread.join(30)
 
+    def max_gap_s(self, since: float = 0.0) -> float:
+        """The longest time between two acknowledged writes from ``since`` (monotonic s) on."""
+        times = [t for t in self.acked_at if t >= since]
+        return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
+
     def lost(self) -> list[str]:
         """Acknowledged keys now missing, read by a new client: the writer's own may still
         name hosts that were removed while it wrote."""
         values = cluster_client(self.host).mget_nonatomic(self.acked)
         return [key for key, value in zip(self.acked, values, strict=True) if value != key.split(":")[1]]
+
+
+def cluster_views(server: RunningServer, cluster_id: str | None = None) -> str:
+    """What each Redis node says of its cluster (``CLUSTER NODES``), for a failure's message:
+    of ``cluster_id``, or of every cluster of ``server``'s test folder. Never raises."""
+    views = []
+    try:
+        ids = (
+            [cluster_id]
+            if cluster_id
+            else [
+                c["id"] for c in run(server, "GET", f"/managed-redis/v1/clusters?folderId={FOLDER}").get("clusters", [])
+            ]
+        )
+        for each in ids:
+            for host in hosts_of(server, each):
+                try:
+                    views.append(
+                        f"{host['name']}:\n{admin_client(server, host['name']).execute_command('CLUSTER', 'NODES')}"
+                    )
+                except Exception as exc:  # a node down: say so
+                    views.append(f"{host['name']}: {exc}")
+    except Exception as exc:  # the server itself does not answer
+        views.append(f"(no views: {exc})")
+    return "\n".join(views)

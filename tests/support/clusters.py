@@ -79,9 +79,11 @@ def master_of(server: RunningServer, cluster_id: str) -> str:
 
 
 def admin_password(server: RunningServer, host: str) -> str:
-    """The control plane's own Redis password, as the host's config holds it (tests only)."""
+    """The control plane's own Redis password, as the host's config holds it (tests only):
+    ``masterauth "…"`` as written, or ``primaryauth …`` once Valkey rewrote the file
+    (``CONFIG REWRITE``, which a Sentinel sends after a failover, uses Valkey's own names)."""
     text = (Path(server.data_dir) / "hosts" / host / "redis.conf").read_text()
-    match = re.search(r'^masterauth "([^"]+)"', text, re.MULTILINE)
+    match = re.search(r'^(?:masterauth|primaryauth) "?([^"\s]+)"?', text, re.MULTILINE)
     assert match, "no masterauth in redis.conf"
     return match.group(1)
 

@@ -34,6 +34,7 @@ class FakeHost:
     sentinel_names: str | None = None  # the master address its Sentinel names
     sentinel_failing_over: bool = False  # its Sentinel is failing the master over on its own
     min_replicas: int = 0
+    users: dict[str, str] = field(default_factory=dict)  # the customer users its users.acl holds: name -> rules
 
 
 @dataclass
@@ -149,6 +150,13 @@ class FakeEngine:
     def set_default_password(self, node: Node, password: str) -> None:
         self._call("set_default_password", node.name)
 
+    def apply_users(self, node: Node) -> dict[str, str] | None:
+        host = self._call("apply_users", node.name)
+        host.users = {user.name: user.rules for user in node.users}
+        if host.process == ProcessState.GONE:
+            return None
+        return {user.name: f"{'on' if user.enabled else 'off'} {user.rules}" for user in node.users}
+
     # -- Sentinels -----------------------------------------------------------------------------
 
     def ensure_sentinel(self, sentinel: Sentinel, fresh_config: bool = False) -> None:
@@ -159,6 +167,9 @@ class FakeEngine:
 
     def sentinel_running(self, sentinel: Sentinel) -> bool:
         return self.hosts[sentinel.name].sentinel == ProcessState.RUNNING
+
+    def set_sentinel_auth(self, sentinel: Sentinel) -> None:
+        self._call("set_sentinel_auth", sentinel.name)
 
     def stop_sentinel(self, sentinel: Sentinel) -> None:
         self._call("stop_sentinel", sentinel.name).sentinel = ProcessState.GONE
@@ -172,7 +183,7 @@ class FakeEngine:
     def failing_over(self, sentinel: Sentinel) -> bool:
         return self.hosts[sentinel.name].sentinel_failing_over
 
-    def request_failover(self, sentinel: Sentinel) -> None:
+    def request_failover(self, sentinel: Sentinel, replicas: Sequence[Node] = ()) -> None:
         """Promote the most advanced replica with priority above 0 that follows the master."""
         self._call("request_failover", sentinel.name)
         candidates = [

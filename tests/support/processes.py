@@ -11,7 +11,8 @@ from pathlib import Path
 
 
 def redis_processes(network: str) -> dict[int, str]:
-    """pid -> process title of every redis-server/sentinel serving an address in ``network``."""
+    """pid -> process title of every redis-server/valkey-server/sentinel serving an address in
+    ``network``."""
     net = ipaddress.ip_network(network)
     found = {}
     for entry in Path("/proc").iterdir():
@@ -22,7 +23,7 @@ def redis_processes(network: str) -> dict[int, str]:
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if "redis-server" not in title or state == "Z":
+        if ("redis-server" not in title and "valkey-server" not in title) or state == "Z":
             continue
         for word in title.split():
             address = word.rsplit(":", 1)[0]

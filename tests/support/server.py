@@ -49,7 +49,7 @@ _second_lock: IO[bytes] | None = None
 
 
 # The second octets test servers may take: not the product's default 127.20, nor bench/'s
-# 127.27-29.
+# 127.25-29.
 _SECONDS = list(range(30, 130))
 
 
@@ -136,6 +136,13 @@ def running_server(data_dir: Path, *extra_args: str, env: dict[str, str] | None 
     # Test servers run many small clusters whose presets promise far more memory than they use;
     # admission itself is tested with a small machine set explicitly (tests/e2e/test_capacity.py).
     environment.setdefault("MREDIS_MEMORY_OVERCOMMIT", "1000")
+    # The clusters of a suite run at 22:00 UTC are inside the default backup window: a server's
+    # own scheduler would back them up and change the backup lists tests compare. Automatic
+    # backups are tested on a clock the test drives (tests/integration/test_automatic_backups.py).
+    environment.setdefault("MREDIS_SCHEDULER_PERIOD_S", "86400")
+    # A cluster whose request names no version runs this one (TEST_VERSION=8.1-valkey runs the
+    # suite's clusters on Valkey).
+    environment.setdefault("MREDIS_DEFAULT_VERSION", os.environ.get("TEST_VERSION", "7.0"))
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment)
     output: list[str] = []
     ready = threading.Event()

@@ -66,7 +66,11 @@ def test_get_shows_is_ha_full_version_and_monitoring() -> None:
     versions = [RedisVersion("7.0", "redis", 7, 0, 15, "/usr/bin/redis-server")]
     shown = cluster_proto(record("7.0"), host_zones=[("s", "ru-central1-a"), ("s", "ru-central1-b")], versions=versions)
     assert shown.is_ha and shown.config.version == "7.0" and shown.config.full_version == "7.0.15"
-    assert [(m.name, m.link) for m in shown.monitoring] == [("Hosts", "/managed-redis/v1/clusters/c9qcluster/hosts")]
+    assert [(m.name, m.link) for m in shown.monitoring] == [
+        ("Hosts", "/managed-redis/v1/clusters/c9qcluster/hosts"),
+        ("Metrics", "/metrics"),
+        ("Grafana", "/d/managed-redis/managed-redis?var-cluster_id=c9qcluster"),
+    ]
     assert not cluster_proto(record("7.0"), host_zones=[("s", "ru-central1-a")], versions=versions).is_ha
 
 

@@ -86,6 +86,8 @@ class Row:
     looked: bool = True
     # Hosts whose Sentinel config file is gone.
     sentinel_files_gone: tuple[str, ...] = ()
+    # Hosts that were running but silent when the users changed.
+    users_pending: tuple[str, ...] = ()
 
 
 def view_of(row: Row) -> ClusterView:
@@ -126,6 +128,7 @@ def view_of(row: Row) -> ClusterView:
         recorded_masters=dict(row.recorded),
         busy_with=row.busy_with,
         busy_orphaned=row.busy_orphaned,
+        users_pending=frozenset(row.users_pending),
     )
 
 
@@ -150,6 +153,38 @@ def shard_of(name: str, *members: tuple[str, RedisFacts], priority: dict[str, in
 
 ROWS = [
     Row("healthy cluster: nothing to do", healthy(), []),
+    Row(
+        "a replica silent while the users changed answers again: give it the declared users",
+        healthy(),
+        [(Do.APPLY_USERS, "h2", None)],
+        says="did not answer when the users changed",
+        users_pending=("h2",),
+    ),
+    Row(
+        "a master silent while the users changed answers again: give it the declared users",
+        healthy(),
+        [(Do.APPLY_USERS, "h1", None)],
+        users_pending=("h1",),
+    ),
+    Row(
+        "a host that missed a user change is still silent: wait for it",
+        with_host(healthy(), "h2", redis=silent()),
+        [(Do.SET_MIN_REPLICAS, "h1", None)],
+        users_pending=("h2",),
+    ),
+    Row(
+        "a host that missed a user change is loading its data: wait for it",
+        with_host(healthy(), "h2", redis=replica(loading=True)),
+        [(Do.SET_REPLICA_PRIORITY, "h2", "h1")],
+        users_pending=("h2",),
+    ),
+    Row(
+        "a user change missed on a cluster an operation holds: left to the operation",
+        healthy(),
+        [],
+        users_pending=("h2",),
+        busy_with="user.update",
+    ),
     Row(
         "two replicas linked, the master writes unguarded: guard it",
         with_host(healthy(), "h1", redis=master(min_replicas=0)),
@@ -179,6 +214,18 @@ ROWS = [
         says="process is gone",
     ),
     Row(
+        "master gone, its only replica just promoted (Sentinels not yet switched): it comes back as a replica",
+        [H("h1", GONE, silent_s=1), H("h2", master(min_replicas=0))],
+        [(Do.RESTART_REPLICA, "h1", "h2")],
+        says="restart it as a replica of h2",
+    ),
+    Row(
+        "master gone, one of two replicas promoted, the other still following it: back as a replica of the new one",
+        [H("h1", GONE, silent_s=1), H("h2", master(min_replicas=0)), H("h3", replica())],
+        [(Do.RESTART_REPLICA, "h1", "h2")],  # h3 is the Sentinels' to repoint
+        says="was promoted in its place",
+    ),
+    Row(
         "master gone and every replica has priority 0: restart it from its AOF",
         [H("h1", GONE, silent_s=1), H("h2", replica(replica_priority=0), priority=0)],
         [(Do.RESTART_MASTER, "h1", None)],
@@ -203,7 +250,10 @@ ROWS = [
     ),
     Row(
         "master gone and its files too, no replica may take over: the replica's copy, not an empty disk",
-        [H("h1", dataclasses.replace(GONE, files_present=False), silent_s=1), H("h2", replica(), priority=0)],
+        [
+            H("h1", dataclasses.replace(GONE, files_present=False), silent_s=1),
+            H("h2", replica(replica_priority=0), priority=0),
+        ],
         [(Do.RESTART_MASTER_FROM_REPLICA, "h1", "h2")],
     ),
     Row(
@@ -233,11 +283,69 @@ ROWS = [
         "master silent for 4 s and its replicas' links are down (hung or cut off): fence, promote",
         [
             H("h1", silent(), silent_s=4),
-            H("h2", replica(link_up=False, master_last_io_s=-1)),
-            H("h3", replica(link_up=False, master_last_io_s=-1)),
+            H("h2", replica(link_up=False, master_last_io_s=-1, link_down_s=3)),
+            H("h3", replica(link_up=False, master_last_io_s=-1, link_down_s=4)),
         ],
         [(Do.FENCE, "h1", None), (Do.FAILOVER, "h1", "h2")],
         says="replicas do not hear from it",
+    ),
+    Row(
+        "master silent for 4 s, its one replica restarted and still in its full sync: it lacks what the "
+        "master acknowledged, so the master is waited for",
+        [
+            H("h1", silent(), silent_s=4),
+            H("h2", replica(link_up=False, master_last_io_s=-1, link_down_s=-1, syncing=True, offset=0)),
+        ],
+        [(Do.SET_REPLICA_PRIORITY, "h2", "h1")],
+    ),
+    Row(
+        "master stopped for 4 s, its replicas' links down for 30 s (cut off before it fell silent): "
+        "none may replace it",
+        [
+            H("h1", silent(ProcessState.STOPPED), silent_s=4),
+            H("h2", replica(link_up=False, master_last_io_s=-1, link_down_s=30)),
+            H("h3", replica(link_up=False, master_last_io_s=-1, link_down_s=-1)),
+        ],
+        [(Do.SET_REPLICA_PRIORITY, "h3", "h1")],
+    ),
+    Row(
+        "a replica syncing after its restart: replica-priority 0 while it catches up",
+        with_host(
+            with_host(healthy(), "h1", redis=master(min_replicas=0)),
+            "h3",
+            redis=replica(link_up=False, master_last_io_s=-1, link_down_s=-1, syncing=True),
+        ),
+        [(Do.SET_REPLICA_PRIORITY, "h3", "h1")],
+        says="no Sentinel promotes it",
+    ),
+    Row(
+        "a replica in step again with priority 0 left from its sync: its declared priority back",
+        with_host(healthy(), "h3", redis=replica(replica_priority=0), priority=40),
+        [(Do.SET_REPLICA_PRIORITY, "h3", "h1")],
+        says="declared replica-priority",
+    ),
+    Row(
+        "a replica whose link just went down with its master (in step until then): its priority stays",
+        with_host(
+            with_host(healthy(), "h1", redis=master(min_replicas=0)),
+            "h3",
+            redis=replica(link_up=False, master_last_io_s=-1, link_down_s=2),
+        ),
+        [],
+    ),
+    Row(
+        "a replica declared priority 0, in step: nothing to change",
+        with_host(healthy(), "h3", redis=replica(replica_priority=0), priority=0),
+        [],
+    ),
+    Row(
+        "master stopped, one replica streaming and one restarted (never up since): the streaming one",
+        [
+            H("h1", silent(ProcessState.STOPPED), silent_s=4),
+            H("h2", replica(link_up=False, master_last_io_s=-1, link_down_s=-1, offset=99999)),
+            H("h3", replica(master_last_io_s=4)),
+        ],
+        [(Do.FENCE, "h1", None), (Do.FAILOVER, "h1", "h3"), (Do.SET_REPLICA_PRIORITY, "h2", "h1")],
     ),
     Row(
         "master silent to the control plane only (its replicas hear it): leave it",
@@ -403,7 +511,7 @@ ROWS = [
         "one shard (one master: no vote possible), master gone: takeover by the most advanced replica",
         shard_of("s1", ("h1", GONE), ("h2", replica(offset=5)), ("h3", replica(offset=9))),
         [(Do.TAKEOVER, "h1", "h3")],
-        says="TAKEOVER",
+        says="none is possible with fewer than 3 masters",
         sharded=True,
         recorded={"s1": "h1"},
     ),
@@ -415,6 +523,7 @@ ROWS = [
             shard_of("s3", ("h5", master()), ("h6", replica(of="h5"))),
         ),
         [(Do.TAKEOVER, "h1", "h2")],
+        says="no vote is waited for",
         sharded=True,
         recorded={"s1": "h1", "s2": "h3", "s3": "h5"},
     ),
@@ -429,6 +538,53 @@ ROWS = [
         "sharded, master stopped by a signal: fence, then takeover",
         shard_of("s1", ("h1", silent(ProcessState.STOPPED)), ("h2", replica())),
         [(Do.FENCE, "h1", None), (Do.TAKEOVER, "h1", "h2")],
+        sharded=True,
+        recorded={"s1": "h1"},
+    ),
+    Row(
+        "sharded, a new master blocked (a client's retried script) while the old one, restarted, still "
+        "syncs from it: no takeover by a replica that lacks its writes",
+        [
+            H("h1", silent(), names=None, silent_s=6, shard="s1"),
+            H("h2", replica(link_up=False, master_last_io_s=-1, link_down_s=-1, syncing=True), names=None, shard="s1"),
+        ],
+        [],
+        sharded=True,
+        recorded={"s1": "h1"},
+    ),
+    Row(
+        "sharded, the replica that took over is silent (a client's retried script) and the master it "
+        "replaced is gone: the old one waits (from its nodes.conf it would come back a master)",
+        [
+            H("h1", GONE, names=None, shard="s1"),
+            H("h2", silent(), names=None, silent_s=1, shard="s1"),
+        ],
+        [],
+        sharded=True,
+        recorded={"s1": "h2"},
+    ),
+    Row(
+        "sharded, the replaced master gone and the new one answering: the old one comes back as its replica",
+        shard_of("s1", ("h1", GONE), ("h2", master())),
+        [(Do.RESTART_REPLICA, "h1", "h2")],
+        sharded=True,
+        recorded={"s1": "h2"},
+    ),
+    Row(
+        "sharded, a fenced old master refusing connections while the new one is silent: not restarted yet",
+        [
+            H("h1", RedisFacts(ProcessState.RUNNING, error="connection refused"), names=None, silent_s=30, shard="s1"),
+            H("h2", silent(), names=None, silent_s=1, shard="s1"),
+        ],
+        [],
+        sharded=True,
+        recorded={"s1": "h2"},
+    ),
+    Row(
+        "sharded, master gone, its one replica never in step since its restart: the master comes back "
+        "from its AOF rather than the replica taking over",
+        shard_of("s1", ("h1", GONE), ("h2", replica(link_up=False, master_last_io_s=-1, link_down_s=-1))),
+        [(Do.RESTART_MASTER, "h1", None)],
         sharded=True,
         recorded={"s1": "h1"},
     ),
@@ -492,6 +648,17 @@ SLOT_ROWS = [
         recorded=TWO,
     ),
     Row(
+        "sharded, views differ while a replica's new master is silent (a takeover's claim still "
+        "spreading, or a master frozen): no settling until every live node answers",
+        sharded(
+            shard_of("s1", ("h1", master(owners_digest="d1")), ("h2", replica(owners_digest="d2"))),
+            shard_of("s2", ("h3", master(owners_digest="d1")), ("h4", RedisFacts(ProcessState.STOPPED))),
+        ),
+        [],
+        sharded=True,
+        recorded=TWO,
+    ),
+    Row(
         "sharded, a node timeout left raised by a big key's move: set it back",
         two_shards(node_timeout_ms=65000),
         [(Do.SETTLE_SLOTS, None, None)],
@@ -539,10 +706,11 @@ def test_settling_slots_waits_for_its_grace_and_cools_down() -> None:
 
 
 def _silent_overrides(row: Row) -> Row:
-    """Sharded rows built with shard_of carry no silence; a stopped master there is 4 s silent."""
+    """Sharded rows built with shard_of carry no silence; a silent host there is 4 s silent
+    unless the row says how long."""
     if not row.sharded:
         return row
-    hosts = [dataclasses.replace(h, silent_s=4) if not h.redis.answered else h for h in row.hosts]
+    hosts = [dataclasses.replace(h, silent_s=4) if not h.redis.answered and not h.silent_s else h for h in row.hosts]
     return dataclasses.replace(row, hosts=hosts)
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from google.protobuf.message import Message
+from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as cs
 from yandex.cloud.mdb.redis.v1 import resource_preset_service_pb2 as rps
 
 from managed_redis.api.auth import Authenticator
@@ -52,3 +54,57 @@ def test_authentication_comes_before_everything(dispatcher: Dispatcher) -> None:
         call(dispatcher, m, rps.ListResourcePresetsRequest(), {})
     with pytest.raises(Unimplemented, match="ResourcePresetService.List is not implemented"):
         call(dispatcher, m, rps.ListResourcePresetsRequest(), {"authorization": "Bearer admin-token"})
+
+
+def test_a_stream_of_an_async_iterator_runs_on_the_loop_and_is_closed_when_the_caller_stops(
+    dispatcher: Dispatcher,
+) -> None:
+    closed: list[bool] = []
+
+    def follow(request: Message, caller: Principal | None) -> AsyncIterator[cs.StreamLogRecord]:
+        async def items() -> AsyncIterator[cs.StreamLogRecord]:
+            try:
+                for n in range(1000):
+                    yield cs.StreamLogRecord(next_record_token=str(n))
+                raise RuntimeError("never reached: the caller stops first")
+            finally:
+                closed.append(True)
+
+        return items()
+
+    m = method("ClusterService.StreamLogs", follow)
+    request = cs.StreamClusterLogsRequest(cluster_id="c9q")
+
+    async def take_two() -> list[str]:
+        stream = dispatcher.stream(m, request, {"authorization": "Bearer admin-token"}, "req-42")
+        taken = []
+        for _ in range(2):
+            item = await anext(stream)
+            assert isinstance(item, cs.StreamLogRecord)
+            taken.append(item.next_record_token)
+        await stream.aclose()
+        return taken
+
+    assert asyncio.run(take_two()) == ["0", "1"]
+    assert closed == [True]
+
+
+def test_a_failure_inside_an_async_stream_is_internal(dispatcher: Dispatcher) -> None:
+    def broken(request: Message, caller: Principal | None) -> AsyncIterator[cs.StreamLogRecord]:
+        async def items() -> AsyncIterator[cs.StreamLogRecord]:
+            yield cs.StreamLogRecord()
+            raise RuntimeError("secret detail")
+
+        return items()
+
+    m = method("ClusterService.StreamLogs", broken)
+
+    async def drain() -> None:
+        async for _ in dispatcher.stream(
+            m, cs.StreamClusterLogsRequest(cluster_id="c9q"), {"authorization": "Bearer admin-token"}, "req-42"
+        ):
+            pass
+
+    with pytest.raises(Internal) as caught:
+        asyncio.run(drain())
+    assert "req-42" in caught.value.message and "secret" not in caught.value.message

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from managed_redis.engine.facts import HostFacts, ProcessState, RedisFacts, Role, SentinelFacts
+from managed_redis.engine.facts import HostFacts, ProcessState, RedisFacts, Role, SentinelFacts, redis_facts
 
 BASE = HostFacts(
     RedisFacts(
@@ -52,3 +52,18 @@ def test_looks_compared_as_values_and_as_json_agree(other: HostFacts, same: bool
     assert HostFacts.same(BASE.to_json(), other.to_json()) is same
     restored = HostFacts.from_json(other.to_json())
     assert BASE.same_as(restored) is same
+
+
+@pytest.mark.parametrize(
+    ("lines", "down_s", "syncing"),
+    [
+        ("master_link_status:up\r\nmaster_sync_in_progress:0\r\n", None, False),
+        ("master_link_status:down\r\nmaster_sync_in_progress:1\r\nmaster_link_down_since_seconds:-1\r\n", -1, True),
+        ("master_link_status:down\r\nmaster_sync_in_progress:0\r\nmaster_link_down_since_seconds:7\r\n", 7, False),
+    ],
+)
+def test_a_replicas_link_history_is_read_from_info(lines: str, down_s: int | None, syncing: bool) -> None:
+    info = "# Replication\r\nrole:slave\r\nmaster_host:127.0.0.1\r\nmaster_port:6379\r\n" + lines
+    facts = redis_facts(ProcessState.RUNNING, True, info, None)
+    assert (facts.link_down_s, facts.syncing) == (down_s, syncing)
+    assert facts.link_up is (down_s is None)

@@ -3,7 +3,14 @@ and which slots are troubled (open somewhere, or owned by different nodes in dif
 
 from __future__ import annotations
 
-from managed_redis.engine.slot_states import claimed_owners, open_slots, owners_digest, slot_state, troubled_slots
+from managed_redis.engine.slot_states import (
+    claimed_owners,
+    open_slots,
+    owners_digest,
+    slot_state,
+    troubled_slots,
+    views_of_slot,
+)
 
 A, B, C = "a" * 40, "b" * 40, "c" * 40
 
@@ -51,3 +58,15 @@ def test_views_naming_different_owners_differ_and_the_higher_epoch_wins() -> Non
     states = [slot_state(old), slot_state(new)]
     assert troubled_slots(states) == {8191}
     assert claimed_owners(states)[8191] == C
+
+
+def test_a_dispute_is_described_node_by_node_with_names_for_known_ids() -> None:
+    moved = {A: (1, "0-8190"), B: (2, "8192-16383"), C: (4, "8191")}
+    states = {"a": slot_state(nodes(A, AGREED, f"[8191->-{C}]")), "c": slot_state(nodes(C, moved, f"[8191-<-{A}]"))}
+    assert views_of_slot(states, 8191) == (
+        "a: owner a (epoch 1), migrating to c; c: owner c (epoch 4), importing from a"
+    )
+    unknown = "d" * 40
+    lone = {"b": slot_state(nodes(B, {B: (2, ""), unknown: (5, "9")}))}
+    assert views_of_slot(lone, 9) == f"b: owner {unknown} (epoch 5)"
+    assert views_of_slot(lone, 10) == "b: no owner"

@@ -19,6 +19,7 @@ from managed_redis.operations.supervisor import Supervisor
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store import host_facts
 from managed_redis.store import operations as op_store
+from managed_redis.store import users as user_store
 from managed_redis.store.operations import OperationRecord
 from tests.support.fake_world import T0, World, make_world
 
@@ -272,3 +273,19 @@ def test_grace_and_cooldown() -> None:
     book.succeeded("c1", reset, T0 + dt.timedelta(seconds=16))
     assert book.due("c1", [reset], T0 + dt.timedelta(seconds=30)) == []
     assert book.due("c1", [reset], T0 + dt.timedelta(seconds=37)) == [reset]
+
+
+def test_a_host_that_missed_a_user_change_gets_the_users_once_it_answers(world: World) -> None:
+    world.add_cluster("c1")
+    supervisor = world.supervisor()
+    one_pass(supervisor)
+    one_pass(supervisor)  # steady and quiet now
+    assert world.engine.called("apply_users") == []
+    with world.db.write() as conn:
+        user_store.mark_pending(conn, "c1", ["c1-h2"])
+    one_pass(supervisor)
+    assert world.engine.called("apply_users") == ["c1-h2"]
+    with world.db.read() as conn:
+        assert user_store.pending_hosts(conn) == {}
+    one_pass(supervisor)
+    assert world.engine.called("apply_users") == ["c1-h2"]  # once

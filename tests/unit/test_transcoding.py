@@ -147,6 +147,14 @@ def test_render_of_a_list_is_the_json_of_each_element_and_stays_right_as_they_ch
     }
 
 
+def test_render_of_a_message_with_a_list_beside_other_kinds_of_field_is_its_json() -> None:
+    cluster = cluster_pb2.Cluster(id="c1", security_group_ids=["sg1", "sg2"], labels={"env": "test"})
+    cluster.config.redis.user_config.timeout.value = 7
+    cluster.monitoring.add(name="Hosts", link="/x")
+    cluster.created_at.seconds = 1_700_000_000
+    assert json.loads(JsonRenderer().render(cluster)) == json_format.MessageToDict(cluster)
+
+
 @pytest.mark.parametrize(
     "body",
     [b"[" * 100_000, b'{"a":' * 50_000 + b"1" + b"}" * 50_000, b'{"configSpec":' * 3000 + b"{}" + b"}" * 3000],

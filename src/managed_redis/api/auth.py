@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from managed_redis import ids
+from managed_redis.dir_locks import directory_locked
 from managed_redis.errors import InternalError, Unauthenticated
 from managed_redis.services.access import ROLE_PERMISSIONS, Principal
 
@@ -57,14 +58,14 @@ def ensure_admin_token(path: Path, configured: str | None) -> tuple[str, bool]:
     """The admin token and whether it was just created at ``path``."""
     if configured:
         return configured, False
-    if path.exists():
-        return path.read_text().strip(), False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    token = ids.new_token()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(token + "\n")
-    return token, True
+    with directory_locked(path.parent):  # serve processes starting at once on one data dir: one token
+        if path.exists():
+            return path.read_text().strip(), False
+        token = ids.new_token()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(token + "\n")
+        return token, True
 
 
 def parse_tokens_file(data: Any) -> list[TokenEntry]:

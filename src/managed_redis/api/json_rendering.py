@@ -32,11 +32,24 @@ class JsonRenderer:
         lists = [field for field, _ in message.ListFields() if _is_message_list(field)]
         if not lists:
             return self.text_of(message) + "\n"
+        # The response less its lists, built from its other fields (copying the whole
+        # response to clear its lists would copy every element once more).
         shell = type(message)()
-        shell.CopyFrom(message)
-        for field in lists:
-            shell.ClearField(field.name)
-        parts = [_dumps(key) + ":" + _dumps(value) for key, value in json_format.MessageToDict(shell).items()]
+        for field, value in message.ListFields():
+            if field in lists:
+                continue
+            if field.message_type is not None and field.message_type.GetOptions().map_entry:
+                getattr(shell, field.name).MergeFrom(value)
+            elif field.is_repeated:
+                getattr(shell, field.name).extend(value)
+            elif field.message_type is not None:
+                getattr(shell, field.name).CopyFrom(value)
+            else:
+                setattr(shell, field.name, value)
+        # The shell's text is kept by its content too: a Get's Cluster (whose only list is
+        # ``monitoring``) is otherwise walked field by field on every request.
+        shell_text = self.text_of(shell)
+        parts = [shell_text[1:-1]] if shell_text != "{}" else []
         for field in lists:
             items = ",".join(self.text_of(item) for item in getattr(message, field.name))
             parts.append(_dumps(field.json_name) + ":[" + items + "]")

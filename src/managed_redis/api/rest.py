@@ -2,8 +2,8 @@
 
 The route comes from the method's ``google.api.http`` rule (see ``transcoding.py``); the
 caller is authenticated before the body is read; the call goes through the same
-dispatcher as gRPC. A server-streaming method answers newline-delimited JSON, one
-message per line.
+dispatcher as gRPC. A server-streaming method answers one JSON array, written element by
+element as items come (chunked), as the cloud's gRPC-JSON transcoder does (api.md §10.2).
 
 Every answer that is not a success is a google.rpc.Status JSON with the HTTP status of
 api.md §1.3 (405 with ``Allow`` for a verb the path does not take), including what
@@ -14,10 +14,12 @@ the service, not the Python or aiohttp version.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -129,11 +131,24 @@ class _StatusServer(web.Server):
         return _StatusRequestHandler(self, loop=self._loop, **self._kwargs)
 
 
+# On shutdown, requests still open this long after the listener closed are cut: a log stream
+# (StreamLogs follows files until its client leaves) would otherwise hold SIGTERM for a minute.
+STREAMS_CUT_AFTER_S = 2.0
+
+
+# A page beside the API's methods (``GET /openapi.json``, ``/metrics``): it answers the
+# request itself, given the request id; an ApiError it raises is answered as a Status.
+Page = Callable[[web.BaseRequest, str], Awaitable[web.StreamResponse]]
+
+
 class RestGateway:
-    def __init__(self, dispatcher: Dispatcher, methods: Sequence[Method]) -> None:
+    """Routes each request to its method, or to one of ``pages`` (``GET`` of an exact path)."""
+
+    def __init__(self, dispatcher: Dispatcher, methods: Sequence[Method], pages: Mapping[str, Page] = {}) -> None:
         self.dispatcher = dispatcher
         self.router = Router(methods)
         self.renderer = JsonRenderer()
+        self.pages = dict(pages)
 
     async def handle(self, http_request: web.BaseRequest) -> web.StreamResponse:
         """Answer one HTTP request; every failure is a google.rpc.Status answer."""
@@ -147,6 +162,9 @@ class RestGateway:
             return _error_response(_internal(request_id), request_id)
 
     async def _handle(self, http_request: web.BaseRequest, request_id: str) -> web.StreamResponse:
+        page = self.pages.get(http_request.rel_url.path) if http_request.method in ("GET", "HEAD") else None
+        if page is not None:
+            return await page(http_request, request_id)
         headers = {key.lower(): value for key, value in http_request.headers.items()}
         route, params = self.router.match(http_request.method, http_request.rel_url.raw_path)
         principal = await self.dispatcher.authenticate(route.method, headers, request_id)
@@ -168,40 +186,73 @@ class RestGateway:
         request_id: str,
         principal: Principal | None,
     ) -> web.StreamResponse:
-        items = self.dispatcher.stream(method, request, headers, request_id, principal)
         try:
-            first = await anext(items, None)
+            items = await self.dispatcher.open_stream(method, request, headers, request_id, principal)
         except ApiError as error:
             return _error_response(error, request_id)
         response = web.StreamResponse(headers=_headers(request_id))
-        response.content_type = "application/x-ndjson"
+        response.content_type = "application/json"
         try:
             await response.prepare(http_request)
-            await self._write_items(response, first, items, request_id)
+            await self._write_items(http_request, response, items, request_id)
             await response.write_eof()
         except ConnectionError:
             log.debug("REST stream %s: the client went away", request_id)
+        finally:
+            await items.aclose()
         return response
 
     @staticmethod
     async def _write_items(
-        response: web.StreamResponse, first: Message | None, items: AsyncIterator[Message], request_id: str
+        http_request: web.BaseRequest,
+        response: web.StreamResponse,
+        items: AsyncIterator[Message],
+        request_id: str,
     ) -> None:
-        """Each item as a line of JSON; a failure midway is a last line ``{"error": Status}``."""
+        """One JSON array written element by element, as the cloud's gRPC-JSON transcoder does
+        (api.md §10.2), one element a line: ``[`` before the first, ``,`` before each next one,
+        ``]`` on a line of its own at the end; a failure midway is a last element
+        ``{"error": Status}``. Stops when
+        the client has gone, which is looked at every ``_CLIENT_CHECK_S`` while no item comes."""
+        separator = b"["
         try:
-            item = first
-            while item is not None:
-                await response.write(json.dumps(json_format.MessageToDict(item)).encode() + b"\n")
-                item = await anext(items, None)
+            while (item := await _next_unless_gone(http_request, items)) is not None:
+                await response.write(separator + json.dumps(json_format.MessageToDict(item)).encode() + b"\n")
+                separator = b","
         except ApiError as error:
             status = json_format.MessageToDict(to_status(error, request_id))
-            await response.write(json.dumps({"error": status}).encode() + b"\n")
+            await response.write(separator + json.dumps({"error": status}).encode() + b"\n")
+            separator = b","
+        await response.write(b"[]\n" if separator == b"[" else b"]\n")
+
+
+_CLIENT_CHECK_S = 1.0
+
+
+async def _next_unless_gone(http_request: web.BaseRequest, items: AsyncIterator[Message]) -> Message | None:
+    """The next item, or None at the end; ConnectionError once the client's connection closes."""
+    waiting = asyncio.ensure_future(anext(items, None))
+    try:
+        while True:
+            done, _ = await asyncio.wait({waiting}, timeout=_CLIENT_CHECK_S)
+            if done:
+                return waiting.result()
+            transport = http_request.transport
+            if transport is None or transport.is_closing():
+                raise ConnectionError("the client closed the connection")
+    finally:
+        if not waiting.done():
+            waiting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await waiting
 
 
 async def start_rest_server(gateway: RestGateway, address: str) -> tuple[web.BaseRunner, int]:
     """Serve ``gateway`` on ``address`` (``host:port``, port 0 for any); the runner and the port bound."""
     host, _, port = address.rpartition(":")
-    runner = web.ServerRunner(_StatusServer(gateway.handle, access_log=None), handle_signals=False)
+    runner = web.ServerRunner(
+        _StatusServer(gateway.handle, access_log=None), handle_signals=False, shutdown_timeout=STREAMS_CUT_AFTER_S
+    )
     await runner.setup()
     site = web.TCPSite(runner, host.strip("[]") or None, int(port), reuse_address=True)
     await site.start()

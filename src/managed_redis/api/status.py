@@ -2,7 +2,7 @@
 
 The HTTP statuses are Yandex Cloud's table (api.md §1.3). Every error carries the call's
 request id in a ``google.rpc.RequestInfo`` detail; an INVALID_ARGUMENT carries its field
-violations in a ``google.rpc.BadRequest``.
+violations in a ``google.rpc.BadRequest``; an error's own ``details`` come before the request id.
 """
 
 from __future__ import annotations
@@ -66,6 +66,8 @@ def to_status(error: ApiError, request_id: str) -> status_pb2.Status:
             ]
         )
         status.details.add().Pack(bad_request)
+    for detail in error.details:
+        status.details.add().Pack(detail)
     info = any_pb2.Any()
     info.Pack(error_details_pb2.RequestInfo(request_id=request_id))
     status.details.append(info)

@@ -131,7 +131,7 @@ def _check_field(message: Message, field: Any, path: str) -> Iterable[FieldViola
     value = getattr(message, field.name)
     repeated = field.is_repeated
 
-    if _required(options) and not _is_set(message, field, value):
+    if is_required(options) and not _is_set(message, field, value):
         yield FieldViolation(path, "required")
         return
 
@@ -189,12 +189,12 @@ def _check_value(field: Any, value: object, path: str, options: object) -> Itera
     if field.type == FieldDescriptor.TYPE_ENUM:
         yield from _check_enum(field, value, path)
         return
-    length = _option(options, validation_pb2.length)
-    pattern = _option(options, validation_pb2.pattern)
+    length = option_text(options, validation_pb2.length)
+    pattern = option_text(options, validation_pb2.pattern)
     # An empty string of an optional field is "not set": its rules apply only once it is.
     if isinstance(value, str) and value:
         yield from _check_scalar_rules(value, path, length, pattern)
-    numeric_bound = _option(options, validation_pb2.value)
+    numeric_bound = option_text(options, validation_pb2.value)
     if numeric_bound and field.type in _NUMERIC and isinstance(value, int | float):
         bound = parse_bound(numeric_bound)
         if not bound.holds(value):
@@ -216,13 +216,16 @@ def _check_scalar_rules(value: str, path: str, length: str, pattern: str) -> Ite
         yield FieldViolation(path, f"must match {pattern}")
 
 
-def _option(options: object, extension: object) -> str:
+def option_text(options: object, extension: object) -> str:
+    """The value of a ``yandex.cloud`` validation option (``length``, ``pattern``, ``value``,
+    ``size``...) on a field's options, as text; "" when the field does not carry it."""
     if options.HasExtension(extension):  # type: ignore[attr-defined]
         return str(options.Extensions[extension])  # type: ignore[attr-defined]
     return ""
 
 
-def _required(options: object) -> bool:
+def is_required(options: object) -> bool:
+    """Whether a field's options carry ``yandex.cloud.required`` set."""
     return bool(
         options.HasExtension(validation_pb2.required)  # type: ignore[attr-defined]
         and options.Extensions[validation_pb2.required]  # type: ignore[attr-defined]

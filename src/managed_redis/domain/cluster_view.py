@@ -4,20 +4,29 @@ Besides what the cluster declares, the cloud fills (api.md §4, §8, §10.5):
 
 - ``is_ha``: every shard has at least 2 active hosts of a non-burstable preset, and no zone
   holds more than half of a shard's hosts;
-- ``config.full_version``: the server version the cluster runs, minor included (``7.0.15``),
-  while ``config.version`` keeps the version asked for (``7.0``);
+- ``config.full_version``: the server version the cluster's hosts run, minor included
+  (``7.0.15``: what they were last started on, or the installed one when nothing was
+  recorded), while ``config.version`` keeps the version asked for (``7.0``);
+- ``planned_operation``: the cluster's SCHEDULED or RUNNING maintenance, if any: ``info`` its
+  description, ``delayed_until`` its ``start_scheduled_at`` (api.md §10.3);
 - ``config.redis_config_X_Y``: for a cluster on Redis X.Y with a legacy config set (5.0,
   6.0, 6.2, 7.0), its settings in that legacy shape too, so a client that created it with
   ``redisConfig_7_0`` reads them back where it wrote them;
 - ``monitoring``: where to watch the cluster. This service has no console charts; it points
   at the REST ListHosts of the cluster (each host's role, health and services, as last
-  seen), a path relative to the API's own address.
+  seen) and at ``/metrics`` (Prometheus; the cluster's series carry ``cluster_id``), paths
+  relative to the API's own address, and at the shipped Grafana dashboard
+  (``deploy/grafana/managed-redis.json``, uid ``managed-redis``) opened on the cluster, a
+  path relative to the Grafana it was imported into.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
+from typing import cast
 
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -31,6 +40,7 @@ from managed_redis.domain.backup_schedule import DEFAULT_RETAIN_DAYS, DEFAULT_WI
 from managed_redis.domain.cluster_spec import config_spec_of, declared_of
 from managed_redis.domain.timestamps import timestamp
 from managed_redis.store.clusters import ClusterRecord
+from managed_redis.store.maintenances import MaintenanceRecord
 
 DEFAULT_BACKUP_WINDOW = timeofday_pb2.TimeOfDay(hours=DEFAULT_WINDOW_HOUR)
 # Redis version id -> the ClusterConfig field holding its legacy config set.
@@ -72,17 +82,40 @@ def monitoring_of(cluster_id: str) -> list[cluster_pb2.Monitoring]:
             name="Hosts",
             description="Role, health and services of each host, as the control plane last saw them",
             link=f"/managed-redis/v1/clusters/{cluster_id}/hosts",
-        )
+        ),
+        cluster_pb2.Monitoring(
+            name="Metrics",
+            description=f'Prometheus metrics of every host (series with cluster_id="{cluster_id}"); bearer token',
+            link="/metrics",
+        ),
+        cluster_pb2.Monitoring(
+            name="Grafana",
+            description="The managed-redis dashboard (deploy/grafana/managed-redis.json) on this cluster, "
+            "relative to the Grafana it is imported into",
+            link=f"/d/managed-redis/managed-redis?var-cluster_id={cluster_id}",
+        ),
     ]
 
 
 def _legacy(values: dict[str, object], message_type: type[Message]) -> Message:
-    """The settings of ``values`` that the legacy config message has (fields 1-10)."""
-    unified = json_format.MessageToDict(redis_config.to_message(values), preserving_proto_field_name=True)
+    """The settings of ``values`` that the legacy config message has (fields 1-10): a new
+    message the caller may change."""
+    # A message class is hashable (by identity); typeshed's Message says its instances are not.
+    kept = _legacy_bytes(json.dumps(values, sort_keys=True), cast(Hashable, message_type))
+    return message_type.FromString(kept)
+
+
+@functools.lru_cache(maxsize=512)
+def _legacy_bytes(values_json: str, message_class: Hashable) -> bytes:
+    """``_legacy`` serialized, kept per distinct configuration (see ``redis_config.to_message``)."""
+    unified = json_format.MessageToDict(
+        redis_config.to_message(json.loads(values_json)), preserving_proto_field_name=True
+    )
+    message_type = cast(type[Message], message_class)
     known = message_type.DESCRIPTOR.fields_by_name
     message = message_type()
     json_format.ParseDict({k: v for k, v in unified.items() if k in known}, message)
-    return message
+    return message.SerializeToString()
 
 
 def _fill_legacy_config(
@@ -104,9 +137,11 @@ def cluster_proto(
     *,
     host_zones: Sequence[tuple[str, str]] = (),
     versions: Sequence[RedisVersion] = (),
+    planned: MaintenanceRecord | None = None,
 ) -> cluster_pb2.Cluster:
     """The cluster as Get shows it. ``host_zones``: (shard, zone) of each active host, for
-    ``is_ha``; ``versions``: the versions this machine runs, for ``config.full_version``."""
+    ``is_ha``; ``versions``: the versions this machine runs, for ``config.full_version``;
+    ``planned``: its SCHEDULED or RUNNING maintenance, for ``planned_operation``."""
     cluster = declared_of(record)
     cluster.id = record.id
     cluster.folder_id = record.folder_id
@@ -120,7 +155,10 @@ def cluster_proto(
     cluster.is_ha = cluster_is_ha(spec.resources.resource_preset_id, host_zones)
     config = cluster.config
     config.version = spec.version
-    config.full_version = next((v.full_version for v in versions if v.id == spec.version), "")
+    config.full_version = record.running_version or next((v.full_version for v in versions if v.id == spec.version), "")
+    if planned is not None:
+        cluster.planned_operation.info = planned.description
+        cluster.planned_operation.delayed_until.CopyFrom(timestamp(planned.start_scheduled_at))
     if spec.HasField("resources"):
         config.resources.CopyFrom(spec.resources)
     for name in ("access", "disk_size_autoscaling", "modules", "monium_logs", "shard_autoscaling_settings"):

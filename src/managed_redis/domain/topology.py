@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from managed_redis.catalog.presets import ZONES
 
 MAX_HOSTS_NON_SHARDED = 7
@@ -12,6 +14,13 @@ DISK_TYPES = frozenset({"network-ssd", "network-hdd", "local-ssd", "network-ssd-
 # The one shard of a non-sharded cluster; EnableSharding keeps this name (api.md §5).
 DEFAULT_SHARD = "shard1"
 DEFAULT_REPLICA_PRIORITY = 100
+
+
+def shard_order(name: str) -> tuple[str | int, ...]:
+    """Sort key of a shard name putting ``shard2`` before ``shard10``: maintenance and rolling
+    restarts go "shard by shard in ascending order by shard number" (api.md §10.3). The key
+    alternates text and numbers from its start, so any two names compare."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
 
 
 def known_zone(zone_id: str) -> bool:

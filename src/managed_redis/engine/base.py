@@ -146,6 +146,19 @@ class Engine(Protocol):
         """Change the customer's password live, dropping no connection.
         Raises redis.RedisError if ``node`` cannot be asked or refuses."""
 
+    def apply_users(self, node: Node) -> dict[str, str] | None:
+        """Make ``node`` hold exactly its declared customer users (``node.users``) beside
+        ``default`` and the control plane's user, which keep their passwords. First its
+        ``users.acl`` is rewritten (so a host that is down, or does not answer, gets them
+        when it starts); then, if it runs, live: each user set anew (a changed password or
+        permission takes effect at once and its connections stay), a disabled user's
+        connections closed, any other user removed (its connections closed), the ACL saved.
+        Returns what the node now holds of each declared user (name -> its ``ACL LIST``
+        line less ``user <name>``), or None if the node is not running. A few commands: at
+        most the control connection's timeouts.
+        Raises redis.RedisError if a running node cannot be asked or refuses; OSError if
+        ``users.acl`` cannot be written."""
+
     # -- Sentinels -----------------------------------------------------------------------------
 
     def ensure_sentinel(self, sentinel: Sentinel, fresh_config: bool = False) -> None:
@@ -156,6 +169,12 @@ class Engine(Protocol):
     def sentinel_running(self, sentinel: Sentinel) -> bool:
         """Whether the Sentinel's process is alive. Quick: no network.
         Never raises."""
+
+    def set_sentinel_auth(self, sentinel: Sentinel) -> None:
+        """Make ``sentinel``'s ``default`` user need the cluster password if ``sentinel.auth``,
+        else none: live if it runs, and in the config it starts from.
+        Raises redis.RedisError if a running Sentinel cannot be asked or refuses; OSError if its
+        config cannot be rewritten."""
 
     def stop_sentinel(self, sentinel: Sentinel) -> None:
         """Stop the Sentinel; return once it is gone (at most ~20 s).
@@ -173,8 +192,10 @@ class Engine(Protocol):
         """Whether ``sentinel`` is failing its master over now (electing a leader, or the
         leader promoting a replica); False if it cannot be asked. Never raises."""
 
-    def request_failover(self, sentinel: Sentinel) -> None:
-        """Ask ``sentinel`` to fail its master over now; it picks the replica.
+    def request_failover(self, sentinel: Sentinel, replicas: Sequence[Node] = ()) -> None:
+        """Ask ``sentinel`` to fail its master over now; it picks the replica (priority, then
+        the offset it knows). With ``replicas`` (of a master that is gone), first let it know
+        their offsets as they are, so that it picks the most advanced (at most a few seconds).
         Raises EngineError if it refuses (no good replica, a failover in progress) or cannot be
         asked."""
 

@@ -95,7 +95,8 @@ def quote(value: str) -> str:
     return f'"{escaped}"'
 
 
-def _lines(pairs: list[tuple[str, str]]) -> str:
+def render_lines(pairs: list[tuple[str, str]]) -> str:
+    """Config file text: one ``directive value`` line per pair. Pure: never raises."""
     return "".join(f"{key} {value}\n" for key, value in pairs)
 
 
@@ -112,6 +113,17 @@ def _tls_lines(tls: TlsFiles) -> list[tuple[str, str]]:
 def redis_conf(node: Node) -> str:
     """``redis.conf`` of ``node``: every directive it starts with, its declared ones
     (``node.directives``) last. Pure: never raises."""
+    return render(redis_conf_pairs(node))
+
+
+def render(pairs: list[tuple[str, str]]) -> str:
+    """A ``redis.conf`` from its (directive, value) lines, headed by a do-not-edit line."""
+    return "# Written by managed-redis; changes here are overwritten.\n" + render_lines(pairs)
+
+
+def redis_conf_pairs(node: Node) -> list[tuple[str, str]]:
+    """The (directive, value) lines of ``node``'s ``redis.conf``, in order (see ``redis_conf``);
+    another engine renders these with its own network and path lines. Pure: never raises."""
     directory = quote(str(node.directory))
     pairs: list[tuple[str, str]] = [
         ("bind", node.address),
@@ -172,13 +184,14 @@ def redis_conf(node: Node) -> str:
     pairs += [(key, value or '""') for key, value in node.directives]
     if node.replica_of and not node.cluster_mode:
         pairs.append(("replicaof", f"{node.replica_of} {node.port}"))
-    return "# Written by managed-redis; changes here are overwritten.\n" + _lines(pairs)
+    return pairs
 
 
 def acl_rule_for(user: AclUser) -> str:
-    """One ``users.acl`` line for ``user``: on or off, its password digests (or nopass), its rules."""
+    """One ``users.acl`` line for ``user``: on or off, its password digests, its rules. A user
+    without a password gets none (nobody can log in as it), never ``nopass``."""
     state = "on" if user.enabled else "off"
-    passwords = " ".join(f"#{digest}" for digest in user.password_sha256) or "nopass"
+    passwords = " ".join(f"#{digest}" for digest in user.password_sha256) or "resetpass"
     return f"user {user.name} {state} {passwords} {user.rules}".strip()
 
 
@@ -195,9 +208,35 @@ def users_acl(node: Node) -> str:
     return "".join(acl_rule_for(user) + "\n" for user in users)
 
 
+def sentinel_default_user_rules(sentinel: Sentinel) -> list[str]:
+    """The ACL rules of a Sentinel's ``default`` user (the clients'): the public Sentinel
+    commands, with the cluster password's digest when ``sentinel.auth``, else ``nopass``.
+    Pure: never raises."""
+    password = f"#{sha256(sentinel.credentials.password)}" if sentinel.auth else "nopass"
+    return ["on", "resetpass", password, "resetchannels", "&*", "-@all", *_SENTINEL_PUBLIC_COMMANDS.split()]
+
+
+def sentinel_default_user(sentinel: Sentinel) -> str:
+    """The ``user default ...`` line of ``sentinel.conf`` (without ``user``). Pure: never raises."""
+    return " ".join(["default", *sentinel_default_user_rules(sentinel)])
+
+
+def with_sentinel_default_user(text: str, sentinel: Sentinel) -> str:
+    """The Sentinel config ``text`` with its ``user default`` line made today's
+    (``sentinel_default_user``), first. Pure: never raises."""
+    kept = [line for line in text.splitlines() if line.split()[:2] != ["user", "default"]]
+    return "".join(f"{line}\n" for line in [f"user {sentinel_default_user(sentinel)}", *kept])
+
+
 def sentinel_conf(sentinel: Sentinel) -> str:
     """``sentinel.conf`` of ``sentinel``: what it monitors, as whom, and the replicas and Sentinels
     it already knows. Pure: never raises."""
+    return render_lines(sentinel_conf_pairs(sentinel))
+
+
+def sentinel_conf_pairs(sentinel: Sentinel) -> list[tuple[str, str]]:
+    """The (directive, value) lines of ``sentinel``'s ``sentinel.conf``, in order (see
+    ``sentinel_conf``). Pure: never raises."""
     credentials = sentinel.credentials
     name = sentinel.master_name
     peer_port = SENTINEL_TLS_PORT if sentinel.tls else sentinel.port
@@ -211,7 +250,7 @@ def sentinel_conf(sentinel: Sentinel) -> str:
         ("dir", quote(str(sentinel.directory))),
         ("sentinel announce-ip", sentinel.address),
         ("sentinel resolve-hostnames", "no"),
-        ("user default on nopass resetchannels &*", f"-@all {_SENTINEL_PUBLIC_COMMANDS}"),
+        ("user", sentinel_default_user(sentinel)),
         (f"user {credentials.admin_user} on", f"#{sha256(credentials.admin_password)} ~* &* +@all"),
         ("sentinel sentinel-user", credentials.admin_user),
         ("sentinel sentinel-pass", quote(credentials.admin_password)),
@@ -230,7 +269,7 @@ def sentinel_conf(sentinel: Sentinel) -> str:
     for address, run_id in sorted(sentinel.sentinel_ids.items()):
         if address != sentinel.address:
             pairs.append(("sentinel known-sentinel", f"{name} {address} {peer_port} {run_id}"))
-    return _lines(pairs)
+    return pairs
 
 
 def master_in_sentinel_conf(path: Path, master_name: str) -> str | None:

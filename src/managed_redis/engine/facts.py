@@ -10,9 +10,12 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from managed_redis.engine.slot_states import open_slots, owners_digest
+
+if TYPE_CHECKING:
+    from managed_redis.engine.stats import RedisStats
 
 
 class ProcessState(StrEnum):
@@ -43,6 +46,11 @@ class RedisFacts:
     master_address: str | None = None
     link_up: bool | None = None
     master_last_io_s: int | None = None
+    # A replica whose link is down: how many seconds ago it went down (-1: it has not been up
+    # since the process started), and whether a full sync is under way (its dataset is the
+    # old one, or half-loaded).
+    link_down_s: int | None = None
+    syncing: bool = False
     # Its replication offset (a master's own, a replica's processed one).
     offset: int | None = None
     # Its replication history's id, and the id of the history it continued when it was
@@ -125,6 +133,9 @@ class HostFacts:
 
     redis: RedisFacts
     sentinel: SentinelFacts | None = None
+    # The host's load, on the looks that asked for it (``WatchedHost.with_stats``): kept in
+    # memory for ``GET /metrics``, never stored, never compared.
+    stats: RedisStats | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"redis": self.redis.to_json(), "sentinel": self.sentinel.to_json() if self.sentinel else None}
@@ -262,6 +273,8 @@ def redis_facts(
         master_address=info_value(info, "master_host") if replica else None,
         link_up=info_value(info, "master_link_status") == "up" if replica else None,
         master_last_io_s=_int(info_value(info, "master_last_io_seconds_ago")) if replica else None,
+        link_down_s=_int(info_value(info, "master_link_down_since_seconds")) if replica else None,
+        syncing=replica and info_value(info, "master_sync_in_progress") == "1",
         offset=_int(info_value(info, "slave_repl_offset" if replica else "master_repl_offset")),
         replid=info_value(info, "master_replid"),
         replid2=info_value(info, "master_replid2"),

@@ -15,26 +15,24 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import redis
 
 from managed_redis.engine import conf, process, rdb_header, snapshot_restart
-from managed_redis.engine.addresses import SENTINEL_PORT
-from managed_redis.engine.connections import Connections, Endpoint, connect
+from managed_redis.engine.connections import Connections, connect
 from managed_redis.engine.errors import EngineError
-from managed_redis.engine.facts import HostFacts, ProcessState, RedisFacts, SentinelFacts, redis_facts
+from managed_redis.engine.facts import HostFacts, ProcessState
 from managed_redis.engine.model import (
     Node,
     Sentinel,
     WatchedHost,
 )
-from managed_redis.engine.probe import Answer, Prober, Question
+from managed_redis.engine.probe import Prober
+from managed_redis.engine.redis_side import RedisSide, StateOf, look
 
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT_S = 60.0
-SYNC_TIMEOUT_S = 300.0
 # Sentinel's own timers (SENTINEL DEBUG; not kept in its config, so set at every start).
 # It refreshes what it knows of each instance (INFO) every 10 s by default. A switchover
 # or a priority change needs it every second, and asks for that while it runs
@@ -56,8 +54,9 @@ def _write(path: Path, text: str, mode: int = 0o600) -> None:
     os.replace(tmp, path)
 
 
-class LocalEngine:
-    """The ``Engine`` (see ``engine/base.py``) of processes on this machine."""
+class LocalEngine(RedisSide):
+    """The ``Engine`` (see ``engine/base.py``) of processes on this machine; its Redis and
+    Sentinel commands are ``RedisSide``'s."""
 
     def __init__(self, connections: Connections | None = None) -> None:
         self.connections = connections or Connections()
@@ -65,27 +64,6 @@ class LocalEngine:
         self._probers = threading.local()
         self._scan_lock = threading.Lock()
         self._last_scan: tuple[float, frozenset[str], dict[str, int]] = (0.0, frozenset(), {})
-
-    # -- endpoints ----------------------------------------------------------------------------
-
-    def endpoint(self, node: Node) -> Endpoint:
-        """Where and as whom the control plane reaches ``node``. Never raises (no I/O)."""
-        credentials = node.credentials
-        ca_file = node.tls.ca_file if node.tls else None
-        return Endpoint(node.address, node.port, credentials.admin_user, credentials.admin_password, ca_file)
-
-    def admin(self, node: Node) -> redis.Redis:
-        """The pooled control connection to ``node`` (``Engine.admin``). Opens nothing yet: its
-        commands raise redis.RedisError when ``node`` cannot be asked or refuses."""
-        return self.connections.client(self.endpoint(node))
-
-    def sentinel_admin(self, sentinel: Sentinel) -> redis.Redis:
-        """The pooled control connection to ``sentinel``. Opens nothing yet: its commands raise
-        redis.RedisError when the Sentinel cannot be asked or refuses."""
-        credentials = sentinel.credentials
-        return self.connections.client(
-            Endpoint(sentinel.address, SENTINEL_PORT, credentials.admin_user, credentials.admin_password)
-        )
 
     # -- Redis hosts --------------------------------------------------------------------------
 
@@ -150,7 +128,7 @@ class LocalEngine:
         """
         if self.node_running(node):
             self.wait_ready(node, timeout_s)
-            self.deny_unavailable_commands(node)
+            self.apply_users(node)
         else:
             from_rdb = node.appendonly and not self.aof_manifest(node).exists() and self.rdb_path(node).exists()
             starting = dataclasses.replace(node, appendonly=False) if from_rdb else node
@@ -165,39 +143,26 @@ class LocalEngine:
         if node.appendonly and self.admin(node).config_get("appendonly").get("appendonly") != "yes":
             self.config_set(node, [("appendonly", "yes")])
 
-    def deny_unavailable_commands(self, node: Node) -> None:
-        """Take the commands the cloud makes unavailable (``conf.UNAVAILABLE_COMMANDS``) from
-        the customer's users of a running node, live, and save its ACL: a node started with an
-        older ``users.acl`` gets today's rules. Passwords and other rules are left as they are.
-
-        Raises redis.RedisError when the node does not answer."""
-        client = self.admin(node)
-        denials = conf.customer_denials(node.cluster_mode).split()
-        for name in ("default", *(user.name for user in node.users)):
-            client.execute_command("ACL", "SETUSER", name, *denials)
-        client.execute_command("ACL", "SAVE")
+    def apply_users(self, node: Node) -> dict[str, str] | None:
+        """``users.acl`` rewritten, then, on a running node, its users made the declared ones
+        live (``Engine.apply_users``): ``ACL SETUSER <name> reset on|off #<sha256> <rules>
+        <denials>`` per declared user, the unavailable commands' denials on ``default``
+        (``conf.customer_denials``: a node started from an older ``users.acl`` gets today's),
+        ``CLIENT KILL USER`` per disabled user, ``ACL DELUSER`` of any other customer user
+        (Redis closes its connections), ``ACL SAVE``. None if the node is not running.
+        Raises redis.RedisError if the node cannot be asked or refuses; OSError if
+        ``users.acl`` cannot be written."""
+        node.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _write(node.acl_file, conf.users_acl(node))
+        if not self.node_running(node):
+            return None
+        return self.apply_users_live(node)
 
     def wait_ready(self, node: Node, timeout_s: float = READY_TIMEOUT_S) -> None:
         """Return once ``node`` answers PING (at most ``timeout_s``; LOADING counts as not yet).
         Raises EngineError if its process exits meanwhile, it refuses the control plane's
         credentials, or it does not answer in time."""
-        deadline = time.monotonic() + timeout_s
-        last_error = ""
-        while time.monotonic() < deadline:
-            if not self.node_running(node):
-                raise EngineError(f"redis on {node.name} exited while starting; see {node.log_file}")
-            try:
-                self.admin(node).ping()
-                return
-            except redis.BusyLoadingError:
-                last_error = "still loading its data"
-            except redis.AuthenticationError as exc:
-                # Not a passing state: the process on this address is not the one we run.
-                raise EngineError(f"redis on {node.name} refuses the control plane's credentials: {exc}") from exc
-            except redis.RedisError as exc:
-                last_error = str(exc)
-            time.sleep(0.01)
-        raise EngineError(f"redis on {node.name} did not answer within {timeout_s:.0f} s ({last_error})")
+        self.answering(node, timeout_s, poll_s=0.01, watch_exit=True)
 
     def stop_node(self, node: Node, save: bool = True, timeout_s: float = 120.0) -> None:
         """Shut Redis down: saving an RDB snapshot first when ``save`` (retrying while Redis
@@ -287,53 +252,11 @@ class LocalEngine:
         if pid is None:
             raise EngineError(f"redis on {node.name} is not running; nothing to restore files for")
         node.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        client = self.admin(node)
-        try:
-            # Redis works in its directory (it chdir'ed into it at start); a new one at the same
-            # path is another directory until Redis is told to move into it.
-            client.config_set("dir", str(node.directory))
-            if node.cluster_mode:
-                client.execute_command("CLUSTER", "SAVECONFIG")
-            if node.appendonly:
-                client.execute_command("BGREWRITEAOF")
-        except redis.RedisError as exc:
-            raise EngineError(f"redis on {node.name} could not write its files again: {exc}") from exc
+        # Redis works in its directory (it chdir'ed into it at start); a new one at the same
+        # path is another directory until Redis is told to move into it.
+        self.rewrite_files(node, str(node.directory))
         _write(node.pidfile, f"{pid}\n", mode=0o644)
         self.write_node_files(node)
-
-    # -- replication --------------------------------------------------------------------------
-
-    def replication(self, node: Node) -> dict[str, Any]:
-        """``INFO replication`` of ``node``. Raises redis.RedisError if ``node`` cannot be asked."""
-        info: dict[str, Any] = self.admin(node).info("replication")
-        return info
-
-    def replicate_from(self, node: Node, master: Node | None) -> None:
-        """``REPLICAOF`` ``master``, or ``REPLICAOF NO ONE`` for None. Raises redis.RedisError if
-        ``node`` cannot be asked or refuses."""
-        client = self.admin(node)
-        if master is None:
-            client.execute_command("REPLICAOF", "NO", "ONE")
-        else:
-            client.execute_command("REPLICAOF", master.address, master.port)
-
-    def wait_in_sync(self, replica: Node, master: Node, timeout_s: float = SYNC_TIMEOUT_S) -> None:
-        """Return once ``replica`` is linked to ``master`` and has caught up with it.
-        Raises EngineError if it has not caught up within ``timeout_s``; redis.RedisError if
-        either cannot be asked."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            info = self.replication(replica)
-            if (
-                info.get("master_host") == master.address
-                and info.get("master_link_status") == "up"
-                and not info.get("master_sync_in_progress")
-            ):
-                target = self.replication(master).get("master_repl_offset", 0)
-                if int(info.get("slave_repl_offset", -1)) >= int(target):
-                    return
-            time.sleep(0.01)
-        raise EngineError(f"replica {replica.name} did not catch up with {master.name} within {timeout_s:.0f} s")
 
     # -- snapshots ----------------------------------------------------------------------------
 
@@ -345,21 +268,8 @@ class LocalEngine:
         """Have ``node`` write a fresh RDB snapshot; return the file once it is complete.
         Raises EngineError if Redis reports the save failed or it does not finish within
         ``timeout_s``; redis.RedisError if ``node`` cannot be asked."""
-        with connect(self.endpoint(node), timeout_s=30) as client:
-            before = int(client.info("persistence")["rdb_saves"])
-            client.execute_command("BGSAVE", "SCHEDULE")
-            deadline = time.monotonic() + timeout_s
-            ours_started = False
-            while time.monotonic() < deadline:
-                info = client.info("persistence")
-                running = bool(info["rdb_bgsave_in_progress"])
-                if not running and int(info["rdb_saves"]) > before:
-                    return self.rdb_path(node)
-                if not running and ours_started and info["rdb_last_bgsave_status"] != "ok":
-                    raise EngineError(f"BGSAVE on {node.name} failed; see {node.log_file}")
-                ours_started = ours_started or running
-                time.sleep(0.02)
-        raise EngineError(f"BGSAVE on {node.name} did not finish within {timeout_s:.0f} s")
+        self.wait_bgsave(node, timeout_s)
+        return self.rdb_path(node)
 
     def aof_manifest(self, node: Node) -> Path:
         """Written by Redis once an AOF is complete; from then on a restart reads the AOF.
@@ -431,13 +341,6 @@ class LocalEngine:
             self.admin(node).execute_command("CONFIG", "SET", *args)
         self.write_node_files(node)
 
-    def set_default_password(self, node: Node, password: str) -> None:
-        """Change the customer's password live without dropping anyone's connection.
-        Raises redis.RedisError if ``node`` cannot be asked or refuses."""
-        client = self.admin(node)
-        client.execute_command("ACL", "SETUSER", "default", "resetpass", f"#{conf.sha256(password)}")
-        client.execute_command("ACL", "SAVE")
-
     # -- Sentinels ----------------------------------------------------------------------------
 
     def sentinel_running(self, sentinel: Sentinel) -> bool:
@@ -472,6 +375,22 @@ class LocalEngine:
                     raise EngineError(f"sentinel on {sentinel.name} did not answer: {exc}") from exc
                 time.sleep(0.01)
 
+    def set_sentinel_auth(self, sentinel: Sentinel) -> None:
+        """Give ``sentinel``'s ``default`` user (the clients') the password ``sentinel.auth``
+        asks for (the cluster's) or none: live (``ACL SETUSER``, then ``SENTINEL FLUSHCONFIG``)
+        if it runs, else in its config file, which it reads when it starts. Connections
+        already open stay authenticated. The control plane's user is untouched.
+        Raises redis.RedisError if a running Sentinel cannot be asked or refuses; OSError if a
+        stopped one's config cannot be rewritten."""
+        if self.sentinel_running(sentinel):
+            client = self.sentinel_admin(sentinel)
+            client.execute_command("ACL", "SETUSER", "default", *conf.sentinel_default_user_rules(sentinel))
+            client.execute_command("SENTINEL", "FLUSHCONFIG")
+            return
+        if not sentinel.conf_file.exists():
+            return  # written whole, with today's rule, when it starts
+        _write(sentinel.conf_file, conf.with_sentinel_default_user(sentinel.conf_file.read_text(), sentinel))
+
     def stop_sentinel(self, sentinel: Sentinel) -> None:
         """Stop the Sentinel (SIGTERM, SIGKILL after 10 s); returns once it is gone.
         Never raises."""
@@ -480,73 +399,6 @@ class LocalEngine:
             process.terminate(pid, timeout_s=10.0)
         self.watch.forget(sentinel.marker)
         self.connections.forget(sentinel.address)
-
-    def wait_quorum(self, sentinels: Sequence[Sentinel], timeout_s: float = 30.0) -> None:
-        """Return once every Sentinel says the quorum can be reached (``SENTINEL CKQUORUM``).
-        Raises EngineError naming the first Sentinel without a quorum after ``timeout_s``."""
-        deadline = time.monotonic() + timeout_s
-        for sentinel in sentinels:
-            while True:
-                try:
-                    self.sentinel_admin(sentinel).execute_command("SENTINEL", "CKQUORUM", sentinel.master_name)
-                    break
-                except redis.RedisError as exc:
-                    if time.monotonic() > deadline:
-                        raise EngineError(f"sentinel on {sentinel.name} has no quorum: {exc}") from exc
-                    time.sleep(0.02)
-
-    def master_seen_by(self, sentinel: Sentinel) -> str | None:
-        """The master address this Sentinel names, or None if it cannot be asked.
-        Never raises."""
-        try:
-            reply = self.sentinel_admin(sentinel).execute_command(
-                "SENTINEL", "GET-MASTER-ADDR-BY-NAME", sentinel.master_name
-            )
-        except redis.RedisError:
-            return None
-        return str(reply[0]) if reply else None
-
-    def failing_over(self, sentinel: Sentinel) -> bool:
-        """Whether ``sentinel`` is failing its master over now: ``failover_in_progress`` among
-        its flags in ``SENTINEL MASTER`` (set from the start of its election until the new
-        master is announced). False if it cannot be asked. Never raises."""
-        try:
-            state = self.sentinel_admin(sentinel).sentinel_master(sentinel.master_name)
-        except redis.RedisError:
-            return False
-        if not isinstance(state, dict):
-            return False
-        flags = state.get("flags", "")
-        return "failover_in_progress" in (flags if isinstance(flags, set) else set(str(flags).split(",")))
-
-    def request_failover(self, sentinel: Sentinel) -> None:
-        """Ask ``sentinel`` to fail its master over now (``SENTINEL FAILOVER``): it picks the
-        replica by its own rules (priority, then offset). Raises EngineError if it refuses
-        (NOGOODSLAVE, INPROG) or cannot be asked."""
-        try:
-            self.sentinel_admin(sentinel).execute_command("SENTINEL", "FAILOVER", sentinel.master_name)
-        except redis.RedisError as exc:
-            raise EngineError(f"sentinel on {sentinel.name} did not take the failover: {exc}") from exc
-
-    def databases_in_use(self, node: Node) -> list[str]:
-        """The databases (``db0``, ``db5``, ...) holding at least one key that has not expired.
-
-        ``INFO keyspace`` also counts keys whose time has passed but that Redis has not
-        reclaimed yet; a database whose keys all carry a TTL is scanned (SCAN skips expired
-        keys) until one live key is found. Raises redis.RedisError if ``node`` cannot be asked.
-        """
-        in_use = []
-        with connect(self.endpoint(node), timeout_s=30) as client:
-            for db, stats in client.info("keyspace").items():
-                if int(stats.get("keys", 0)) > int(stats.get("expires", 0)) or _has_live_key(client, db):
-                    in_use.append(db)
-        return sorted(in_use, key=lambda db: int(db.removeprefix("db")))
-
-    def keyspace(self, node: Node) -> dict[str, int]:
-        """Keys per database (``db0`` -> count) as ``INFO keyspace`` reports them.
-        Raises redis.RedisError if ``node`` cannot be asked."""
-        info: dict[str, Any] = self.admin(node).info("keyspace")
-        return {db: int(stats.get("keys", 0)) for db, stats in info.items()}
 
     # -- observation ---------------------------------------------------------------------------
 
@@ -578,58 +430,20 @@ class LocalEngine:
                     redis_pids[host.name] = self.watch.pid(host.marker)
                 if host.asks_sentinel and sentinel_pids[host.name] is None:
                     sentinel_pids[host.name] = self.watch.pid(host.sentinel_marker)
-        questions: list[Question] = []
-        asked: list[tuple[str, str]] = []  # (host name, "redis" | "sentinel")
-        for host in hosts:
-            credentials = host.credentials
-            if redis_pids[host.name] is not None:
-                commands = _PING if host.ping_only else _CLUSTER_LOOK if host.cluster_mode else _LOOK
-                endpoint = Endpoint(
-                    host.address, host.port, credentials.admin_user, credentials.admin_password, host.ca_file
-                )
-                questions.append(Question(endpoint, commands))
-                asked.append((host.name, "redis"))
-            if host.sentinel_master and host.ask_sentinel and sentinel_pids[host.name] is not None:
-                endpoint = Endpoint(host.address, SENTINEL_PORT, credentials.admin_user, credentials.admin_password)
-                questions.append(Question(endpoint, (("SENTINEL", "GET-MASTER-ADDR-BY-NAME", host.sentinel_master),)))
-                asked.append((host.name, "sentinel"))
         prober = self._prober() if keep_connections else Prober()
         try:
-            answers = dict(zip(asked, prober.ask(questions, timeout_s), strict=True))
+            return look(
+                prober,
+                hosts,
+                {name: _state_of(pid) for name, pid in redis_pids.items()},
+                {name: _state_of(pid) for name, pid in sentinel_pids.items()},
+                timeout_s,
+                lambda host: os.path.exists(host.conf_file),
+                lambda host: os.path.exists(host.sentinel_conf_file),
+            )
         finally:
             if not keep_connections:
                 prober.close()
-        facts = {}
-        for host in hosts:
-            redis_facts_ = self._redis_facts(host, redis_pids[host.name], answers.get((host.name, "redis")))
-            sentinel_facts = None
-            if host.asks_sentinel:
-                sentinel_facts = _sentinel_facts(sentinel_pids[host.name], answers.get((host.name, "sentinel")))
-                if not os.path.exists(host.sentinel_conf_file):
-                    sentinel_facts = dataclasses.replace(sentinel_facts, files_present=False)
-            facts[host.name] = HostFacts(redis_facts_, sentinel_facts)
-        return facts
-
-    def _redis_facts(self, host: WatchedHost, pid: int | None, answer: Answer | None) -> RedisFacts:
-        files_present = os.path.exists(host.conf_file)
-        if pid is None or answer is None:
-            return RedisFacts(ProcessState.GONE, files_present=files_present)
-        if not answer.answered or isinstance(answer.replies[0], Exception):
-            error = answer.error or str(answer.replies[0])
-            return RedisFacts(_process_state(pid), error=error, files_present=files_present)
-        if host.ping_only:
-            return RedisFacts(ProcessState.RUNNING, answered=True, files_present=files_present)
-        info, config = answer.replies[0], answer.replies[1]
-        min_replicas = int(config[1]) if isinstance(config, list) and len(config) == 2 else None
-        cluster_info = str(answer.replies[2]) if host.cluster_mode and len(answer.replies) > 2 else None
-        if not (host.cluster_mode and len(answer.replies) > 4):
-            return redis_facts(ProcessState.RUNNING, files_present, str(info), cluster_info, min_replicas)
-        nodes, timeout = answer.replies[3], answer.replies[4]
-        timeout_ms = int(timeout[1]) if isinstance(timeout, list) and len(timeout) == 2 else None
-        nodes_text = nodes if isinstance(nodes, str) else None
-        return redis_facts(
-            ProcessState.RUNNING, files_present, str(info), cluster_info, min_replicas, nodes_text, timeout_ms
-        )
 
     def wait_for_exit(self, timeout_s: float) -> list[str]:
         """Sleep until a process the engine watches exits, or ``timeout_s`` passes; the
@@ -644,27 +458,9 @@ class LocalEngine:
         return prober
 
 
-# What a look asks a redis-server: its replication and persistence state and the configured
-# min-replicas-to-write; in cluster mode also how it sees the cluster and its node timeout.
-_LOOK: tuple[tuple[str, ...], ...] = (
-    ("INFO", "replication", "persistence"),
-    ("CONFIG", "GET", "min-replicas-to-write"),
-)
-_CLUSTER_LOOK = (*_LOOK, ("CLUSTER", "INFO"), ("CLUSTER", "NODES"), ("CONFIG", "GET", "cluster-node-timeout"))
-_PING: tuple[tuple[str, ...], ...] = (("PING",),)
-
-
-def _has_live_key(client: redis.Redis, db: str) -> bool:
-    """Whether database ``db`` (``db5``) of the connected Redis holds a key that has not
-    expired. Leaves the connection in that database."""
-    client.execute_command("SELECT", int(db.removeprefix("db")))
-    cursor = "0"
-    while True:
-        cursor, keys = client.execute_command("SCAN", cursor, "COUNT", 1000)
-        if keys:
-            return True
-        if str(cursor) == "0":
-            return False
+def _state_of(pid: int | None) -> StateOf | None:
+    """How to tell the state of the process ``pid`` once it did not answer (None: no process)."""
+    return None if pid is None else lambda: _process_state(pid)
 
 
 def _process_state(pid: int) -> ProcessState:
@@ -672,13 +468,3 @@ def _process_state(pid: int) -> ProcessState:
     if letter is None or letter in ("Z", "X"):
         return ProcessState.GONE
     return ProcessState.STOPPED if letter in ("T", "t") else ProcessState.RUNNING
-
-
-def _sentinel_facts(pid: int | None, answer: Answer | None) -> SentinelFacts:
-    if pid is None or answer is None:
-        return SentinelFacts(ProcessState.GONE)
-    if not answer.answered or isinstance(answer.replies[0], Exception):
-        return SentinelFacts(_process_state(pid), error=answer.error or str(answer.replies[0]))
-    reply = answer.replies[0]
-    master = str(reply[0]) if isinstance(reply, list) and reply else None
-    return SentinelFacts(ProcessState.RUNNING, answered=True, master_address=master)

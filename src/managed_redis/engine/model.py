@@ -55,6 +55,23 @@ class AclUser:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """Where a host belongs and what it may use: what an engine that places hosts itself
+    (Kubernetes: a pod of its shard's StatefulSet) needs beside how the host runs. The local
+    engine does not read it."""
+
+    cluster_id: str
+    shard_name: str
+    zone_id: str = ""
+    cores: int = 0
+    memory_bytes: int = 0
+    disk_bytes: int = 0
+    # The flavour and release the host runs (``redis``, ``7.0.15``): its container image.
+    flavor: str = "redis"
+    version: str = ""
+
+
+@dataclass(frozen=True)
 class Node:
     """One redis-server: who it is and how it runs."""
 
@@ -74,6 +91,7 @@ class Node:
     cluster_node_timeout_ms: int = 5000
     min_replicas_max_lag_s: int = 5
     users: tuple[AclUser, ...] = ()
+    placement: Placement | None = None
 
     @property
     def port(self) -> int:
@@ -120,6 +138,9 @@ class Sentinel:
     replicas: tuple[str, ...] = ()
     tls: TlsFiles | None = None
     failover_timeout_ms: int = 60_000
+    # auth_sentinel: its ``default`` user (the clients') needs the cluster password.
+    auth: bool = False
+    placement: Placement | None = None
 
     @property
     def port(self) -> int:
@@ -173,6 +194,9 @@ class WatchedHost:
     # the caller keeps: its facts say whether it answered and its files are there, nothing of
     # its role or replication.
     ping_only: bool = False
+    # True: this look also reads the host's load (``stats.STATS_INFO``) into ``HostFacts.stats``.
+    with_stats: bool = False
+    placement: Placement | None = None
 
     @property
     def asks_sentinel(self) -> bool:

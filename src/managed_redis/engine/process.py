@@ -120,22 +120,34 @@ def run_ahead(niceness: int) -> bool:
     return True
 
 
+# How long a daemon may take to start: its launcher to fork and exit, then the daemon to
+# write its pidfile. A daemon that fails exits at once and is reported then; this bound is
+# for a machine too busy to schedule it: with 150 clusters submitted at once (load average
+# ~145 on 2 cores) the launcher of a redis-server alone took over 10 s to return.
+START_TIMEOUT_S = 60.0
+
+
 def start_daemon(
-    argv: list[str], pidfile: Path, marker: str, log_file: Path | None = None, timeout_s: float = 10.0
+    argv: list[str], pidfile: Path, marker: str, log_file: Path | None = None, timeout_s: float = START_TIMEOUT_S
 ) -> int:
     """Run a self-daemonizing command and wait until its pidfile names a live process.
 
     Redis writes its pidfile only once it listens; a daemon that dies before that (say, its
     address is taken) is noticed by its absence and reported with its last log line.
-    Raises EngineError (with the daemon's last log line) if the command fails, the daemon exits
-    before its pidfile, or it is not up within ``timeout_s``; OSError if the binary cannot be
-    run; subprocess.TimeoutExpired if the launching command itself hangs past ``timeout_s``.
+    Raises EngineError (with the daemon's last log line) if the command fails or does not
+    return within ``timeout_s``, the daemon exits before its pidfile, or it is not up within
+    ``timeout_s`` of its launcher's return; OSError if the binary cannot be run.
     """
     pidfile.unlink(missing_ok=True)
     log_offset = log_file.stat().st_size if log_file is not None and log_file.exists() else 0
     lower = _DAEMON_NICENESS - os.getpriority(os.PRIO_PROCESS, 0)
     command = ["nice", "-n", str(lower), *argv] if lower else argv
-    result = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise EngineError(
+            f"{Path(argv[0]).name} for {marker} was not launched within {timeout_s:.0f} s: the machine is too busy"
+        ) from exc
     name = Path(argv[0]).name
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip().splitlines()[-3:]

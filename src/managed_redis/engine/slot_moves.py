@@ -33,6 +33,11 @@ claim with the highest config epoch). Keys elsewhere move to it by the protocol 
 ``SETSLOT NODE`` on every master, and its config epoch is raised (``CLUSTER BUMPEPOCH``) so
 every node's view converges on it. A slot is never taken from a node still holding keys in
 it: Redis deletes the keys of a slot a node loses to a higher epoch.
+
+Replicas that lag: Valkey 8 refuses ``CLUSTER SETSLOT`` ``NOREPLICAS`` while a replica has
+not acknowledged it in time, and any server refuses ``MIGRATE`` so under
+``min-replicas-to-write``; every such command here goes through
+``lagging_replicas.patiently``, which sends the refused ones again while the replicas catch up.
 """
 
 from __future__ import annotations
@@ -48,8 +53,15 @@ import redis
 from managed_redis import failpoints
 from managed_redis.engine.base import Engine
 from managed_redis.engine.errors import EngineError
+from managed_redis.engine.lagging_replicas import patiently
 from managed_redis.engine.model import Node
-from managed_redis.engine.slot_states import SlotState, claimed_owners, slot_state, troubled_slots
+from managed_redis.engine.slot_states import (
+    SlotState,
+    claimed_owners,
+    slot_state,
+    troubled_slots,
+    views_of_slot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -154,9 +166,9 @@ class SlotMover:
         others: Sequence[Node],
         batch: list[int],
     ) -> int:
-        _pipelined(dst, [("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id) for slot in batch])
+        patiently(dst, [("CLUSTER", "SETSLOT", slot, "IMPORTING", source_id) for slot in batch])
         failpoints.reached("slots.importing")
-        _pipelined(src, [("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id) for slot in batch])
+        patiently(src, [("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id) for slot in batch])
         failpoints.reached("slots.migrating")
         counts = _pipelined(src, [("CLUSTER", "COUNTKEYSINSLOT", slot) for slot in batch])
         moved = 0
@@ -164,10 +176,10 @@ class SlotMover:
             if int(str(count)):
                 moved += self.move_keys(source, target, slot)
                 failpoints.reached("slots.keys_moved")
-        _pipelined(dst, [("CLUSTER", "SETSLOT", slot, "NODE", target_id) for slot in batch])
+        patiently(dst, [("CLUSTER", "SETSLOT", slot, "NODE", target_id) for slot in batch])
         failpoints.reached("slots.target_assigned")
         for node in (source, *others):
-            _pipelined(self._admin(node), [("CLUSTER", "SETSLOT", slot, "NODE", target_id) for slot in batch])
+            patiently(self._admin(node), [("CLUSTER", "SETSLOT", slot, "NODE", target_id) for slot in batch])
         return moved
 
     def _interrupted(
@@ -244,7 +256,7 @@ class SlotMover:
 
     def _migrate(self, client: redis.Redis, target: Node, keys: Sequence[bytes], idle_ms: int) -> None:
         credentials = target.credentials
-        client.execute_command(
+        command = (
             "MIGRATE",
             target.address,
             target.port,
@@ -258,6 +270,7 @@ class SlotMover:
             "KEYS",
             *keys,
         )
+        patiently(client, [command])
 
     def _migrate_big(self, holder: Node, target: Node, key: bytes, size: int) -> None:
         block_s = self.limits.block_s(size)
@@ -337,10 +350,18 @@ class SlotMover:
     def settle(self, only: set[int] | None = None) -> list[str]:
         """Give every troubled slot (``only`` those, if given) one owner among the nodes that
         say they are masters now (a failover may have changed them), as the module docstring
-        says; set every node's node timeout back. Returns a sentence per slot settled. Raises
-        EngineError (or a RedisError) if a slot could not be settled; what was settled before
-        stays settled."""
+        says; set every node's node timeout back; wait until every node agrees. Returns a
+        sentence per slot settled. Raises EngineError (or a RedisError) if a slot could not
+        be settled or the nodes do not come to agree; what was settled before stays settled."""
         self.restore_node_timeouts()
+        done, troubled = self._settle_once(only)
+        if done:
+            self.wait_agreed(troubled)
+        return done
+
+    def _settle_once(self, only: set[int] | None) -> tuple[list[str], set[int]]:
+        """One settling round without waiting: (a sentence per slot settled, the slots that
+        were troubled). Raises as ``settle``."""
         states = self._states()
         ids = {state.node_id: node for node in self.everyone if (state := states.get(node.name)) and state.is_master}
         troubled = troubled_slots(list(states.values()))
@@ -356,8 +377,7 @@ class SlotMover:
                 owners.add(settled[1])
         if done:
             self._bump_epochs([ids[owner] for owner in sorted(owners)])
-            self.wait_agreed(troubled)
-        return done
+        return done, troubled
 
     def _states(self) -> dict[str, SlotState]:
         """node name -> what it says of the slots, for every node that answers."""
@@ -405,11 +425,11 @@ class SlotMover:
         one to the other: the target importing, the holder migrating if it owns the slot,
         else importing too (a node runs MIGRATE for a slot only while it has it open)."""
         peer = claimed if claimed and claimed != target_id else holder_id
-        self._admin(target).execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", peer)
+        patiently(self._admin(target), [("CLUSTER", "SETSLOT", slot, "IMPORTING", peer)])
         if holder_id == claimed:
-            self._admin(holder).execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+            patiently(self._admin(holder), [("CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)])
         else:
-            self._admin(holder).execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", peer)
+            patiently(self._admin(holder), [("CLUSTER", "SETSLOT", slot, "IMPORTING", peer)])
 
     def _assign(self, slot: int, owner: Node, owner_id: str, rest: Sequence[Node]) -> None:
         """SETSLOT NODE on the owner first (closing its import raises its epoch), then on the
@@ -417,7 +437,7 @@ class SlotMover:
         NODE closes neither an import on another node nor a migration on a node still
         holding keys (the owner's own, when the slot stays where its keys are)."""
         for node in (owner, *rest):
-            _pipelined(
+            patiently(
                 self._admin(node),
                 [("CLUSTER", "SETSLOT", slot, "NODE", owner_id), ("CLUSTER", "SETSLOT", slot, "STABLE")],
             )
@@ -430,15 +450,37 @@ class SlotMover:
 
     def wait_agreed(self, slots: set[int], timeout_s: float = AGREE_TIMEOUT_S) -> None:
         """Until every running node names the same owner for each of ``slots`` and has none
-        open (gossip carries a new owner to the replicas within a node timeout or so).
-        Raises EngineError after ``timeout_s``."""
-        deadline = time.monotonic() + timeout_s
+        open (gossip carries a new owner to the replicas within a node timeout or so). If they
+        still disagree after a third of ``timeout_s``, the slots are settled once more (the
+        owner told again, its epoch raised): a view that gossip did not correct is corrected
+        directly. Raises EngineError after ``timeout_s``, saying what each node says of the
+        first slot in dispute."""
+        started = time.monotonic()
+        settled_again = False
         while True:
-            states = list(self._states().values())
-            if not troubled_slots(states) & slots:
+            states = self._states()
+            disputed = troubled_slots(list(states.values())) & slots
+            if not disputed:
                 return
-            if time.monotonic() > deadline:
-                raise EngineError(f"the nodes still disagree on slots {sorted(troubled_slots(states) & slots)[:10]}")
+            waited_s = time.monotonic() - started
+            if waited_s > timeout_s:
+                first = min(disputed)
+                raise EngineError(
+                    f"the nodes still disagree on {len(disputed)} slot(s) after {timeout_s:.0f} s "
+                    f"(first {sorted(disputed)[:10]}); of slot {first}: {views_of_slot(states, first)}"
+                )
+            if not settled_again and waited_s > timeout_s / 3:
+                settled_again = True
+                first = min(disputed)
+                log.warning(
+                    "the nodes still disagree on %d slot(s) after %.0f s (of slot %d: %s); settling them again",
+                    len(disputed),
+                    waited_s,
+                    first,
+                    views_of_slot(states, first),
+                )
+                self._settle_once(disputed)
+                continue
             time.sleep(0.05)
 
 

@@ -10,7 +10,7 @@ shows. Used by the slot mover (to settle such slots) and by the probe (as facts)
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -78,6 +78,23 @@ def troubled_slots(states: Sequence[SlotState]) -> set[int]:
         named = {slot for _, slots in state.owners.values() for slot in slots}
         troubled |= set(seen) - named
     return troubled
+
+
+def views_of_slot(states: Mapping[str, SlotState], slot: int) -> str:
+    """What each node (``states``: node name -> its view) says of ``slot``, naming nodes by
+    name where their id is known: ``a: owner b (epoch 3), migrating to c; b: …``. For an
+    error saying how nodes disagree. Never raises."""
+    name_of = {state.node_id: name for name, state in states.items()}
+    views = []
+    for name, state in sorted(states.items()):
+        owners = [(epoch, node_id) for node_id, (epoch, slots) in state.owners.items() if slot in slots]
+        said = ", ".join(f"owner {name_of.get(node_id, node_id)} (epoch {epoch})" for epoch, node_id in owners)
+        if slot in state.migrating:
+            said += f", migrating to {name_of.get(state.migrating[slot], state.migrating[slot])}"
+        if slot in state.importing:
+            said += f", importing from {name_of.get(state.importing[slot], state.importing[slot])}"
+        views.append(f"{name}: {said.lstrip(', ') or 'no owner'}")
+    return "; ".join(views)
 
 
 def open_slots(text: str) -> tuple[int, ...]:

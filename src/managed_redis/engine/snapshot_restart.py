@@ -7,6 +7,18 @@ replays both into db0, and db0 ends empty. An RDB holds the data itself, databas
 any mode or later version reads it the same way (and a cluster-mode Redis refuses to start on
 keys outside db0 rather than misplace them).
 
+Keys that expired but were not reclaimed yet (writes were held: ``CLIENT PAUSE WRITE`` stops
+expiry too) are still in the snapshot, in whatever database held them. Redis 7.0 in cluster
+mode drops them as it loads; Valkey 8.1 in cluster mode refuses to start at all on a file
+holding any database but db0 ("Data file was created with a Valkey server configured to
+handle more than 1 databases"). So a snapshot headed for cluster mode that holds databases
+other than db0 is first loaded by a non-cluster master in private (the customer's users
+locked out, so nothing can write to it), which drops the expired keys as every master does
+when it loads, and saved again: any key left there was live, and the cluster-mode start
+refuses it rather than misplace it. This is done after the hold, not by reclaiming before
+it: a key of another database whose TTL passes between a reclaim and the snapshot (writers
+go on until the hold) would be in the snapshot again.
+
 ``LocalEngine.restart_from_snapshot`` (the ``Engine`` contract in ``engine/base.py``) calls
 ``restart_from_snapshot`` here; it is the one way a host is restarted into another mode
 (EnableSharding) or, later, another version.
@@ -14,8 +26,10 @@ keys outside db0 rather than misplace them).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+import secrets
 import shutil
 import time
 from typing import TYPE_CHECKING
@@ -52,8 +66,12 @@ def restart_from_snapshot(
     """
     if before.directory != after.directory or before.address != after.address:
         raise EngineError(f"{before.name} and {after.name} are not the same host; nothing restarted")
+    others: list[str] = []  # databases besides db0 in the snapshot, headed for cluster mode
     if keep_data:
         engine.ensure_node(before, timeout_s)  # down: back from its own files, in the mode that wrote them
+        # A private load (``drop_expired_keys``) that a crash interrupted left its random password.
+        engine.set_default_password(before, before.credentials.password)
+        others = databases_besides_db0(engine, before) if after.cluster_mode else []
         save_and_stop(engine, before, timeout_s)
     else:  # its data is its master's: it copies the master's snapshot when it replicates it
         engine.stop_node(before, save=False)
@@ -61,11 +79,46 @@ def restart_from_snapshot(
     # The AOF goes last: until the snapshot is on disk it is what holds the data.
     shutil.rmtree(engine.aof_manifest(before).parent, ignore_errors=True)
     failpoints.reached("snapshot_restart.saved")  # down, its snapshot alone on disk
+    if others:
+        drop_expired_keys(engine, before, others, timeout_s)
     started = time.monotonic()
     engine.ensure_node(after, timeout_s)
     if after.appendonly:
         wait_aof_base(engine, after, timeout_s)
     log.info("redis on %s restarted from a fresh snapshot in %.2f s", after.name, time.monotonic() - started)
+
+
+def databases_besides_db0(engine: LocalEngine, node: Node) -> list[str]:
+    """The databases other than db0 that ``INFO keyspace`` counts keys in on the running
+    ``node`` (``["db5"]``), expired keys not yet reclaimed included.
+    Raises redis.RedisError if ``node`` cannot be asked."""
+    return [db for db, keys in engine.keyspace(node).items() if db != "db0" and keys]
+
+
+def drop_expired_keys(engine: LocalEngine, node: Node, databases: list[str], timeout_s: float) -> None:
+    """Load ``node``'s ``dump.rdb`` (which holds ``databases`` besides db0) in a non-cluster
+    master that no customer can log in to (its ``default`` password is a fresh random one,
+    the other users left out), and save it again: a master drops the keys whose TTL has
+    passed as it loads a snapshot. Leaves ``node`` down, its new snapshot on disk; the next
+    start writes its real users back. Raises EngineError as ``save_and_stop`` does, or if the
+    private master does not start."""
+    private = dataclasses.replace(
+        node,
+        cluster_mode=False,
+        replica_of=None,
+        appendonly=False,
+        users=(),
+        credentials=dataclasses.replace(node.credentials, password=secrets.token_urlsafe(32)),
+    )
+    engine.ensure_node(private, timeout_s)
+    left = databases_besides_db0(engine, private)
+    log.info(
+        "redis on %s loaded its snapshot in private to drop the expired keys of %s (%s left)",
+        node.name,
+        ", ".join(databases),
+        ", ".join(left) or "none",
+    )
+    save_and_stop(engine, private, timeout_s)
 
 
 def save_and_stop(engine: LocalEngine, node: Node, timeout_s: float) -> None:

@@ -61,6 +61,9 @@ ANNOUNCE_TIMEOUT_S = 15.0
 # finish from losing writes.
 FENCE_MIN_REPLICAS = 1_000_000
 SETTLE_TIMEOUT_S = 30.0
+# How long a failover of a gone master waits for a Sentinel to see its replicas' offsets (its
+# attentive look comes every second).
+OFFSETS_TIMEOUT_S = 2.5
 
 
 @dataclass(frozen=True)
@@ -236,6 +239,46 @@ def wait_priorities_seen(
                 lambda s=sentinel: all(_priority(engine, s, a) == p for a, p in expected.items()),
                 f"sentinel on {sentinel.name} has not seen the new replica priorities",
             )
+
+
+def wait_offsets_seen(
+    engine: Engine, sentinel: Sentinel, replicas: Sequence[Node], timeout_s: float = OFFSETS_TIMEOUT_S
+) -> bool:
+    """Return True once ``sentinel`` knows each of ``replicas`` at its replication offset as it
+    is now (``slave-repl-offset`` of ``SENTINEL REPLICAS``); False after ``timeout_s``.
+
+    Meant for a master that is gone, whose replicas' offsets no longer move: a forced
+    ``SENTINEL FAILOVER`` picks the replica with the highest offset *Sentinel* knows, from its
+    last INFO of each (every 10 s unless ``attentive``). A replica that finished a full sync
+    just before the master died looks the same as the others to it, though it received
+    nothing since (the master streams to it only after its first ``REPLCONF ACK``, up to a
+    second later): promoted, it would drop what the others acknowledged. A replica that
+    cannot be asked is left out. Never raises."""
+    actual = {}
+    for node in replicas:
+        try:
+            info = engine.admin(node).info("replication")
+        except redis.RedisError:
+            continue
+        if isinstance(info, dict) and "slave_repl_offset" in info:
+            actual[node.address] = int(info["slave_repl_offset"])
+
+    if not actual:
+        return True
+
+    def seen() -> bool:
+        try:
+            known = _replicas(engine, sentinel)
+        except redis.RedisError:
+            return False
+        return all(int(known.get(address, {}).get("slave-repl-offset", -1)) == o for address, o in actual.items())
+
+    with attentive(engine, [sentinel]):
+        try:
+            _wait(timeout_s, seen, "")
+        except EngineError:
+            return False
+    return True
 
 
 def restore_priorities(engine: Engine, replicas: Sequence[Node]) -> None:

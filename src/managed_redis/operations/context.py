@@ -121,9 +121,13 @@ class OperationContext(Generic[RequestT_co]):
             log.debug("operation %s: step %r already done", self.record.id, step)
             return steps[step]  # type: ignore[no-any-return]
         started = time.monotonic()
+        # Saved before it runs: what a caller following the operation is told it waits on.
+        self.progress["running"] = step
+        self.checkpoint()
         result = fn()
         log.info("operation %s: step %r took %.3f s", self.record.id, step, time.monotonic() - started)
         steps[step] = result
+        self.progress.pop("running", None)
         self.checkpoint()
         return result
 

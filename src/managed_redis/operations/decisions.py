@@ -11,16 +11,24 @@ The rules, for each shard:
 - **The master.** Non-sharded, the master is the host the Sentinels name (most of those that
   answer), else the one host that says it is master, else the recorded one. Sharded, it is
   the host that says it is master, else the recorded one.
+- **In step.** Only a replica that was streaming from the master when it last answered may
+  take its place: its link up, or down no earlier than the master fell silent, and no full
+  sync under way. One that was not (restarted and still syncing, cut off before) lacks
+  writes the master acknowledged; the master (frozen, blocked by a script, or its AOF on
+  disk) is waited for or restarted instead.
 - **Master gone** (its process exited): a replica that may be promoted (priority not 0,
-  following that master) takes over at once: ``SENTINEL FAILOVER``, or ``CLUSTER FAILOVER
+  following that master, in step) takes over at once: ``SENTINEL FAILOVER``, or ``CLUSTER FAILOVER
   TAKEOVER`` (no vote needed: the process is certainly dead, which also makes a Redis
-  Cluster of fewer than 3 masters fail over). With no such replica, or when no new master
+  Cluster of fewer than 3 masters fail over). Once another host answers as master (promoted,
+  the Sentinels not saying so yet), the gone one is restarted as its replica, never as a
+  master. With no such replica, or when no new master
   appeared within ``restart_master_after_s``, the master is restarted from its data: its
   AOF if it keeps one; else a snapshot of the replica holding the data (an empty master
   would wipe its replicas); else what its disk holds.
 - **Master silent** (alive, not answering) for ``fence_after_s`` while it is stopped by a
   signal or its replicas hear nothing from it either: it is fenced before a replica is
   promoted (``Engine.fence``), so it acknowledges nothing that would be lost; then as above.
+  A takeover records its new master at once (silent right after, it is still the one).
 - **Master replaced** (a host says it is master while the Sentinels name another that
   answers as master): it is made a replica of that one, at once when the named one was
   promoted in its place (replication ids say so), else after ``demote_grace_s``; even on a
@@ -28,14 +36,21 @@ The rules, for each shard:
 - **Replicas and Sentinels** whose process is gone are restarted (a replica following the
   master); a replica that runs but has answered neither the control plane nor its master for
   twice ``fence_after_s`` (hung, or a fenced master that was resumed) is killed and started
-  again; a Sentinel naming another master
+  again. Sharded, neither happens while the shard's master is silent: from its nodes.conf a
+  replaced master would come back a master, and nothing would tell it otherwise before
+  Redis's 2 s writable delay ends. A Sentinel naming another master
   than its peers for ``sentinel_reset_after_s`` is restarted from a fresh config; a host
   whose files are gone while it serves gets them back.
 - **Settings that follow roles**: persistence ON_REPLICAS keeps an AOF on replicas only; a
   master with at least two replicas linked refuses writes when none acknowledges for
   ``min-replicas-max-lag`` (bounding what an isolated master can take and then lose); with
   fewer, that bound is lifted (a lone replica's restart would stop writes); a replica keeps
-  none (a switchover's fence left on one would stop writes once it is promoted).
+  none (a switchover's fence left on one would stop writes once it is promoted); a replica
+  syncing, loading or never linked since it started has ``replica-priority 0`` until it is
+  in step (a Sentinel counts a never-linked replica as in step), then its declared one.
+  (``upkeep.py``.)
+- **Users missed**: a host that was running but silent when the users changed (marked by
+  the user handler) is given the declared users once it answers again.
 - **Every process gone**: a cold start, beginning with the master the Sentinels last wrote down.
 - **Slots half-moved** (sharded): a node has a slot MIGRATING or IMPORTING, the nodes name
   different owners for a slot, or a node's cluster-node-timeout is still raised for a big
@@ -43,82 +58,22 @@ The rules, for each shard:
   control plane that died mid-move, a failover mid-move): every such slot is given one owner,
   keys moved forward to it (``SlotMover.settle``), and the node timeouts set back. Until
   then keys moved to the slot's target are reachable only through ASK from its source, or not
-  at all once the target failed over (the promoted replica has no IMPORTING state).
+  at all once the target failed over (the promoted replica has no IMPORTING state). Never
+  while a live node is silent: a failover's claim spreads by gossip for seconds, and
+  settling beside it races it. (``slot_decisions.py``.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from enum import StrEnum
 
 from managed_redis.engine.facts import ProcessState, Role
-from managed_redis.operations.views import PERSISTENCE_ON, PERSISTENCE_ON_REPLICAS, ClusterView, HostView
+from managed_redis.operations.actions import SAFE_WHILE_BUSY, Action, Do, Policy
+from managed_redis.operations.slot_decisions import slot_actions
+from managed_redis.operations.upkeep import role_settings, sentinel_actions, sentinel_majority, users_actions
+from managed_redis.operations.views import PERSISTENCE_ON, ClusterView, HostView
 
-
-class Do(StrEnum):
-    COLD_START = "cold start"
-    RESTART_REPLICA = "restart replica"
-    RESTART_HUNG = "restart hung"
-    RESTART_MASTER = "restart master"
-    RESTART_MASTER_FROM_REPLICA = "restart master from a replica's snapshot"
-    FENCE = "fence"
-    FAILOVER = "failover"
-    TAKEOVER = "takeover"
-    DEMOTE = "demote"
-    RESTART_SENTINEL = "restart sentinel"
-    RESET_SENTINEL = "reset sentinel"
-    RESTORE_FILES = "restore files"
-    RECORD_MASTER = "record master"
-    SET_APPENDONLY = "set appendonly"
-    SET_MIN_REPLICAS = "set min-replicas-to-write"
-    SETTLE_SLOTS = "settle slots"
-
-
-@dataclass(frozen=True)
-class Action:
-    do: Do
-    shard: str
-    # The host acted on (the dead master for FAILOVER; None for a whole-cluster action).
-    host: str | None
-    reason: str
-    # The other host involved: the master to follow, the replica to take over or to copy.
-    other: str | None = None
-    value: str | None = None
-    # Act only once this has been decided continuously this long (seconds).
-    grace_s: float = 0.0
-    # After acting, do not act on the same key again for this long (seconds).
-    cooldown_s: float = 0.0
-
-    @property
-    def key(self) -> str:
-        """What identifies "the same action" across passes (for grace, cooldown, backoff)."""
-        return f"{self.do}/{self.shard}/{self.host or '*'}"
-
-
-# What may be done even while an operation holds the cluster: demoting a master the Sentinels
-# replaced starts and stops nothing, and waiting would let it take writes that are then lost
-# (say, a switchover whose control plane died between the promotion and the demotion).
-SAFE_WHILE_BUSY = frozenset({Do.DEMOTE})
-
-
-@dataclass(frozen=True)
-class Policy:
-    fence_after_s: float = 3.0
-    # How long two masters must be seen, the Sentinels naming one, before the other is
-    # demoted when nothing shows the named one replaced it (say, mid-failover, before the
-    # Sentinels announce the promoted replica): longer than Sentinel takes to announce one.
-    demote_grace_s: float = 3.0
-    failover_retry_s: float = 15.0
-    restart_master_after_s: float = 30.0
-    sentinel_reset_after_s: float = 15.0
-    # How long slots must be seen half-moved (or disputed) before they are settled: longer
-    # than gossip takes to carry a new owner to every node after a failover.
-    settle_slots_after_s: float = 10.0
-    # The configured cluster-node-timeout: a node with another one is left from a big key's move.
-    cluster_node_timeout_ms: int = 5000
-    # Kinds of operation that leave processes alone: healing goes on while they run.
-    heal_during: frozenset[str] = frozenset()
+__all__ = ["SAFE_WHILE_BUSY", "Action", "Do", "Policy", "decide"]
 
 
 def decide(view: ClusterView, policy: Policy, now: dt.datetime) -> list[Action]:
@@ -154,52 +109,10 @@ def _decide(view: ClusterView, policy: Policy, now: dt.datetime) -> list[Action]
     actions: list[Action] = []
     for shard in view.shards:
         actions += _shard(view, shard, policy, now)
+    actions += users_actions(view)
     if view.sharded:
-        actions += _slot_actions(view, policy)
+        actions += slot_actions(view, policy)
     return actions
-
-
-def _slot_actions(view: ClusterView, policy: Policy) -> list[Action]:
-    """Slots half-moved or disputed, or node timeouts left raised: settle them (see the
-    module docstring). One action for the whole cluster: one owner per slot is a choice
-    made across its shards."""
-    answering = [host for host in view.hosts if host.redis.answered and not host.redis.loading]
-    troubles = []
-    opened = [host for host in answering if host.redis.open_slots]
-    if opened:
-        slots = sorted({slot for host in opened for slot in host.redis.open_slots})
-        shown = ", ".join(str(slot) for slot in slots[:5]) + (f" and {len(slots) - 5} more" if len(slots) > 5 else "")
-        troubles.append(
-            f"slot(s) {shown} are open (MIGRATING/IMPORTING) on {', '.join(h.name for h in opened)} "
-            "with no operation moving them: keys moved to their target are reachable only through ASK, "
-            "or not at all if it failed over"
-        )
-    digests = {host.redis.owners_digest for host in answering if host.redis.owners_digest}
-    if len(digests) > 1:
-        troubles.append(f"the nodes name different owners for some slots ({len(digests)} different views)")
-    stretched = [
-        host.name
-        for host in answering
-        if host.redis.node_timeout_ms is not None and host.redis.node_timeout_ms != policy.cluster_node_timeout_ms
-    ]
-    if stretched:
-        troubles.append(
-            f"cluster-node-timeout is not {policy.cluster_node_timeout_ms} ms on {', '.join(stretched)} "
-            "(left raised by a big key's move)"
-        )
-    if not troubles:
-        return []
-    return [
-        Action(
-            Do.SETTLE_SLOTS,
-            "*",
-            None,
-            "; ".join(troubles) + ": give each such slot one owner, moving its keys forward, and set the "
-            "node timeouts back",
-            grace_s=policy.settle_slots_after_s,
-            cooldown_s=policy.settle_slots_after_s,
-        )
-    ]
 
 
 def _shard(view: ClusterView, shard: str, policy: Policy, now: dt.datetime) -> list[Action]:
@@ -213,12 +126,12 @@ def _shard(view: ClusterView, shard: str, policy: Policy, now: dt.datetime) -> l
         if host.name != master.name:
             actions += _replica_actions(view, shard, host, master, policy, now)
     if not view.sharded:
-        actions += _sentinel_actions(view, shard, master, policy)
+        actions += sentinel_actions(view, shard, master, policy)
     if master.is_master and master.name != view.recorded_masters.get(shard):
         actions.append(
             Action(Do.RECORD_MASTER, shard, master.name, f"{master.name} is the master of shard {shard} now")
         )
-    actions += _role_settings(view, shard, master)
+    actions += role_settings(view, shard, master)
     return actions
 
 
@@ -252,22 +165,12 @@ def _named_by_sentinels(view: ClusterView) -> HostView | None:
     return by_address[leaders[0]] if len(leaders) == 1 else None
 
 
-def _sentinel_majority(view: ClusterView, master: HostView) -> bool:
-    """Whether more than half of all the cluster's Sentinels name ``master``."""
-    naming = sum(
-        1
-        for host in view.hosts
-        if host.facts and host.facts.sentinel and host.facts.sentinel.master_address == master.address
-    )
-    return naming * 2 > len(view.hosts)
-
-
 def _replaced_masters(view: ClusterView, shard: str, master: HostView, policy: Policy) -> list[Action]:
     """A host claiming master beside the one the Sentinels name is made its replica: at once
     if the named master's history continues the claimant's (its replid2 is the claimant's
     replid: it was promoted in the claimant's place), else after ``demote_grace_s`` (a
     promotion the Sentinels have not announced yet looks the same for a moment)."""
-    if view.sharded or not master.is_master or not _sentinel_majority(view, master):
+    if view.sharded or not master.is_master or not sentinel_majority(view, master):
         return []
     actions = []
     for host in view.shard_hosts(shard):
@@ -289,9 +192,9 @@ def _replaced_masters(view: ClusterView, shard: str, master: HostView, policy: P
     return actions
 
 
-def _promotable(view: ClusterView, shard: str, master: HostView) -> list[HostView]:
-    """Replicas that may take the master's place: answering, following it, priority not 0;
-    the most advanced first."""
+def _promotable(view: ClusterView, shard: str, master: HostView, now: dt.datetime) -> list[HostView]:
+    """Replicas that may take the master's place: answering, following it and in step with it
+    (``_in_step``), priority not 0; the most advanced first."""
     candidates = [
         host
         for host in view.shard_hosts(shard)
@@ -302,8 +205,35 @@ def _promotable(view: ClusterView, shard: str, master: HostView) -> list[HostVie
         and host.priority != 0
         and host.redis.replica_priority != 0
         and not host.redis.loading
+        and _in_step(host, master, now)
     ]
     return sorted(candidates, key=lambda host: (-(host.redis.offset or 0), host.priority))
+
+
+def _in_step(replica: HostView, master: HostView, now: dt.datetime) -> bool:
+    """Whether ``replica`` was streaming from ``master`` when the master last answered: its
+    link is up, or went down no earlier than the master fell silent, with no full sync under
+    way. A replica that was not (restarted and still syncing, or cut off before) lacks writes
+    the master acknowledged: promoted, it would lose them, while the master (frozen, blocked by
+    a script, or its AOF on disk) still holds them."""
+    redis = replica.redis
+    if redis.syncing:
+        return False
+    if redis.link_up:
+        return True
+    down_s = redis.link_down_s
+    # Whole seconds on both sides: one second of slack.
+    return down_s is not None and 0 <= down_s <= master.silent_s(now) + 1
+
+
+def _successor(view: ClusterView, shard: str, master: HostView) -> HostView | None:
+    """The one other host of the shard that answers as master once the master's process is
+    gone: the replica just promoted in its place (by a failover this supervisor asked for,
+    or by Sentinel), before the Sentinels name it."""
+    claimants = [
+        host for host in view.shard_hosts(shard) if host.name != master.name and host.redis.answered and host.is_master
+    ]
+    return claimants[0] if len(claimants) == 1 else None
 
 
 def _master_actions(view: ClusterView, shard: str, master: HostView, policy: Policy, now: dt.datetime) -> list[Action]:
@@ -331,8 +261,12 @@ def _promote(view: ClusterView, shard: str, master: HostView, target: HostView, 
             Do.TAKEOVER,
             shard,
             master.name,
-            f"{why}: {target.name} takes over its slots now (CLUSTER FAILOVER TAKEOVER: no vote is needed, "
-            "and none is possible with fewer than 3 masters)",
+            f"{why}: {target.name} takes over its slots now (CLUSTER FAILOVER TAKEOVER: "
+            + (
+                "no vote is needed, and none is possible with fewer than 3 masters)"
+                if len(view.shards) < 3
+                else "no vote is waited for, the master being certainly out of the way)"
+            ),
             other=target.name,
             cooldown_s=policy.failover_retry_s,
         )
@@ -348,7 +282,20 @@ def _promote(view: ClusterView, shard: str, master: HostView, target: HostView, 
 
 
 def _master_gone(view: ClusterView, shard: str, master: HostView, policy: Policy, now: dt.datetime) -> list[Action]:
-    promotable = _promotable(view, shard, master)
+    successor = _successor(view, shard, master)
+    if successor is not None:
+        return [
+            Action(
+                Do.RESTART_REPLICA,
+                shard,
+                master.name,
+                f"master {master.name}'s process is gone and {successor.name} was promoted in its place (the "
+                f"Sentinels have not said so yet): restart it as a replica of {successor.name} (as a master it "
+                "would take writes that are lost once it is demoted)",
+                other=successor.name,
+            )
+        ]
+    promotable = _promotable(view, shard, master, now)
     waited = master.silent_s(now)
     if promotable and waited < policy.restart_master_after_s:
         return [_promote(view, shard, master, promotable[0], f"master {master.name}'s process is gone", policy)]
@@ -402,17 +349,10 @@ def _restart_master(view: ClusterView, shard: str, master: HostView, why: str, p
 
 def _master_silent(view: ClusterView, shard: str, master: HostView, policy: Policy, now: dt.datetime) -> list[Action]:
     silent = master.silent_s(now)
-    promotable = [
-        host
-        for host in view.shard_hosts(shard)
-        if host.name != master.name
-        and host.redis.answered
-        and host.redis.role == Role.REPLICA
-        and host.redis.master_address == master.address
-        and host.priority != 0
-        and host.redis.replica_priority != 0
-    ]
+    promotable = _promotable(view, shard, master, now)
     if silent < policy.fence_after_s or not promotable:
+        # No replica in step: the master, frozen or blocked, still holds every write it
+        # acknowledged; it is waited for rather than replaced by one that lacks them.
         return []
     stopped = master.redis.process == ProcessState.STOPPED
     unheard = all(
@@ -436,6 +376,11 @@ def _replica_actions(
     view: ClusterView, shard: str, host: HostView, master: HostView, policy: Policy, now: dt.datetime
 ) -> list[Action]:
     redis = host.redis
+    if view.sharded and not master.redis.answered and redis.process != ProcessState.RUNNING:
+        # Its nodes.conf may still name it the master (the one just replaced): restarted while
+        # its shard's master is silent, nothing would tell it otherwise, and after Redis's 2 s
+        # writable delay it would take writes that are lost once it hears the master again.
+        return []
     if redis.process == ProcessState.GONE:
         follow = "its nodes.conf's master" if view.sharded else master.name
         return [
@@ -454,6 +399,8 @@ def _replica_actions(
         # refuses connections outright (a running Redis that does not listen: a fenced one).
         lag = master.redis.replica_lags.get(host.address)
         refused = "refused" in redis.error
+        if view.sharded and not master.redis.answered:
+            return []  # as above: a restart from its nodes.conf waits until the master answers
         if refused or (master.redis.answered and (lag is None or lag >= hung_after)):
             heard = (
                 "refuses connections"
@@ -483,110 +430,3 @@ def _replica_actions(
             )
         ]
     return []
-
-
-def _sentinel_actions(view: ClusterView, shard: str, master: HostView, policy: Policy) -> list[Action]:
-    actions = []
-    agreed = master.is_master and _sentinel_majority(view, master)
-    for host in view.hosts:
-        sentinel = host.facts.sentinel if host.facts else None
-        if sentinel is None:
-            continue
-        if sentinel.process == ProcessState.GONE:
-            actions.append(
-                Action(
-                    Do.RESTART_SENTINEL,
-                    shard,
-                    host.name,
-                    f"the Sentinel on {host.name} is gone: restart it from its own config",
-                    other=master.name,
-                )
-            )
-        elif sentinel.answered and not sentinel.files_present and host.redis.files_present:
-            actions.append(
-                Action(
-                    Do.RESET_SENTINEL,
-                    shard,
-                    host.name,
-                    f"the config of the Sentinel on {host.name} is gone (it could not remember a failover): "
-                    "restart it from a fresh config",
-                    other=master.name,
-                    cooldown_s=policy.sentinel_reset_after_s,
-                )
-            )
-        elif agreed and sentinel.answered and sentinel.master_address != master.address:
-            actions.append(
-                Action(
-                    Do.RESET_SENTINEL,
-                    shard,
-                    host.name,
-                    f"the Sentinel on {host.name} names {sentinel.master_address or 'no master'} while its peers "
-                    f"name {master.name}: restart it from a fresh config",
-                    other=master.name,
-                    grace_s=policy.sentinel_reset_after_s,
-                    cooldown_s=policy.sentinel_reset_after_s,
-                )
-            )
-    return actions
-
-
-def _role_settings(view: ClusterView, shard: str, master: HostView) -> list[Action]:
-    actions = []
-    for host in view.shard_hosts(shard):
-        redis = host.redis
-        if not redis.answered or redis.loading:
-            continue
-        if view.persistence == PERSISTENCE_ON_REPLICAS and redis.aof_enabled is not None:
-            wanted = redis.role == Role.REPLICA
-            if redis.aof_enabled != wanted:
-                actions.append(
-                    Action(
-                        Do.SET_APPENDONLY,
-                        shard,
-                        host.name,
-                        f"{host.name} is a {redis.role} now and persistence is ON_REPLICAS: "
-                        f"appendonly {'yes' if wanted else 'no'}",
-                        other=master.name,
-                        value="yes" if wanted else "no",
-                    )
-                )
-    if view.sharded or not master.is_master:
-        return actions
-    linked = [
-        h.name
-        for h in view.shard_hosts(shard)
-        if h.name != master.name and h.redis.answered and h.redis.master_address == master.address and h.redis.link_up
-    ]
-    wanted_min = 1 if len(linked) >= 2 else 0
-    if master.redis.min_replicas is not None and master.redis.min_replicas != wanted_min:
-        why = (
-            f"{len(linked)} replicas are linked to master {master.name}: it refuses writes when none acknowledges "
-            "them (an isolated master takes nothing it would lose)"
-            if wanted_min
-            else f"{len(linked)} replica(s) linked to master {master.name}: it writes without waiting for any"
-        )
-        actions.append(Action(Do.SET_MIN_REPLICAS, shard, master.name, why, value=str(wanted_min)))
-    for host in view.shard_hosts(shard):
-        replica = host.redis.answered and host.redis.role == Role.REPLICA
-        if host.name != master.name and replica and (host.redis.min_replicas or 0) != 0:
-            why = (
-                f"replica {host.name} keeps min-replicas-to-write {host.redis.min_replicas}: it would refuse "
-                "writes the moment it is promoted; set it to 0"
-            )
-            actions.append(Action(Do.SET_MIN_REPLICAS, shard, host.name, why, other=master.name, value="0"))
-    return actions
-    linked = [
-        h.name
-        for h in view.shard_hosts(shard)
-        if h.name != master.name and h.redis.answered and h.redis.master_address == master.address and h.redis.link_up
-    ]
-    wanted_min = 1 if len(linked) >= 2 else 0
-    if master.redis.min_replicas != wanted_min:
-        why = (
-            f"{len(linked)} replicas are linked to master {master.name}: it refuses writes when none acknowledges "
-            "them (an isolated master takes nothing it would lose)"
-            if wanted_min
-            else f"{len(linked)} replica(s) linked to master {master.name}: it writes without waiting for any"
-        )
-        actions.append(Action(Do.SET_MIN_REPLICAS, shard, master.name, why, value=str(wanted_min)))
-    return actions

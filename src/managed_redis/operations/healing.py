@@ -8,15 +8,19 @@ lock, logs the action's reason, and books its success or failure.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 
+from managed_redis import failpoints
 from managed_redis.domain.topology import DEFAULT_SHARD
 from managed_redis.engine.conf import master_in_sentinel_conf
 from managed_redis.engine.errors import EngineError
+from managed_redis.engine.model import Node
 from managed_redis.operations import sharding, steps
 from managed_redis.operations.decisions import Action, Do
 from managed_redis.operations.loaded_cluster import LoadedCluster
+from managed_redis.store import users as user_store
 from managed_redis.store.clusters import HostRecord
 from managed_redis.store.database import Database
 
@@ -46,6 +50,7 @@ def deadline_s(action: Action) -> float:
 
 def carry_out(db: Database, plan: LoadedCluster, action: Action) -> None:
     """Do ``action`` on ``plan``'s cluster. Raises EngineError (or a RedisError) if it failed."""
+    failpoints.reached("healing.acting")  # the cluster is locked for healing by now
     _RUNNERS[action.do](db, plan, action)
 
 
@@ -77,11 +82,20 @@ def _cold_start(db: Database, plan: LoadedCluster, action: Action) -> None:
     steps.start_sentinels(plan, master, fresh_config=False)
 
 
+def _catching_up(plan: LoadedCluster, node: Node) -> Node:
+    """``node`` as a replica restarted by the supervisor starts: in Sentinel mode with
+    ``replica-priority 0``, so that no Sentinel promotes it before it has caught up (a
+    Sentinel counts a never-linked replica as in step); ``upkeep.py`` gives it its declared
+    priority once it is in step. Sharded, as it is (the cluster bus does not elect a replica
+    whose data is old)."""
+    return node if plan.record.sharded else dataclasses.replace(node, replica_priority=0)
+
+
 def _restart_replica(db: Database, plan: LoadedCluster, action: Action) -> None:
     host = _host(plan, action)
     # Sharded: the node's nodes.conf says whom it replicates; it rejoins as it was.
     master = None if plan.record.sharded else _other(plan, action)
-    node = plan.node(host, master)
+    node = _catching_up(plan, plan.node(host, master))
     plan.deps.engine.ensure_node(node, RESTART_TIMEOUT_S)
     if plan.record.sharded and len(sharding.ops(plan).view(node)) == 1:
         _rejoin(plan, host, _other(plan, action))
@@ -105,7 +119,7 @@ def _rejoin(plan: LoadedCluster, host: HostRecord, master: HostRecord) -> None:
 def _restart_hung(db: Database, plan: LoadedCluster, action: Action) -> None:
     host = _host(plan, action)
     master = None if plan.record.sharded else _other(plan, action)
-    node = plan.node(host, master)
+    node = _catching_up(plan, plan.node(host, master))
     plan.deps.engine.fence(node)
     plan.deps.engine.ensure_node(node, RESTART_TIMEOUT_S)
 
@@ -134,7 +148,9 @@ def _fence(db: Database, plan: LoadedCluster, action: Action) -> None:
 def _failover(db: Database, plan: LoadedCluster, action: Action) -> None:
     """Ask the Sentinels, one after another, until one takes the failover; none, if one of
     them is failing the master over already or names another master (a forced failover
-    beside a Sentinel's own would promote a second replica: two masters, one to lose)."""
+    beside a Sentinel's own would promote a second replica: two masters, one to lose). Each
+    is asked once it knows the replicas' offsets as they are (at most ~1 s more), so that it
+    promotes the most advanced."""
     engine, master = plan.deps.engine, _host(plan, action)
     sentinels = [plan.sentinel(host, master) for host in plan.hosts]
     for sentinel in sentinels:
@@ -145,10 +161,11 @@ def _failover(db: Database, plan: LoadedCluster, action: Action) -> None:
         if named not in (None, master.address):
             log.info("supervisor: the Sentinel on %s names %s the master already", sentinel.name, named)
             return
+    replicas = [plan.node(host, master) for host in plan.shard_hosts(master.shard_name) if host.name != master.name]
     refusals = []
     for sentinel in sentinels:
         try:
-            engine.request_failover(sentinel)
+            engine.request_failover(sentinel, replicas)
             return
         except EngineError as exc:
             if "INPROG" in str(exc):
@@ -158,7 +175,12 @@ def _failover(db: Database, plan: LoadedCluster, action: Action) -> None:
 
 
 def _takeover(db: Database, plan: LoadedCluster, action: Action) -> None:
-    sharding.ops(plan).takeover(plan.node(_other(plan, action), _host(plan, action)))
+    """The replica takes its master's slots; it is recorded as the shard's master at once. Were
+    it to fall silent right after (a client's retried script blocking it), the record would
+    still name the old master, and the old master be brought back as one."""
+    new_master = _other(plan, action)
+    sharding.ops(plan).takeover(plan.node(new_master, _host(plan, action)))
+    steps.record_master(db, plan, action.shard, new_master.name)
 
 
 def _demote(db: Database, plan: LoadedCluster, action: Action) -> None:
@@ -204,11 +226,32 @@ def _set_min_replicas(db: Database, plan: LoadedCluster, action: Action) -> None
     plan.deps.engine.config_set(plan.node(_host(plan, action), master), [("min-replicas-to-write", str(action.value))])
 
 
+def _set_replica_priority(db: Database, plan: LoadedCluster, action: Action) -> None:
+    """Lower a replica's priority while it catches up, or give its declared one back once it
+    has; as its link is now (the look that decided may be a pass or two old), else nothing."""
+    engine, master = plan.deps.engine, _other(plan, action)
+    node = plan.node(_host(plan, action), master)
+    info = engine.replication(node)
+    caught_up = info.get("master_link_status") == "up" and not info.get("master_sync_in_progress")
+    if caught_up != (action.value != "0"):
+        log.info("supervisor: %s's link changed since the look; its replica-priority stays", node.name)
+        return
+    engine.config_set(node, [("replica-priority", str(action.value))])
+
+
 def _settle_slots(db: Database, plan: LoadedCluster, action: Action) -> None:
     """Give every half-moved or disputed slot one owner, keys moved forward to it, and set
     every node's cluster-node-timeout back (``SlotMover.settle``)."""
     for sentence in sharding.settle_slots(plan):
         log.info("supervisor: cluster %s: %s", plan.record.id, sentence)
+
+
+def _apply_users(db: Database, plan: LoadedCluster, action: Action) -> None:
+    """The declared users on a host that missed a change, live; then its mark goes."""
+    host = _host(plan, action)
+    plan.deps.engine.apply_users(plan.node(host, None))
+    with db.write() as conn:
+        user_store.clear_pending(conn, plan.record.id, host.name)
 
 
 _RUNNERS: dict[Do, Runner] = {
@@ -227,5 +270,7 @@ _RUNNERS: dict[Do, Runner] = {
     Do.RECORD_MASTER: _record_master,
     Do.SET_APPENDONLY: _set_appendonly,
     Do.SET_MIN_REPLICAS: _set_min_replicas,
+    Do.SET_REPLICA_PRIORITY: _set_replica_priority,
     Do.SETTLE_SLOTS: _settle_slots,
+    Do.APPLY_USERS: _apply_users,
 }

@@ -5,13 +5,15 @@ use beside them (``Deps``). It answers "how does host X run" (``node``) and "how
 Sentinel on host X run" (``sentinel``) without writing anything: passwords come out of the
 vault here and go only into the engine's inputs, and a TLS host's certificate files are
 named by where they are. ``issue_certificates`` writes (or renews) them: operations call it
-before they start processes (``load_to_run`` does it for every host).
+before they start processes (``load_to_run`` does it for every host). Every node carries the
+cluster's Redis users as stored, so whatever writes a host's files or starts it gives it
+today's ``users.acl``.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -22,14 +24,17 @@ from managed_redis.catalog.presets import PRESETS_BY_ID
 from managed_redis.catalog.versions import RedisVersion
 from managed_redis.domain import redis_config
 from managed_redis.domain.cluster_spec import config_spec_of, declared_of
-from managed_redis.engine.model import Credentials, Node, Sentinel, TlsFiles, WatchedHost
+from managed_redis.domain.users import Permissions
+from managed_redis.engine.model import AclUser, Credentials, Node, Placement, Sentinel, TlsFiles, WatchedHost
 from managed_redis.errors import NotFound
 from managed_redis.operations.context import OperationContext
 from managed_redis.operations.deps import Deps
 from managed_redis.pki import IssuedCertificate
 from managed_redis.store import clusters as cluster_store
+from managed_redis.store import users as user_store
 from managed_redis.store.clusters import ClusterRecord, HostRecord, ShardRecord
 from managed_redis.store.database import Database
+from managed_redis.store.users import UserRecord
 
 PersistenceMode = cluster_pb2.Cluster.PersistenceMode
 
@@ -48,6 +53,7 @@ class LoadedCluster:
     record: ClusterRecord
     hosts: list[HostRecord]
     shards: list[ShardRecord]
+    users: list[UserRecord] = field(default_factory=list)
 
     @classmethod
     def load(cls, db: Database, deps: Deps, cluster_id: str) -> LoadedCluster:
@@ -58,7 +64,8 @@ class LoadedCluster:
                 raise NotFound(f"cluster {cluster_id} does not exist")
             hosts = cluster_store.list_hosts(conn, cluster_id)
             shards = cluster_store.list_shards(conn, cluster_id)
-        return cls(deps, record, hosts, shards)
+            users = user_store.list_users(conn, cluster_id)
+        return cls(deps, record, hosts, shards, users)
 
     @classmethod
     def of_operation(cls, ctx: OperationContext[Message]) -> LoadedCluster:
@@ -152,6 +159,18 @@ class LoadedCluster:
         version = (self.version.major, self.version.minor)
         return tuple(redis_config.directives(values, preset.memory, preset.cores, version, self.record.sharded))
 
+    def placement(self, host: HostRecord) -> Placement:
+        """Where ``host`` belongs and what it may use (an engine that places hosts reads it)."""
+        return placement_of(self.deps, self.record, host)
+
+    @cached_property
+    def acl_users(self) -> tuple[AclUser, ...]:
+        """The customer's users (``default`` aside) as every host holds them."""
+        return tuple(
+            AclUser(user.name, user.password_sha256, Permissions.from_json(user.permissions).acl_rules(), user.enabled)
+            for user in self.users
+        )
+
     def node(self, host: HostRecord, replica_of: HostRecord | None) -> Node:
         mode = self.declared.persistence_mode
         appendonly = mode == PersistenceMode.ON or (mode == PersistenceMode.ON_REPLICAS and replica_of is not None)
@@ -169,6 +188,8 @@ class LoadedCluster:
             cluster_mode=self.record.sharded,
             cluster_node_timeout_ms=int(self.deps.settings.cluster_node_timeout_s * 1000),
             min_replicas_max_lag_s=self.deps.settings.min_replicas_max_lag_s,
+            users=self.acl_users,
+            placement=self.placement(host),
         )
 
     def sentinel(self, host: HostRecord, master: HostRecord) -> Sentinel:
@@ -186,6 +207,8 @@ class LoadedCluster:
             sentinel_ids={m.address: sentinel_run_id(self.record.id, m.name) for m in members},
             replicas=tuple(m.address for m in members if m.name != master.name),
             tls=self.tls_files(host),
+            auth=self.declared.auth_sentinel,
+            placement=self.placement(host),
         )
 
 
@@ -201,4 +224,23 @@ def watched_host(
         ca_file=deps.ca.cert_path if tls else None,
         cluster_mode=record.sharded,
         sentinel_master=None if record.sharded else record.name,
+        placement=Placement(record.id, host.shard_name, host.zone_id),
+    )
+
+
+def placement_of(deps: Deps, record: ClusterRecord, host: HostRecord) -> Placement:
+    """``host``'s cluster, shard and zone, its preset's cores and memory, its disk size and the
+    release it runs. Raises FailedPrecondition if that release is not installed here."""
+    spec = config_spec_of(record)
+    preset = PRESETS_BY_ID[spec.resources.resource_preset_id]
+    version = deps.version(spec.version)
+    return Placement(
+        cluster_id=record.id,
+        shard_name=host.shard_name,
+        zone_id=host.zone_id,
+        cores=preset.cores,
+        memory_bytes=preset.memory,
+        disk_bytes=spec.resources.disk_size,
+        flavor=version.flavor,
+        version=version.full_version,
     )

@@ -17,22 +17,29 @@ from typing import Any
 
 from google.protobuf import empty_pb2
 from yandex.cloud.access import access_pb2
+from yandex.cloud.maintenance.v2 import change_freeze_pb2 as freeze_pb
+from yandex.cloud.maintenance.v2 import common_pb2 as maintenance_pb
 from yandex.cloud.mdb.redis.v1 import backup_retention_policy_service_pb2 as retention_service_pb
 from yandex.cloud.mdb.redis.v1 import backup_service_pb2 as backup_service_pb
-from yandex.cloud.mdb.redis.v1 import cluster_pb2
+from yandex.cloud.mdb.redis.v1 import cluster_pb2, user_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
+from yandex.cloud.mdb.redis.v1 import maintenance_service_pb2 as maintenance_service_pb
+from yandex.cloud.mdb.redis.v1 import user_service_pb2 as user_service_pb
 from yandex.cloud.mdb.v1 import backup_retention_policy_pb2 as policy_pb
 
 from managed_redis.operations.handlers import (
     access,
     backups,
+    change_freezes,
     clusters,
     failover,
     hosts,
+    maintenance,
     restore,
     retention,
     shards,
     update,
+    users,
 )
 from managed_redis.operations.kinds import ClusterChange, OperationKind
 from managed_redis.operations.limits import Limits
@@ -257,6 +264,42 @@ DELETE_RETENTION_POLICY = OperationKind(
     locks_cluster=False,
 )
 
+# -- Redis users ------------------------------------------------------------------------------
+
+# The cluster keeps its status: a user change restarts nothing.
+USER_CHANGE = ClusterChange("changing its users", sets_status=None)
+
+CREATE_USER = OperationKind(
+    "user.create",
+    "Create user in Redis cluster",
+    user_service_pb.CreateUserRequest,
+    user_service_pb.CreateUserMetadata,
+    user_pb2.User,
+    users.create_user,
+    limits=Limits(deadline_s=10 * MINUTE_S),
+    change=USER_CHANGE,
+)
+UPDATE_USER = OperationKind(
+    "user.update",
+    "Modify user in Redis cluster",
+    user_service_pb.UpdateUserRequest,
+    user_service_pb.UpdateUserMetadata,
+    user_pb2.User,
+    users.update_user,
+    limits=Limits(deadline_s=10 * MINUTE_S),
+    change=USER_CHANGE,
+)
+DELETE_USER = OperationKind(
+    "user.delete",
+    "Delete user from Redis cluster",
+    user_service_pb.DeleteUserRequest,
+    user_service_pb.DeleteUserMetadata,
+    empty_pb2.Empty,
+    users.delete_user,
+    limits=Limits(deadline_s=10 * MINUTE_S),
+    change=USER_CHANGE,
+)
+
 # -- access bindings --------------------------------------------------------------------------
 
 SET_ACCESS_BINDINGS = OperationKind(
@@ -277,6 +320,64 @@ UPDATE_ACCESS_BINDINGS = OperationKind(
     access_pb2.UpdateAccessBindingsMetadata,
     access_pb2.AccessBindingsOperationResult,
     access.update_access_bindings,
+    limits=Limits(deadline_s=5 * MINUTE_S),
+    locks_cluster=False,
+)
+
+# -- change freezes (records only: a freeze holds back maintenance, it touches no host) --------
+
+CREATE_CHANGE_FREEZE = OperationKind(
+    "change_freeze.create",
+    "Create change freeze for Redis cluster",
+    freeze_pb.CreateChangeFreezeRequest,
+    freeze_pb.CreateChangeFreezeMetadata,
+    freeze_pb.ChangeFreeze,
+    change_freezes.create_freeze,
+    limits=Limits(deadline_s=5 * MINUTE_S),
+    locks_cluster=False,
+)
+TERMINATE_CHANGE_FREEZE = OperationKind(
+    "change_freeze.terminate",
+    "Terminate change freeze of Redis cluster",
+    freeze_pb.TerminateChangeFreezeRequest,
+    freeze_pb.TerminateChangeFreezeMetadata,
+    freeze_pb.TerminateChangeFreezeResponse,
+    change_freezes.terminate_freeze,
+    limits=Limits(deadline_s=5 * MINUTE_S),
+    locks_cluster=False,
+)
+
+# -- planned maintenance (handlers/maintenance.py) ------------------------------------------------
+
+# Submitted by the maintenance scheduler; restarts every host like Update, so no healing beside it.
+RUN_MAINTENANCE = OperationKind(
+    "cluster.maintenance",
+    "Maintenance of Redis cluster",
+    maintenance_pb.GetMaintenanceRequest,
+    service_pb.UpdateClusterMetadata,
+    cluster_pb2.Cluster,
+    maintenance.run_maintenance,
+    limits=Limits(deadline_s=2 * HOUR_S),
+    change=ClusterChange("running its maintenance"),
+)
+# The new time is stored when these are submitted; the operations answer with the result.
+RESCHEDULE_MAINTENANCE = OperationKind(
+    "cluster.reschedule_maintenance",
+    "Reschedule maintenance of Redis cluster",
+    service_pb.RescheduleMaintenanceRequest,
+    service_pb.RescheduleMaintenanceMetadata,
+    cluster_pb2.Cluster,
+    maintenance.rescheduled_cluster,
+    limits=Limits(deadline_s=5 * MINUTE_S),
+    locks_cluster=False,
+)
+RESCHEDULE_MAINTENANCE_V2 = OperationKind(
+    "maintenance.reschedule",
+    "Reschedule maintenance of Redis cluster",
+    maintenance_pb.RescheduleMaintenanceRequest,
+    maintenance_service_pb.RescheduleMaintenanceV2Metadata,
+    maintenance_pb.Maintenance,
+    maintenance.rescheduled_maintenance,
     limits=Limits(deadline_s=5 * MINUTE_S),
     locks_cluster=False,
 )
@@ -305,6 +406,14 @@ KINDS: tuple[OperationKind[Any, Any, Any], ...] = (
     DELETE_RETENTION_POLICY,
     SET_ACCESS_BINDINGS,
     UPDATE_ACCESS_BINDINGS,
+    CREATE_USER,
+    UPDATE_USER,
+    DELETE_USER,
+    CREATE_CHANGE_FREEZE,
+    TERMINATE_CHANGE_FREEZE,
+    RUN_MAINTENANCE,
+    RESCHEDULE_MAINTENANCE,
+    RESCHEDULE_MAINTENANCE_V2,
 )
 
 # Operations that leave processes alone, so the supervisor keeps healing while they run.

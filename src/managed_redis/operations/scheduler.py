@@ -36,15 +36,23 @@ log = logging.getLogger(__name__)
 SCHEDULER = Submitter("mredis-scheduler", None)
 
 
-class BackupScheduler(PeriodicTask):
-    name = "backup-scheduler"
+class SchedulingTask(PeriodicTask):
+    """A periodic pass that submits operations when their time comes, on the clock it is given
+    (a test moves it): the backup and the maintenance schedulers."""
 
-    def __init__(self, db: Database, deps: Deps, queue: OperationQueue, clock: Clock, period_s: float = 30.0) -> None:
+    def __init__(self, db: Database, deps: Deps, queue: OperationQueue, clock: Clock, period_s: float) -> None:
         super().__init__(period_s)
         self.db = db
         self.deps = deps
         self.queue = queue
         self.clock = clock
+
+
+class BackupScheduler(SchedulingTask):
+    name = "backup-scheduler"
+
+    def __init__(self, db: Database, deps: Deps, queue: OperationQueue, clock: Clock, period_s: float = 30.0) -> None:
+        super().__init__(db, deps, queue, clock, period_s)
 
     def run_once(self) -> list[str]:
         """One pass; returns the ids of the backup operations it started."""

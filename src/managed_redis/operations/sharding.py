@@ -200,12 +200,14 @@ def _refuse_leftovers(
             )
 
 
-def switch_master(plan: LoadedCluster, master: HostRecord, target: HostRecord) -> None:
+def switch_master(plan: LoadedCluster, master: HostRecord, target: HostRecord, held: bool = False) -> None:
     """A coordinated ``CLUSTER FAILOVER`` on the target replica: no acknowledged write lost.
 
     Done when every node agrees the old master now replicates the new one and knows the new
     one holds its slots: a node drops the old master's slots as soon as it hears of its new
     role, so until the new master's claim reaches it, it hands clients an incomplete map.
+    ``held``: the old master is kept from syncing (its link stays down until it restarts), so
+    the shard is healthy without it.
     """
     cluster = ops(plan)
     masters = [plan.node(live_master(plan, shard.name), None) for shard in plan.shards]
@@ -217,7 +219,8 @@ def switch_master(plan: LoadedCluster, master: HostRecord, target: HostRecord) -
     everyone = [node for node in (plan.node(host, None) for host in plan.hosts) if engine.node_running(node)]
     cluster.wait_agreed(everyone, {old_id: new_id})
     cluster.wait_holding(everyone, new_id, slots)
-    cluster.wait_healthy([plan.node(host, None) for host in plan.shard_hosts(master.shard_name)])
+    shard = [host for host in plan.shard_hosts(master.shard_name) if not (held and host.name == master.name)]
+    cluster.wait_healthy([plan.node(host, None) for host in shard])
 
 
 def rebalance_enabled(plan: LoadedCluster) -> bool:

@@ -16,6 +16,11 @@ Writes while it runs, and what became of them (none acknowledged is lost):
 
 A key written to another database while writes were not held is refused too: the check runs
 again under the hold, right before the snapshot.
+
+Keys of another database whose TTL passed under the hold (which stops expiry) are still in the
+snapshot; ``restart_from_snapshot`` drops them by loading it once as a private non-cluster
+master before the cluster-mode start (Valkey 8.1 refuses to start in cluster mode on a file
+holding any database but db0; see ``engine/snapshot_restart.py``).
 """
 
 from __future__ import annotations

@@ -187,15 +187,17 @@ def settle(plan: LoadedCluster, shard: str) -> None:
     restore_priorities(engine, [node for node in replicas if engine.node_running(node)])
 
 
-def switch_master(plan: LoadedCluster, master: HostRecord, target: HostRecord) -> None:
+def switch_master(plan: LoadedCluster, master: HostRecord, target: HostRecord, held: bool = False) -> None:
     """A planned switchover from ``master`` to ``target``, losing no acknowledged write.
 
     Sharded: ``CLUSTER FAILOVER`` on the target. Non-sharded: the Sentinel procedure of
     engine/switchover.py, led by the Sentinel on the last host: until the failover ends, the
     leader still names the old master, and clients tend to ask the first Sentinel listed.
+    ``held``: the old master is kept from syncing with the new one (a rolling restart restarts
+    it next), so nothing waits for its link.
     """
     if plan.record.sharded:
-        sharding.switch_master(plan, master, target)
+        sharding.switch_master(plan, master, target, held=held)
         return
     replicas = [h for h in plan.shard_hosts(master.shard_name) if h.name not in (master.name, target.name)]
     sentinels = [plan.sentinel(host, master) for host in plan.hosts]

@@ -27,6 +27,7 @@ from managed_redis.errors import Aborted, FailedPrecondition, InvalidArgument, N
 from managed_redis.operations.kinds import OperationKind
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store import operations as op_store
+from managed_redis.store import users as user_store
 from managed_redis.store.database import Database
 from managed_redis.store.operations import OperationRecord
 
@@ -81,10 +82,12 @@ class Submission:
 
 @dataclass(frozen=True)
 class Submitter:
-    """Who is submitting: the subject and the idempotency key of the call, if any."""
+    """Who is submitting: the subject and the idempotency key of the call, if any, and the call's
+    fingerprint (``services.context.call_fingerprint``; None: the kind's and request's)."""
 
     subject_id: str
     idempotency_key: str | None
+    call_fingerprint: str | None = None
 
 
 def fingerprint(kind: str, request: Message) -> str:
@@ -108,7 +111,7 @@ class OperationQueue:
         request_for_fingerprint: Message,
         prepare: Callable[[Connection], Submission],
     ) -> OperationRecord:
-        print_ = fingerprint(kind, request_for_fingerprint)
+        print_ = submitter.call_fingerprint or fingerprint(kind, request_for_fingerprint)
         if submitter.idempotency_key:
             existing = self._replay(submitter, print_)
             if existing is not None:
@@ -126,6 +129,13 @@ class OperationQueue:
         if self.notify is not None:
             self.notify()
         return record
+
+    def replay(self, submitter: Submitter) -> OperationRecord | None:
+        """The operation ``submitter`` made under its idempotency key (compared by its call
+        fingerprint), or None. Raises InvalidArgument if that operation was made by another call."""
+        if not submitter.idempotency_key or not submitter.call_fingerprint:
+            return None
+        return self._replay(submitter, submitter.call_fingerprint)
 
     def _replay(self, submitter: Submitter, print_: str) -> OperationRecord | None:
         assert submitter.idempotency_key is not None
@@ -200,4 +210,5 @@ def cancel_unstarted(db: Database, clock: Clock, record: OperationRecord) -> boo
             cluster_store.delete(conn, record.cluster_id)
         elif record.cluster_id and undo.get("status_before"):
             cluster_store.update(conn, record.cluster_id, status=undo["status_before"])
+        user_store.undo_change(conn, record.id)
     return True

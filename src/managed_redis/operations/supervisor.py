@@ -1,7 +1,8 @@
 """The supervisor: observe every host, decide what each cluster needs, act on it, every second.
 
 One pass, under the supervisor's lease in the store (several ``mredis serve`` on one
-PostgreSQL: one supervises):
+PostgreSQL: one supervises, and one that dies is replaced within the lease, at once by a
+replica of the same machine, which also ends the healing locks it held):
 
 1. **Observe**: one look at the hosts of every running cluster at once (``engine.observe``:
    processes, what Redis and Sentinel say): all of a cluster that needs an eye, the masters
@@ -40,16 +41,19 @@ from managed_redis.clock import Clock
 from managed_redis.engine.facts import HostFacts
 from managed_redis.engine.model import Credentials, WatchedHost
 from managed_redis.errors import InternalError
+from managed_redis.lease_holders import this_process
 from managed_redis.operations import healing
 from managed_redis.operations.action_book import ActionBook
 from managed_redis.operations.decisions import SAFE_WHILE_BUSY, Action, Do, Policy, decide
 from managed_redis.operations.deps import Deps
+from managed_redis.operations.host_stats import SupervisorMetrics, keep_stats, with_stats_due
 from managed_redis.operations.loaded_cluster import LoadedCluster, watched_host
 from managed_redis.operations.registry import HEAL_DURING
 from managed_redis.operations.views import ClusterView, cluster_view
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store import host_facts, leases
 from managed_redis.store import operations as op_store
+from managed_redis.store import users as user_store
 from managed_redis.store.clusters import ClusterRecord, HostRecord, ShardRecord
 from managed_redis.store.database import Database
 from managed_redis.store.host_facts import FactsRow, Sighting
@@ -122,6 +126,8 @@ class Supervisor:
         # cluster at once anyway (the healing lock).
         self.lease_ttl_s = max(3.0, 3 * period_s)
         self.book = ActionBook()
+        # Each host's load, read every metrics_period_s, and the supervisor's tallies: GET /metrics.
+        self.metrics = SupervisorMetrics(deps.settings.metrics_period_s)
         self._pool = ThreadPoolExecutor(max_workers=ACT_THREADS, thread_name_prefix="heal")
         self._acting: dict[str, Future[None]] = {}
         self._credentials: dict[bytes, Credentials] = {}
@@ -138,6 +144,8 @@ class Supervisor:
         self._holding = False
         # Clusters whose last decision found nothing to do, and those read again this pass.
         self._quiet: set[str] = set()
+        # Cluster id -> its hosts holding old users (read each pass: ``users.pending_hosts``).
+        self._users_pending: dict[str, frozenset[str]] = {}
         self._reread: set[str] = set()
         # When each host's times were last written.
         self._stamped: dict[str, dt.datetime] = {}
@@ -196,6 +204,8 @@ class Supervisor:
         if not self._hold_lease(now):
             return PassReport(held_lease=False)
         records, hosts, shards, stored, busy = self._read()
+        with self.db.read() as conn:
+            self._users_pending = user_store.pending_hosts(conn)
         self._pass += 1
         watched = [
             watched_host
@@ -203,9 +213,11 @@ class Supervisor:
             for watched_host in self._to_look_at(record, hosts[record.id], stored, record.id in busy)
         ]
         self._exited.clear()
+        watched = with_stats_due(self.metrics.stats, watched, time.time())
         looked = time.monotonic()
         facts = self.deps.engine.observe(watched, keep_connections=True)
         observe_s = time.monotonic() - looked
+        keep_stats(self.metrics.stats, facts, time.time())
         self._complete(watched, facts)
         now = self.clock.now()
         changed = self._store(records, hosts, stored, facts, now)
@@ -213,6 +225,7 @@ class Supervisor:
         for record in records:
             holder = busy.get(record.id)
             quiet = record.id in self._quiet and record.id not in changed and record.id not in self._reread
+            quiet = quiet and record.id not in self._users_pending
             if quiet and holder is None:
                 continue  # nothing seen or stored changed, and last time there was nothing to do
             view = cluster_view(
@@ -223,6 +236,7 @@ class Supervisor:
                 holder.kind if holder else None,
                 holder is not None and holder.orphaned(now),
                 self._parsed_facts(hosts[record.id]),
+                self._users_pending.get(record.id, frozenset()),
             )
             started_acting = self._heal(view, now)
             acting += started_acting
@@ -234,17 +248,31 @@ class Supervisor:
                 self._quiet.discard(record.id)
             else:
                 self._quiet.add(record.id)
+        self.metrics.tally.passed(time.monotonic() - started)
         return PassReport(True, len(records), len(watched), acting, observe_s, time.monotonic() - started)
 
     def _hold_lease(self, now: dt.datetime) -> bool:
         """Take or renew the lease; False if another supervisor holds it. Taking it anew
         marks every stored look unconfirmed (``host_facts.unverify``) and forgets what this
-        one knew, so that the next pass reads and looks at everything."""
+        one knew, so that the next pass reads and looks at everything; taken from a holder that
+        died on this machine, it also ends that holder's healing locks (they would hold their
+        clusters until their deadline, minutes away)."""
+        here = this_process()
         with self.db.write() as conn:
-            if not leases.hold(conn, LEASE, self.owner, now, self.lease_ttl_s):
+            dead = None if self._holding else leases.gone_holder(conn, LEASE, here)
+            if not leases.hold(conn, LEASE, self.owner, now, self.lease_ttl_s, here):
+                if self._holding:
+                    log.warning("supervisor %s: lost the lease; standing by", self.owner)
                 self._holding = False
                 return False
             if not self._holding:
+                log.info("supervisor %s: took the lease; supervising", self.owner)
+                if dead is not None and dead != self.owner:
+                    # Its healings will never end by themselves before their deadline (minutes).
+                    for cluster_id in cluster_store.end_healing_by(conn, dead, now):
+                        log.warning(
+                            "supervisor %s: healing of %s by %s ended: it is gone", self.owner, cluster_id, dead
+                        )
                 host_facts.unverify(conn)
                 for known in (self._records, self._hosts, self._shards, self._rows, self._parsed, self._stamped):
                     known.clear()
@@ -305,7 +333,8 @@ class Supervisor:
         return records, stale
 
     def _forget_all_but(self, cluster_ids: set[str]) -> None:
-        for gone in set(self._records) - cluster_ids:
+        gone_ids = set(self._records) - cluster_ids
+        for gone in gone_ids:
             del self._records[gone]
             for host in self._hosts.pop(gone, []):
                 self._rows.pop(host.name, None)
@@ -313,6 +342,8 @@ class Supervisor:
             self._shards.pop(gone, None)
             self._watched_of.pop(gone, None)
             self._quiet.discard(gone)
+        if self._reread or gone_ids:
+            self.metrics.stats.forget_all_but(h.name for hosts in self._hosts.values() for h in hosts)
 
     def _complete(self, watched: list[WatchedHost], facts: dict[str, HostFacts]) -> None:
         """Fill in what a partial look did not ask from the host's last look: a Sentinel left
@@ -369,6 +400,7 @@ class Supervisor:
         steady = not busy and all(row is not None and row.checked_at is not None and _steady(row.facts) for row in rows)
         steady = steady and not any(w.marker in self._exited or w.sentinel_marker in self._exited for w in watched)
         steady = steady and not self.book.pending(record.id)
+        steady = steady and record.id not in self._users_pending
         if not steady:
             return watched
         turn = self._pass % ROTATION
@@ -464,11 +496,13 @@ class Supervisor:
                     healing.carry_out(self.db, plan, action)
                 except Exception as exc:
                     count = self.book.failed(view.id, action, self.clock.now())
+                    self.metrics.tally.acted(action.do.name.lower(), ok=False)
                     log.warning("supervisor: cluster %s: %s failed (%d in a row): %s", view.id, action.do, count, exc)
                     if action.do == Do.FENCE:
                         break  # never promote past a master that may still acknowledge writes
                     continue
                 self.book.succeeded(view.id, action, self.clock.now())
+                self.metrics.tally.acted(action.do.name.lower(), ok=True)
         except LookupError:
             log.info("supervisor: cluster %s is gone", view.id)
         finally:
@@ -481,7 +515,7 @@ class Supervisor:
         seen = {(host.name, host.address, host.shard) for host in view.hosts}
         try:
             with self.db.write() as conn:
-                if not cluster_store.lock_for_healing(conn, view.id, until, now, HEAL_DURING):
+                if not cluster_store.lock_for_healing(conn, view.id, until, now, HEAL_DURING, self.owner):
                     return False
                 current = {(h.name, h.address, h.shard_name) for h in cluster_store.list_hosts(conn, view.id)}
                 if current != seen:

@@ -71,6 +71,8 @@ class ClusterView:
     # is orphaned (its worker's lease ran out: no control plane is carrying it on right now).
     busy_with: str | None = None
     busy_orphaned: bool = False
+    # Hosts that were running but silent when the users changed: they hold old users in memory.
+    users_pending: frozenset[str] = frozenset()
 
     @property
     def shards(self) -> list[str]:
@@ -130,6 +132,7 @@ def cluster_view(
     busy_with: str | None = None,
     busy_orphaned: bool = False,
     parsed: Mapping[str, HostFacts] | None = None,
+    users_pending: frozenset[str] = frozenset(),
 ) -> ClusterView:
     return ClusterView(
         id=record.id,
@@ -141,4 +144,5 @@ def cluster_view(
         recorded_masters={shard.name: shard.master_host for shard in shards},
         busy_with=busy_with,
         busy_orphaned=busy_orphaned,
+        users_pending=users_pending,
     )

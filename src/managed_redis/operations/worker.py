@@ -8,6 +8,10 @@ claimed again when its lease expires and resumes from its last checkpoint, withi
 kind's attempt cap and deadline (``limits.py``): past either it is failed, not run. The
 heartbeat stops renewing an operation past its deadline, so that one hung in a handler is
 claimed (and failed) by another worker.
+
+An operation whose worker died on this machine (``lease_holders.py``: a control plane killed
+and started again, a crashed ``mredis worker``) is taken back within ``RELEASE_GONE_EVERY_S``
+by any worker here, not after its lease: the lease records which process holds it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from google.rpc import status_pb2
 from managed_redis.clock import SYSTEM_CLOCK, Clock
 from managed_redis.engine.errors import EngineError
 from managed_redis.errors import ApiError, DeadlineExceeded, Internal, without_paths
+from managed_redis.lease_holders import this_process
 from managed_redis.operations.context import LeaseLost, OperationContext
 from managed_redis.operations.deps import Deps
 from managed_redis.operations.health import cluster_health
@@ -47,10 +52,16 @@ from managed_redis.store.operations import OperationRecord
 
 log = logging.getLogger(__name__)
 
+# How often a worker looks for leases of dead processes of its machine to end.
+RELEASE_GONE_EVERY_S = 2.0
+
 
 def status_of(error: ApiError) -> status_pb2.Status:
     # The caller's copy names no server path (an engine's "see /…/redis.log"); _fail logs it whole.
-    return status_pb2.Status(code=error.code, message=without_paths(error.message))
+    status = status_pb2.Status(code=error.code, message=without_paths(error.message))
+    for detail in error.details:
+        status.details.add().Pack(detail)
+    return status
 
 
 # The kinds a worker runs differ in their request and response types.
@@ -88,6 +99,9 @@ class Worker:
         self._running: dict[str, tuple[str, dt.datetime]] = {}
         self._running_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self.holder = this_process()
+        self._next_release = 0.0  # time.monotonic() of the next look for dead holders' leases
+        self._release_lock = threading.Lock()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -144,9 +158,16 @@ class Worker:
 
     def run_one(self, owner: str) -> bool:
         """Claim and run one operation; False when there was nothing to claim."""
+        self._release_gone_holders()
         with self.db.write() as conn:
             record = op_store.claim_next(
-                conn, owner, self.clock.now(), self.lease_s, set(self.kinds), heal_during=self.heal_during
+                conn,
+                owner,
+                self.clock.now(),
+                self.lease_s,
+                set(self.kinds),
+                heal_during=self.heal_during,
+                holder=self.holder,
             )
         if record is None:
             return False
@@ -265,6 +286,22 @@ class Worker:
                 cluster_store.update(conn, record.cluster_id, status=status_before)
 
     # -- leases ----------------------------------------------------------------------------
+
+    def _release_gone_holders(self) -> None:
+        """Every ``RELEASE_GONE_EVERY_S``, in whichever thread comes first: end the leases that
+        processes of this machine held when they died, so that their operations are claimed now."""
+        if self.holder is None or time.monotonic() < self._next_release:
+            return
+        if not self._release_lock.acquire(blocking=False):
+            return
+        try:
+            self._next_release = time.monotonic() + RELEASE_GONE_EVERY_S
+            with self.db.write() as conn:
+                released = op_store.release_gone_holders(conn, self.holder, self.clock.now())
+            for op_id, gone_owner in released:
+                log.warning("operation %s: its worker %s is gone; claimable again now", op_id, gone_owner)
+        finally:
+            self._release_lock.release()
 
     def _heartbeat(self) -> None:
         period = max(self.lease_s / 3, 0.05)

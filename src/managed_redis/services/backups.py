@@ -12,6 +12,7 @@ from managed_redis.operations import registry
 from managed_redis.operations.submit import OperationQueue, Submission
 from managed_redis.services.access import Permission
 from managed_redis.services.backup_view import backup_proto
+from managed_redis.services.cluster_checks import require_folder_id
 from managed_redis.services.context import Caller
 from managed_redis.services.pagination import decode_time_key, encode_time_key, page_size
 from managed_redis.services.submitting import submit_operation
@@ -58,6 +59,7 @@ class BackupService:
         return backup_proto(self._backup(request.backup_id, caller, Permission.READ))
 
     def list(self, request: service_pb.ListBackupsRequest, caller: Caller) -> service_pb.ListBackupsResponse:
+        require_folder_id(request.folder_id)
         caller.authenticated.require(request.folder_id, Permission.READ)
         backups, token = list_page(self.db, request.page_size, request.page_token, folder_id=request.folder_id)
         return service_pb.ListBackupsResponse(backups=backups, next_page_token=token)

@@ -27,6 +27,7 @@ from managed_redis.services.render_cache import RenderCache
 from managed_redis.services.submitting import submit_operation
 from managed_redis.store import clusters as cluster_store
 from managed_redis.store import host_facts
+from managed_redis.store import maintenances as maintenance_store
 from managed_redis.store.clusters import ClusterBrief, ClusterRecord
 from managed_redis.store.database import Database
 
@@ -66,12 +67,18 @@ class ClusterServiceBase:
 
     def _render(self, records: list[ClusterRecord]) -> dict[str, cluster_pb2.Cluster]:
         views = self._views(records)
+        with self.db.read() as conn:
+            planned = maintenance_store.active_for(conn, [record.id for record in records])
         now = self.queue.clock.now()
         rendered = {}
         for record in records:
             view = views[record.id]
             rendered[record.id] = cluster_proto(
-                record, cluster_health(view, now), host_zones=view.active_host_zones(), versions=self.deps.versions
+                record,
+                cluster_health(view, now),
+                host_zones=view.active_host_zones(),
+                versions=self.deps.versions,
+                planned=planned.get(record.id),
             )
             self.rendered.put(record.id, record.revision, rendered[record.id])
         return rendered

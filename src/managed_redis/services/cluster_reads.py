@@ -11,6 +11,7 @@ from managed_redis.errors import NotFound
 from managed_redis.services.access import Permission
 from managed_redis.services.backups import list_page
 from managed_redis.services.cluster_base import ClusterServiceBase
+from managed_redis.services.cluster_checks import require_folder_id
 from managed_redis.services.context import Caller
 from managed_redis.services.host_view import host_protos
 from managed_redis.services.list_filter import parse_name_filter
@@ -26,6 +27,7 @@ class ClusterReads(ClusterServiceBase):
         return self._with_health(self._cluster(request.cluster_id, caller, Permission.READ))
 
     def list(self, request: service_pb.ListClustersRequest, caller: Caller) -> service_pb.ListClustersResponse:
+        require_folder_id(request.folder_id)
         caller.authenticated.require(request.folder_id, Permission.READ)
         name = parse_name_filter(request.filter)
         size = page_size(request.page_size)

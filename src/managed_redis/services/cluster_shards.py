@@ -15,7 +15,7 @@ from managed_redis.operations.sharding_switch import refuse_other_databases
 from managed_redis.services import new_clusters
 from managed_redis.services.capacity import admit_hosts, preset_of
 from managed_redis.services.cluster_base import ClusterServiceBase
-from managed_redis.services.cluster_checks import check_host_specs, raise_if_any
+from managed_redis.services.cluster_checks import check_host_specs, check_tls_support, raise_if_any
 from managed_redis.services.context import Caller
 from managed_redis.statuses import HostState
 from managed_redis.store import clusters as cluster_store
@@ -108,6 +108,8 @@ class ClusterShards(ClusterServiceBase):
         if record.sharded:
             raise FailedPrecondition(f"cluster {record.id} is sharded already")
         plan = self._loaded(record)
+        # A TLS cluster on a version without TLS (made before this server refused one) stops here.
+        raise_if_any(check_tls_support(plan.version, plan.tls_enabled, self.deps.versions))
         refuse_other_databases(plan, steps.current_master(plan))
         return self._change(
             caller,

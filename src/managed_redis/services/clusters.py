@@ -11,9 +11,19 @@ from __future__ import annotations
 from managed_redis.services.cluster_bindings import ClusterAccessBindings
 from managed_redis.services.cluster_hosts import ClusterHosts
 from managed_redis.services.cluster_lifecycle import ClusterLifecycle
+from managed_redis.services.cluster_logs import ClusterLogs
 from managed_redis.services.cluster_reads import ClusterReads
 from managed_redis.services.cluster_shards import ClusterShards
+from managed_redis.services.maintenance import ClusterMaintenance
 
 
-class ClusterService(ClusterReads, ClusterLifecycle, ClusterHosts, ClusterShards, ClusterAccessBindings):
+class ClusterService(
+    ClusterReads,
+    ClusterLifecycle,
+    ClusterHosts,
+    ClusterShards,
+    ClusterAccessBindings,
+    ClusterLogs,
+    ClusterMaintenance,
+):
     """Every built ClusterService RPC; ``rpc_table.RPC_TABLE`` says which method answers which."""

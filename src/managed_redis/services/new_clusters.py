@@ -1,9 +1,11 @@
 """What Create and Restore share: checking a new cluster's request and writing its rows.
 
 Both requests carry the same declared fields (name, labels, environment, flags, config,
-hosts); Restore adds where its data comes from. ``NewCluster`` is the checked result, and
-``insert`` writes the cluster, its shards and its hosts (addresses allocated in the same
-transaction) with status CREATING.
+hosts, Redis users); Restore adds where its data comes from. ``NewCluster`` is the checked
+result, and ``insert`` writes the cluster, its shards, its hosts (addresses allocated in the
+same transaction) and its users with status CREATING. A restored cluster has the users its
+Restore request declares, and only those: a backup holds data, not the users of the
+cluster it was taken from (which may be gone, or have changed since).
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ from yandex.cloud.mdb.redis.v1 import cluster_pb2, maintenance_pb2
 from yandex.cloud.mdb.redis.v1 import cluster_service_pb2 as service_pb
 
 from managed_redis import ids
+from managed_redis.catalog.acl_commands import vocabulary_for
 from managed_redis.catalog.presets import PRESETS_BY_ID
 from managed_redis.catalog.versions import RedisVersion
 from managed_redis.domain.cluster_spec import spec_json
 from managed_redis.domain.topology import DEFAULT_SHARD
+from managed_redis.domain.users import DeclaredUser, rules_described, users_of_specs
 from managed_redis.engine.addresses import allocate
-from managed_redis.errors import AlreadyExists, FieldViolation, Unimplemented
+from managed_redis.errors import AlreadyExists, FieldViolation
 from managed_redis.operations.deps import Deps
 from managed_redis.services.capacity import admit_hosts
 from managed_redis.services.cluster_checks import (
@@ -32,12 +36,15 @@ from managed_redis.services.cluster_checks import (
     check_host_specs,
     check_password,
     check_shard_layout,
+    check_tls_support,
     raise_if_any,
     resolve_version,
 )
 from managed_redis.statuses import ClusterStatus, HostState
 from managed_redis.store import clusters as cluster_store
+from managed_redis.store import users as user_store
 from managed_redis.store.clusters import ClusterRecord, HostRecord, ShardRecord
+from managed_redis.store.users import UserRecord
 
 NewClusterRequest = service_pb.CreateClusterRequest | service_pb.RestoreClusterRequest
 
@@ -52,6 +59,7 @@ class NewCluster:
     sharded: bool
     hosts: tuple[tuple[str, service_pb.HostSpec], ...]  # (shard name, spec)
     version: RedisVersion
+    users: tuple[DeclaredUser, ...] = ()
 
     @property
     def shard_names(self) -> list[str]:
@@ -64,15 +72,19 @@ def check(
     spec: service_pb.ConfigSpec,
     versions: Sequence[RedisVersion],
     shard_count: int | None = None,
+    default_version: str | None = None,
 ) -> NewCluster:
-    """Every problem of the request at once (INVALID_ARGUMENT), or the new cluster it asks for."""
-    if request.user_specs:
-        raise Unimplemented("user_specs: Redis users are not available on this server yet")
-    version, problems = resolve_version(spec.version, versions, "config_spec.version")
+    """Every problem of the request at once (INVALID_ARGUMENT), or the new cluster it asks for.
+    A request naming no version gets ``default_version``, or the newest one here if that is None."""
+    version, problems = resolve_version(spec.version or default_version or "", versions, "config_spec.version")
+    vocabulary = vocabulary_for(version.id if version is not None else "")
+    users, user_problems = users_of_specs(request.user_specs, "user_specs", vocabulary)
+    problems += check_tls_support(version, request.tls_enabled.value, versions)
+    problems += user_problems
     problems += check_cloud_id(folder_id, "folder_id", required=True)
     problems += check_cluster_fields(request)
     redis_field = request.config_spec.WhichOneof("redis_spec") or "redis"
-    problems += check_config_spec(spec, version, request.sharded, redis_field=redis_field)
+    problems += check_config_spec(spec, version, request.sharded, redis_field=redis_field, versions=versions)
     problems += check_password(spec.redis.password, "config_spec.redis.password", required=True)
     problems += check_host_specs(request.host_specs, request.tls_enabled.value, request.sharded)
     if request.sharded:
@@ -93,6 +105,7 @@ def check(
         sharded=request.sharded,
         hosts=tuple((host.shard_name if request.sharded else DEFAULT_SHARD, host) for host in request.host_specs),
         version=version,
+        users=tuple(users),
     )
 
 
@@ -164,3 +177,9 @@ def insert(conn: Connection, deps: Deps, new: NewCluster, now: dt.datetime) -> N
     addresses = allocate(deps.settings.host_network, cluster_store.used_addresses(conn), len(new.hosts))
     for (shard_name, spec), address in zip(new.hosts, addresses, strict=True):
         cluster_store.insert_host(conn, host_record(new.cluster_id, shard_name, spec, address, now))
+    for user in new.users:
+        described = rules_described(user.enabled, user.permissions)
+        record = UserRecord(
+            new.cluster_id, user.name, user.password_sha256, user.permissions.to_json(), user.enabled, now, described
+        )
+        user_store.insert(conn, record)

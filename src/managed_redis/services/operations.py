@@ -1,6 +1,9 @@
-"""OperationService: every operation of every service, by id; cancelling one not yet started."""
+"""OperationService: every operation of every service, by id; cancelling one not yet started;
+and, beside the API, the steps an operation has done and the one it runs (``progress``)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from yandex.cloud.operation import operation_pb2
 from yandex.cloud.operation import operation_service_pb2 as service_pb
@@ -45,3 +48,19 @@ class OperationService:
         if not record.done and record.attempts == 0:
             cancel_unstarted(self.db, self.clock, record)
         return operation_proto(self._load(request.operation_id, caller, Permission.READ))
+
+    def progress(self, operation_id: str, caller: Caller) -> dict[str, Any]:
+        """The steps of an operation, for the CLI's and the console's progress lines (the API's
+        Operation has no field for them): ``{"operationId", "done", "stepsDone": [names in the
+        order they finished], "currentStep": name or None}``. A step is named when it starts
+        running; an operation not yet started, or between steps, has no current step.
+        Raises NotFound if there is no such operation, PermissionDenied if the caller may not
+        read it (as Get)."""
+        record = self._load(operation_id, caller, Permission.READ)
+        progress = record.progress or {}
+        return {
+            "operationId": record.id,
+            "done": record.done,
+            "stepsDone": list(progress.get("steps", {})),
+            "currentStep": None if record.done else progress.get("running"),
+        }

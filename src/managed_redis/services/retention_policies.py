@@ -15,7 +15,7 @@ from managed_redis.operations.handlers.retention import policy_proto
 from managed_redis.operations.submit import OperationQueue, Submission
 from managed_redis.services.access import Permission
 from managed_redis.services.cluster_access import load_cluster
-from managed_redis.services.cluster_checks import raise_if_any
+from managed_redis.services.cluster_checks import raise_if_any, require_folder_id
 from managed_redis.services.context import Caller
 from managed_redis.services.pagination import page_of
 from managed_redis.services.submitting import submit_operation
@@ -62,6 +62,7 @@ class BackupRetentionPolicyService:
     def list_by_folder(
         self, request: service_pb.ListBackupRetentionPoliciesByFolderRequest, caller: Caller
     ) -> service_pb.ListBackupRetentionPoliciesResponse:
+        require_folder_id(request.folder_id)
         caller.authenticated.require(request.folder_id, Permission.READ)
         with self.db.read() as conn:
             policies = backup_store.list_policies(conn, folder_id=request.folder_id)

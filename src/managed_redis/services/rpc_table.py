@@ -36,13 +36,16 @@ from yandex.cloud.operation import operation_service_pb2
 
 from managed_redis.readme_sections import ReadmeSection, main
 from managed_redis.services.backups import BackupService
+from managed_redis.services.change_freezes import ChangeFreezeService
 from managed_redis.services.clusters import ClusterService
 from managed_redis.services.context import Caller
 from managed_redis.services.endpoints import ApiEndpointService
 from managed_redis.services.iam_tokens import IamTokenService
+from managed_redis.services.maintenance import MaintenanceService
 from managed_redis.services.operations import OperationService
 from managed_redis.services.resource_presets import ResourcePresetService
 from managed_redis.services.retention_policies import BackupRetentionPolicyService
+from managed_redis.services.users import UserService
 from managed_redis.services.versions import VersionsService
 
 # (service object, request message, caller) -> response message (or messages, streaming).
@@ -93,8 +96,10 @@ RPC_TABLE: tuple[ServiceRpcs, ...] = (
             "ListAccessBindings": ClusterService.list_access_bindings,
             "SetAccessBindings": ClusterService.set_access_bindings,
             "UpdateAccessBindings": ClusterService.update_access_bindings,
+            "ListLogs": ClusterService.list_logs,
+            "StreamLogs": ClusterService.stream_logs,
+            "RescheduleMaintenance": ClusterService.reschedule_maintenance,
         },
-        not_yet=("RescheduleMaintenance", "ListLogs", "StreamLogs"),
     ),
     ServiceRpcs(
         backup_service_pb2.DESCRIPTOR.services_by_name["BackupService"],
@@ -106,8 +111,13 @@ RPC_TABLE: tuple[ServiceRpcs, ...] = (
     ),
     ServiceRpcs(
         user_service_pb2.DESCRIPTOR.services_by_name["UserService"],
-        {},
-        not_yet=("Get", "List", "Create", "Update", "Delete"),
+        {
+            "Get": UserService.get,
+            "List": UserService.list,
+            "Create": UserService.create,
+            "Update": UserService.update,
+            "Delete": UserService.delete,
+        },
     ),
     ServiceRpcs(
         backup_retention_policy_service_pb2.DESCRIPTOR.services_by_name["BackupRetentionPolicyService"],
@@ -121,13 +131,17 @@ RPC_TABLE: tuple[ServiceRpcs, ...] = (
     ),
     ServiceRpcs(
         change_freeze_service_pb2.DESCRIPTOR.services_by_name["ChangeFreezeService"],
-        {},
-        not_yet=("Create", "Get", "List", "Terminate", "GetLimits"),
+        {
+            "Create": ChangeFreezeService.create,
+            "Get": ChangeFreezeService.get,
+            "List": ChangeFreezeService.list,
+            "Terminate": ChangeFreezeService.terminate,
+            "GetLimits": ChangeFreezeService.get_limits,
+        },
     ),
     ServiceRpcs(
         maintenance_service_pb2.DESCRIPTOR.services_by_name["MaintenanceService"],
-        {},
-        not_yet=("List", "Get", "Reschedule"),
+        {"List": MaintenanceService.list, "Get": MaintenanceService.get, "Reschedule": MaintenanceService.reschedule},
     ),
     ServiceRpcs(
         versions_service_pb2.DESCRIPTOR.services_by_name["VersionsService"],

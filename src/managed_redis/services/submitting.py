@@ -1,4 +1,7 @@
-"""Submitting an operation on a caller's behalf and answering with it, as every service does."""
+"""Submitting an operation on a caller's behalf and answering with it, as every service does;
+and answering a call repeated under an Idempotency-Key with the operation it made, before any
+check of the service runs (the first call may have changed what those checks see: the cluster
+it set busy refuses a second change)."""
 
 from __future__ import annotations
 
@@ -27,5 +30,16 @@ def submit_operation(
     """Submit an operation of ``kind`` (``request`` is what a repeated call is compared by);
     ``prepare`` runs in the submitting transaction and says what to submit
     (``Submission.of``). Raises what ``prepare`` and ``OperationQueue.submit`` raise."""
-    submitter = Submitter(caller.authenticated.subject_id, caller.idempotency_key)
+    submitter = Submitter(caller.authenticated.subject_id, caller.idempotency_key, caller.fingerprint)
     return operation_proto(queue.submit(submitter, kind.name, request, prepare))
+
+
+def replayed_operation(queue: OperationQueue, caller: Caller) -> operation_pb2.Operation | None:
+    """The operation the caller already made under the call's Idempotency-Key, or None (no key,
+    or none made yet). Raises InvalidArgument (``idempotency_key``) if that operation was made
+    by a different call."""
+    if not caller.idempotency_key or caller.principal is None:
+        return None
+    submitter = Submitter(caller.principal.subject_id, caller.idempotency_key, caller.fingerprint)
+    record = queue.replay(submitter)
+    return operation_proto(record) if record is not None else None

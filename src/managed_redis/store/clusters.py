@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
 from managed_redis.statuses import ClusterStatus, HostState
-from managed_redis.store.schema import access_bindings, clusters, hosts, operations, shards
+from managed_redis.store.schema import access_bindings, clusters, hosts, operations, shards, users
 
 
 @dataclass
@@ -25,7 +25,10 @@ class ClusterRecord:
     secrets: bytes | None = None
     active_operation_id: str | None = None
     healing_until: dt.datetime | None = None
+    healing_by: str | None = None
     revision: int = 0
+    # The full server version its hosts were last started on (None: not recorded).
+    running_version: str | None = None
 
 
 @dataclass
@@ -182,11 +185,16 @@ def shards_of(conn: Connection, cluster_ids: list[str]) -> dict[str, list[ShardR
 
 
 def lock_for_healing(
-    conn: Connection, cluster_id: str, until: dt.datetime, now: dt.datetime, heal_during: frozenset[str]
+    conn: Connection,
+    cluster_id: str,
+    until: dt.datetime,
+    now: dt.datetime,
+    heal_during: frozenset[str],
+    by: str | None = None,
 ) -> bool:
-    """Mark the cluster as being healed until ``until``, if it is RUNNING and nothing holds it:
-    no operation (but those of kinds in ``heal_during``) and no other healing. Operations
-    submitted meanwhile wait for ``healing_until`` (``operations.claim_next``)."""
+    """Mark the cluster as being healed until ``until`` by supervisor ``by``, if it is RUNNING
+    and nothing holds it: no operation (but those of kinds in ``heal_during``) and no other
+    healing. Operations submitted meanwhile wait for ``healing_until`` (``operations.claim_next``)."""
     free = sa.or_(
         clusters.c.active_operation_id.is_(None),
         clusters.c.active_operation_id.in_(
@@ -201,7 +209,7 @@ def lock_for_healing(
             free,
             sa.or_(clusters.c.healing_until.is_(None), clusters.c.healing_until < now),
         )
-        .values(healing_until=until)
+        .values(healing_until=until, healing_by=by)
     )
     return result.rowcount == 1
 
@@ -211,8 +219,18 @@ def unlock_healing(conn: Connection, cluster_id: str, until: dt.datetime) -> Non
     conn.execute(
         clusters.update()
         .where(clusters.c.id == cluster_id, clusters.c.healing_until == until)
-        .values(healing_until=None)
+        .values(healing_until=None, healing_by=None)
     )
+
+
+def end_healing_by(conn: Connection, supervisor: str, now: dt.datetime) -> list[str]:
+    """End every healing lock supervisor ``supervisor`` holds (it is known to be dead); the ids
+    of the clusters it held."""
+    held = sa.and_(clusters.c.healing_by == supervisor, clusters.c.healing_until > now)
+    ids = list(conn.execute(sa.select(clusters.c.id).where(held)).scalars())
+    if ids:
+        conn.execute(clusters.update().where(clusters.c.id.in_(ids)).values(healing_until=None, healing_by=None))
+    return ids
 
 
 def update(conn: Connection, cluster_id: str, **values: Any) -> None:
@@ -245,8 +263,14 @@ def lock_for_operation(conn: Connection, cluster_id: str, operation_id: str) -> 
 
 
 def delete(conn: Connection, cluster_id: str) -> None:
-    """Remove the cluster with its hosts, shards and access bindings; none there is no error."""
+    """Remove the cluster with its hosts, shards, access bindings and users; none there is no error.
+
+    Its row is locked first: a transaction that writes host facts locks the cluster rows before
+    the facts (``host_facts.record``), and the same order here keeps the two from deadlocking
+    on PostgreSQL."""
+    conn.execute(sa.select(clusters.c.id).where(clusters.c.id == cluster_id).with_for_update())
     conn.execute(access_bindings.delete().where(access_bindings.c.cluster_id == cluster_id))
+    conn.execute(users.delete().where(users.c.cluster_id == cluster_id))
     conn.execute(hosts.delete().where(hosts.c.cluster_id == cluster_id))
     conn.execute(shards.delete().where(shards.c.cluster_id == cluster_id))
     conn.execute(clusters.delete().where(clusters.c.id == cluster_id))

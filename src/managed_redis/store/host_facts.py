@@ -41,10 +41,16 @@ class Sighting:
 
 
 def record(conn: Connection, sightings: Iterable[Sighting], now: dt.datetime) -> None:
-    """Store one pass's looks at hosts, all seen at ``now``."""
+    """Store one pass's looks at hosts, all seen at ``now``.
+
+    The rows of the clusters whose facts changed are bumped (and so locked) before any fact is
+    written: a cluster's deletion locks its row before its hosts' facts go with its hosts
+    (``clusters.delete``); the opposite order deadlocks with it on PostgreSQL."""
     changed = [s for s in sightings if s.facts is not None]
     same_answered = [s.host_name for s in sightings if s.facts is None and s.answered]
     same_silent = [s.host_name for s in sightings if s.facts is None and not s.answered]
+    if changed:
+        clusters_store.bump(conn, sorted({s.cluster_id for s in changed}))
     if same_answered:
         conn.execute(
             host_facts.update().where(host_facts.c.host_name.in_(same_answered)).values(checked_at=now, answered_at=now)
@@ -53,7 +59,6 @@ def record(conn: Connection, sightings: Iterable[Sighting], now: dt.datetime) ->
         conn.execute(host_facts.update().where(host_facts.c.host_name.in_(same_silent)).values(checked_at=now))
     if not changed:
         return
-    clusters_store.bump(conn, sorted({s.cluster_id for s in changed}))
     names = [s.host_name for s in changed]
     existing = set(conn.execute(sa.select(host_facts.c.host_name).where(host_facts.c.host_name.in_(names))).scalars())
     live = _existing_hosts(conn, names)
@@ -76,8 +81,8 @@ def unverify(conn: Connection) -> None:
     machine may have rebooted meanwhile): until the new one looks, health is unknown rather
     than what was last seen, however recent."""
     owners = sorted(set(conn.execute(sa.select(host_facts.c.cluster_id).distinct()).scalars()))
+    clusters_store.bump(conn, owners)  # the cluster rows first, as ``record`` does
     conn.execute(host_facts.update().values(checked_at=None))
-    clusters_store.bump(conn, owners)
 
 
 def _existing_hosts(conn: Connection, names: list[str]) -> set[str]:

@@ -43,9 +43,69 @@ def _supervision(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE clusters ADD COLUMN revision BIGINT NOT NULL DEFAULT 0"))
 
 
+def _users(conn: Connection) -> None:
+    """The customer's Redis users."""
+    schema.users.create(conn)
+
+
+def _user_changes(conn: Connection) -> None:
+    """What cancelling a user change puts back."""
+    schema.user_changes.create(conn)
+
+
+def _users_pending(conn: Connection) -> None:
+    """Hosts that did not take a user change live."""
+    schema.users_pending.create(conn)
+
+
+def _maintenances(conn: Connection) -> None:
+    """Planned maintenance of clusters."""
+    schema.maintenances.create(conn)
+
+
+def _change_freezes(conn: Connection) -> None:
+    """Change freezes."""
+    schema.change_freezes.create(conn)
+
+
+def _running_version(conn: Connection) -> None:
+    """The full server version a cluster's hosts run (what maintenance compares)."""
+    conn.execute(sa.text("ALTER TABLE clusters ADD COLUMN running_version VARCHAR(32)"))
+
+
+def _one_active_maintenance(conn: Connection) -> None:
+    """At most one SCHEDULED or RUNNING maintenance per cluster (a partial unique index; migration
+    6 already made it on a database it created the table in)."""
+    index = next(i for i in schema.maintenances.indexes if i.name == "uq_maintenances_one_active")
+    index.create(conn, checkfirst=True)
+
+
+def _lease_holders(conn: Connection) -> None:
+    """The process holding each lease (its machine, pid and the pid's start), so that a process
+    on the same machine may take a dead holder's lease at once."""
+    for table, prefix in (("operations", "lease"), ("leases", "holder")):
+        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {prefix}_machine VARCHAR(200)"))
+        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {prefix}_pid INTEGER"))
+        conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {prefix}_pid_started BIGINT"))
+
+
+def _healing_by(conn: Connection) -> None:
+    """Which supervisor holds a cluster's healing lock."""
+    conn.execute(sa.text("ALTER TABLE clusters ADD COLUMN healing_by VARCHAR(100)"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _initial),
     Migration(2, "host facts, leases, healing lock, revision", _supervision),
+    Migration(3, "redis users", _users),
+    Migration(4, "redis user changes", _user_changes),
+    Migration(5, "hosts whose users are pending", _users_pending),
+    Migration(6, "planned maintenance", _maintenances),
+    Migration(7, "change freezes", _change_freezes),
+    Migration(8, "the server version a cluster's hosts run", _running_version),
+    Migration(9, "one active maintenance per cluster", _one_active_maintenance),
+    Migration(10, "the process holding each lease", _lease_holders),
+    Migration(11, "the supervisor holding a healing lock", _healing_by),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -2,7 +2,9 @@
 
 Claiming, renewing, checkpointing and finishing are compare-and-set updates guarded by
 the lease owner, so two workers (threads or processes, on SQLite or PostgreSQL) never run
-one operation at once, and a worker that lost its lease cannot overwrite the new owner.
+one operation at once, and a worker that lost its lease cannot overwrite the new owner. A
+lease also names the holder's process, so that one that died on this machine is ended at once
+(``release_gone_holders``) rather than when it expires.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from managed_redis.lease_holders import LeaseHolder
 from managed_redis.store.schema import clusters, operations
 
 
@@ -37,6 +40,9 @@ class OperationRecord:
     locks_cluster: bool = True
     lease_owner: str | None = None
     lease_expires_at: dt.datetime | None = None
+    lease_machine: str | None = None
+    lease_pid: int | None = None
+    lease_pid_started: int | None = None
     attempts: int = 0
     progress: dict[str, Any] = field(default_factory=dict)
 
@@ -117,8 +123,10 @@ def claim_next(
     lease_s: float,
     kinds: set[str],
     heal_during: frozenset[str] = frozenset(),
+    holder: LeaseHolder | None = None,
 ) -> OperationRecord | None:
-    """Take the oldest unfinished operation nobody holds a live lease on, or None.
+    """Take the oldest unfinished operation nobody holds a live lease on, or None; the lease
+    records ``holder``, the claiming process (``release_gone_holders``).
 
     An operation on a cluster the supervisor is healing waits until the healing ends, unless
     its kind is one healing may run beside (``heal_during``).
@@ -130,9 +138,15 @@ def claim_next(
         operations.c.kind.in_(sorted(kinds)),
         sa.or_(sa.not_(healing), operations.c.kind.in_(sorted(heal_during))),
     )
-    candidates = conn.execute(
-        sa.select(operations.c.id).where(claimable).order_by(operations.c.created_at).limit(16)
-    ).scalars()
+    query = sa.select(operations.c.id).where(claimable).order_by(operations.c.created_at)
+    if conn.dialect.name == "postgresql":
+        # Many workers (several replicas') claiming at once: each takes the oldest row no other
+        # transaction holds, instead of all queueing on the same one (SQLite's writers take
+        # turns anyway: BEGIN IMMEDIATE).
+        query = query.limit(1).with_for_update(skip_locked=True, of=operations)
+    else:
+        query = query.limit(16)
+    candidates = conn.execute(query).scalars()
     expires = now + dt.timedelta(seconds=lease_s)
     for op_id in list(candidates):
         claimed = conn.execute(
@@ -141,6 +155,9 @@ def claim_next(
             .values(
                 lease_owner=owner,
                 lease_expires_at=expires,
+                lease_machine=holder.machine if holder else None,
+                lease_pid=holder.pid if holder else None,
+                lease_pid_started=holder.started if holder else None,
                 attempts=operations.c.attempts + 1,
                 modified_at=now,
             )
@@ -148,6 +165,39 @@ def claim_next(
         if claimed.rowcount == 1:
             return get(conn, op_id)
     return None
+
+
+def release_gone_holders(conn: Connection, here: LeaseHolder, now: dt.datetime) -> list[tuple[str, str]]:
+    """End now the live leases held by processes of ``here``'s machine that are gone
+    (``LeaseHolder.gone``), so that their operations are claimed at once rather than when the
+    leases expire; a live holder's lease is never touched. Returns (operation id, the gone
+    owner) of each lease ended."""
+    held = conn.execute(
+        sa.select(
+            operations.c.id,
+            operations.c.lease_owner,
+            operations.c.lease_pid,
+            operations.c.lease_pid_started,
+        ).where(
+            operations.c.done.is_(False),
+            operations.c.lease_machine == here.machine,
+            operations.c.lease_expires_at >= now,
+        )
+    ).all()
+    released = []
+    for row in held:
+        if row.lease_pid is None or row.lease_pid_started is None:
+            continue
+        if not LeaseHolder(here.machine, row.lease_pid, row.lease_pid_started).gone(here):
+            continue
+        ended = conn.execute(
+            operations.update()
+            .where(operations.c.id == row.id, operations.c.lease_owner == row.lease_owner, operations.c.done.is_(False))
+            .values(lease_expires_at=now - dt.timedelta(microseconds=1))  # claimable from ``now`` on
+        )
+        if ended.rowcount == 1:
+            released.append((row.id, row.lease_owner))
+    return released
 
 
 def renew_lease(conn: Connection, op_id: str, owner: str, now: dt.datetime, lease_s: float) -> bool:
@@ -193,6 +243,9 @@ def finish(
         "modified_at": now,
         "lease_owner": None,
         "lease_expires_at": None,
+        "lease_machine": None,
+        "lease_pid": None,
+        "lease_pid_started": None,
     }
     if metadata is not None:
         values["metadata"] = metadata

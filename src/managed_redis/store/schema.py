@@ -63,10 +63,16 @@ clusters = sa.Table(
     sa.Column("active_operation_id", sa.String(50), nullable=True),
     # Set while the supervisor heals the cluster: operations wait until it is past or cleared.
     sa.Column("healing_until", UtcDateTime, nullable=True),
+    # Which supervisor (its lease owner) set ``healing_until``: a supervisor that takes the lease
+    # from a dead holder ends that holder's healings at once (``end_healing_by``).
+    sa.Column("healing_by", sa.String(100), nullable=True),
     # Bumped by every write that changes what reads show (the row, its shards, hosts, host
     # facts), so a rendered answer can be reused while the revision stays the same.
     sa.Column("revision", sa.BigInteger, nullable=False, default=0, server_default="0"),
     sa.Column("created_at", UtcDateTime, nullable=False),
+    # The full server version (``7.0.15``) the hosts were last started on; NULL: not recorded
+    # (a cluster older than this column), read as the version installed (handlers/maintenance.py).
+    sa.Column("running_version", sa.String(32), nullable=True),
     sa.UniqueConstraint("folder_id", "name", name="uq_clusters_folder_name"),
 )
 
@@ -122,6 +128,47 @@ leases = sa.Table(
     sa.Column("name", sa.String(50), primary_key=True),
     sa.Column("owner", sa.String(100), nullable=False),
     sa.Column("expires_at", UtcDateTime, nullable=False),
+    # The holder's process (lease_holders.py): a process on its machine may take the lease of
+    # one that is gone without waiting for it to expire. NULL: not told (taken once expired).
+    sa.Column("holder_machine", sa.String(200), nullable=True),
+    sa.Column("holder_pid", sa.Integer, nullable=True),
+    sa.Column("holder_pid_started", sa.BigInteger, nullable=True),
+)
+
+# The customer's Redis users of a cluster (not ``default``, which is the cluster's password):
+# what every host of the cluster is to hold. Passwords only as SHA-256 hex digests, as
+# Redis's ACL takes them; ``acl_options`` is the user as a host last described it.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("cluster_id", sa.String(50), sa.ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("password_sha256", sa.JSON, nullable=False),
+    sa.Column("permissions", sa.JSON, nullable=False),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("acl_options", sa.Text, nullable=False, default=""),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+# A user as it was before the change an operation was submitted to make (``before`` None: it did
+# not exist), kept until the operation runs, so that cancelling it before it starts puts the
+# user back.
+user_changes = sa.Table(
+    "user_changes",
+    metadata,
+    sa.Column("operation_id", sa.String(50), primary_key=True),
+    sa.Column("cluster_id", sa.String(50), sa.ForeignKey("clusters.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(32), nullable=False),
+    sa.Column("before", sa.JSON, nullable=True),
+)
+
+# A host that was running but did not answer when its cluster's users changed: it holds old
+# users in memory until the supervisor gives it the declared ones (its users.acl is current).
+users_pending = sa.Table(
+    "users_pending",
+    metadata,
+    sa.Column("cluster_id", sa.String(50), sa.ForeignKey("clusters.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("host_name", sa.String(100), primary_key=True),
 )
 
 access_bindings = sa.Table(
@@ -157,6 +204,10 @@ operations = sa.Table(
     sa.Column("locks_cluster", sa.Boolean, nullable=False, default=True),
     sa.Column("lease_owner", sa.String(100), nullable=True),
     sa.Column("lease_expires_at", UtcDateTime, nullable=True),
+    # The lease holder's process (lease_holders.py), as for ``leases``.
+    sa.Column("lease_machine", sa.String(200), nullable=True),
+    sa.Column("lease_pid", sa.Integer, nullable=True),
+    sa.Column("lease_pid_started", sa.BigInteger, nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     # The handler's checkpoint: steps done and whatever they chose to remember.
     sa.Column("progress", sa.JSON, nullable=False),
@@ -205,4 +256,56 @@ retention_policies = sa.Table(
     sa.Column("day_of_week", sa.String(100), nullable=False, default="*"),
     sa.Column("retain_for_days", sa.Integer, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Planned maintenance of a cluster (MaintenanceService, Cluster.planned_operation): what it
+# does, when it is to start, and how far it got. One SCHEDULED or RUNNING row per cluster.
+maintenances = sa.Table(
+    "maintenances",
+    metadata,
+    sa.Column("id", sa.String(50), primary_key=True),
+    # No foreign key: the row stays (CANCELLED) after its cluster is deleted.
+    sa.Column("cluster_id", sa.String(50), nullable=False, index=True),
+    sa.Column("folder_id", sa.String(50), nullable=False, index=True),
+    sa.Column("kind", sa.String(50), nullable=False),
+    sa.Column("description", sa.String(256), nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # SCHEDULED, RUNNING, SUCCEEDED, CANCELLED
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("first_scheduled_at", UtcDateTime, nullable=False),
+    sa.Column("start_scheduled_at", UtcDateTime, nullable=False),
+    sa.Column("max_start_scheduled_at", UtcDateTime, nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=True),
+    sa.Column("succeeded_at", UtcDateTime, nullable=True),
+    sa.Column("cancelled_at", UtcDateTime, nullable=True),
+    sa.Column("operation_id", sa.String(50), nullable=True),
+)
+
+# At most one SCHEDULED or RUNNING maintenance per cluster, whatever two schedulers (two
+# ``serve`` processes on one PostgreSQL) plan at the same moment: the second insert fails.
+_ACTIVE_MAINTENANCE = maintenances.c.status.in_(["SCHEDULED", "RUNNING"])
+sa.Index(
+    "uq_maintenances_one_active",
+    maintenances.c.cluster_id,
+    unique=True,
+    sqlite_where=_ACTIVE_MAINTENANCE,
+    postgresql_where=_ACTIVE_MAINTENANCE,
+)
+
+# Change freezes (ChangeFreezeService): spans in which no maintenance of the resource starts.
+change_freezes = sa.Table(
+    "change_freezes",
+    metadata,
+    sa.Column("id", sa.String(50), primary_key=True),
+    sa.Column("resource_id", sa.String(50), nullable=False, index=True),
+    sa.Column("folder_id", sa.String(50), nullable=False, index=True),
+    sa.Column("start_at", UtcDateTime, nullable=False),
+    sa.Column("end_at", UtcDateTime, nullable=False),
+    sa.Column("reason", sa.String(256), nullable=False, default=""),
+    sa.Column("status", sa.String(20), nullable=False),  # SCHEDULED, ACTIVE, COMPLETED, CANCELLED
+    sa.Column("created_by", sa.String(100), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_by", sa.String(100), nullable=True),
+    sa.Column("updated_at", UtcDateTime, nullable=True),
+    sa.Column("terminated_at", UtcDateTime, nullable=True),
 )

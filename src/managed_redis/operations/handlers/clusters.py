@@ -14,6 +14,7 @@ from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.statuses import ClusterStatus
 from managed_redis.store import backups as backup_store
 from managed_redis.store import clusters as cluster_store
+from managed_redis.store import maintenances as maintenance_store
 
 
 def create_cluster(ctx: OperationContext[service_pb.CreateClusterRequest]) -> cluster_pb2.Cluster:
@@ -28,6 +29,7 @@ def create_cluster(ctx: OperationContext[service_pb.CreateClusterRequest]) -> cl
         steps.record_master(ctx.db, plan, shard_name, master_name)
         master_host = plan.host(master_name)
         ctx.once(steps.START_SENTINELS, lambda: steps.start_sentinels(plan, master_host, fresh_config=True))
+    maintenance_store.record_running(ctx.db, plan.record.id, plan.version.full_version)
     steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     return steps.cluster_now(ctx.db, plan)
 
@@ -74,12 +76,14 @@ def start_cluster(ctx: OperationContext[service_pb.StartClusterRequest]) -> clus
             sharding.ops(plan).wait_healthy(sharding.nodes_of(plan, masters, plan.hosts))
 
         ctx.once("start hosts", start_all)
+        maintenance_store.record_running(ctx.db, plan.record.id, plan.version.full_version)
         steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
         return steps.cluster_now(ctx.db, plan)
     shard = plan.shards[0].name
     master = plan.shard_master(shard)
     ctx.once("start hosts", lambda: steps.start_shard(plan, shard, master))
     ctx.once(steps.START_SENTINELS, lambda: steps.start_sentinels(plan, master, fresh_config=True))
+    maintenance_store.record_running(ctx.db, plan.record.id, plan.version.full_version)
     steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     return steps.cluster_now(ctx.db, plan)
 

@@ -18,6 +18,7 @@ from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.operations.parallel import for_each
 from managed_redis.statuses import ClusterStatus, HostState
 from managed_redis.store import clusters as cluster_store
+from managed_redis.store import maintenances as maintenance_store
 from managed_redis.store.clusters import HostRecord
 
 
@@ -41,6 +42,7 @@ def add_hosts(ctx: OperationContext[service_pb.AddClusterHostsRequest]) -> empty
 
             ctx.once(f"join shard {shard_name}", join)
         _set_state(ctx, new_hosts, HostState.ACTIVE)
+        maintenance_store.record_running(ctx.db, plan.record.id, plan.version.full_version, only_if_unknown=True)
         steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
         steps.look_again(ctx.db, plan)
         return empty_pb2.Empty()
@@ -56,6 +58,7 @@ def add_hosts(ctx: OperationContext[service_pb.AddClusterHostsRequest]) -> empty
     ctx.once("start new replicas", start_replicas)
     ctx.once(steps.REFRESH_SENTINELS, lambda: steps.refresh_sentinels(plan, master))
     _set_state(ctx, new_hosts, HostState.ACTIVE)
+    maintenance_store.record_running(ctx.db, plan.record.id, plan.version.full_version, only_if_unknown=True)
     steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     steps.look_again(ctx.db, plan)
     return empty_pb2.Empty()

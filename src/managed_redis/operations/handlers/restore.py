@@ -28,6 +28,7 @@ from managed_redis.operations.loaded_cluster import LoadedCluster
 from managed_redis.operations.parallel import for_each
 from managed_redis.statuses import BackupStatus, ClusterStatus
 from managed_redis.store import backups as backup_store
+from managed_redis.store import maintenances as maintenance_store
 from managed_redis.store.backups import BackupRecord
 
 log = logging.getLogger(__name__)
@@ -100,5 +101,6 @@ def restore_cluster(ctx: OperationContext[service_pb.RestoreClusterRequest]) -> 
         master = plan.host(masters[shard_name])
         ctx.once(steps.START_SHARD.format(shard=shard_name), lambda: steps.start_shard(plan, shard_name, master))
         ctx.once(steps.START_SENTINELS, lambda: steps.start_sentinels(plan, master, fresh_config=True))
+    maintenance_store.record_running(ctx.db, plan.record.id, plan.version.full_version)
     steps.set_status(ctx.db, plan.record.id, ClusterStatus.RUNNING)
     return steps.cluster_now(ctx.db, plan)

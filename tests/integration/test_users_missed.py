@@ -1,0 +1,46 @@
+"""A host that runs but does not answer while the users change (here: stopped by SIGSTOP) keeps
+the old users in memory when it comes back; the supervisor gives it the declared ones without
+restarting it. The server here waits long before it deems a silent replica hung, so that no
+restart (which would read users.acl anyway) hides what is tested."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+
+import pytest
+
+from tests.integration.test_users import APP_PASSWORD, APP_SPEC, NEW_PASSWORD, logs_in, refused_login, users_path
+from tests.support.clusters import create_cluster, hosts_of, run
+from tests.support.processes import kill_all, pid_of, redis_processes
+from tests.support.server import RunningServer, running_server, wait_until
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, network: str) -> Iterator[RunningServer]:
+    env = {"MREDIS_HOST_NETWORK": network, "MREDIS_SENTINEL_DOWN_AFTER_S": "2", "MREDIS_FENCE_AFTER_S": "300"}
+    try:
+        with running_server(tmp_path_factory.mktemp("server"), env=env) as running:
+            yield running
+    finally:
+        kill_all(network)
+        assert not redis_processes(network)
+
+
+def test_a_replica_silent_while_the_password_changed_is_corrected_when_it_answers(
+    server: RunningServer, network: str
+) -> None:
+    cluster = create_cluster(server, "users-missed", hosts=2, userSpecs=[APP_SPEC])
+    cluster_id = cluster["id"]
+    replica = next(h["name"] for h in hosts_of(server, cluster_id) if h.get("role") == "REPLICA")
+    assert logs_in(replica, APP_PASSWORD)
+    pid = pid_of(network, f"{replica}:6379")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        run(server, "PATCH", users_path(cluster_id, "app"), {"updateMask": "passwords", "passwords": [NEW_PASSWORD]})
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    wait_until(lambda: logs_in(replica, NEW_PASSWORD), timeout_s=60, message="the replica kept the old users")
+    assert refused_login(replica, APP_PASSWORD)
+    assert pid_of(network, f"{replica}:6379") == pid  # given the users live, not restarted
