@@ -9,7 +9,17 @@ import time
 import pytest
 import redis.sentinel
 
-from tests.support.clusters import PASSWORD, admin_client, client, create_cluster, hosts_of, master_of, run, wait_alive
+from tests.support.clusters import (
+    PASSWORD,
+    admin_client,
+    client,
+    create_cluster,
+    hosts_of,
+    master_of,
+    replicated,
+    run,
+    wait_alive,
+)
 from tests.support.processes import pid_of
 from tests.support.server import RunningServer, wait_until
 from tests.support.writer import Writer
@@ -75,7 +85,7 @@ def test_master_killed_sentinel_promotes_and_supervisor_heals(
         # Every replica streaming first: writes only the master ever held (a replica still
         # finishing its first sync) are lost to any failover, which is not what this tests.
         replicas = hosts - 1
-        wait_until(lambda: client(old_master).execute_command("WAIT", replicas, 1000) == replicas)
+        replicated(client(old_master), replicas)
         os.kill(pid_of(network, f"{old_master}:6379"), signal.SIGKILL)
         killed_at = time.monotonic()
         wait_until(

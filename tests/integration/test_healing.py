@@ -17,7 +17,7 @@ import pytest
 import redis
 import redis.sentinel
 
-from tests.support.clusters import PASSWORD, client, create_cluster, hosts_of, master_of, run, wait_alive
+from tests.support.clusters import PASSWORD, client, create_cluster, hosts_of, master_of, replicated, run, wait_alive
 from tests.support.processes import pid_of
 from tests.support.server import RunningServer, wait_until
 from tests.support.writer import Writer
@@ -105,12 +105,6 @@ def missing(node: redis.Redis, prefix: str, count: int = KEYS) -> list[str]:
     keys = [f"{prefix}:{n}" for n in range(count)]
     values = node.mget(keys)
     return [key for key, value in zip(keys, values, strict=True) if value != key.split(":")[1]]
-
-
-def replicated(master: redis.Redis, replicas: int) -> None:
-    """Every write so far is on ``replicas`` replicas (WAIT), so a snapshot of one holds it."""
-    if replicas:
-        assert master.execute_command("WAIT", replicas, 10_000) >= replicas
 
 
 def files_back(directory: Path) -> bool:

@@ -19,7 +19,16 @@ import redis
 from redis.cluster import RedisCluster
 
 from tests.support.cluster_clients import cluster_views, slot_ranges
-from tests.support.clusters import PASSWORD, admin_client, client, create_body, hosts_of, run, wait_alive
+from tests.support.clusters import (
+    PASSWORD,
+    admin_client,
+    client,
+    create_body,
+    hosts_of,
+    replicated,
+    run,
+    wait_alive,
+)
 from tests.support.processes import pid_of
 from tests.support.server import RunningServer, wait_until
 
@@ -167,13 +176,12 @@ def missing(any_host: str, prefix: str, count: int = KEYS) -> list[str]:
     return [key for key, value in zip(keys, values, strict=True) if value != key.split(":")[1]]
 
 
-def replicated(server: RunningServer, cluster_id: str) -> None:
-    """Every write so far is on every replica of each shard (WAIT on each master)."""
+def all_replicated(server: RunningServer, cluster_id: str) -> None:
+    """Every write so far is on every replica of each shard."""
     hosts = hosts_of(server, cluster_id)
     for shard, master in masters_by_shard(server, cluster_id).items():
         replicas = sum(1 for h in hosts if h["shardName"] == shard and h["name"] != master)
-        if replicas:
-            assert client(master).execute_command("WAIT", replicas, 10_000) >= replicas
+        replicated(client(master), replicas)
 
 
 def node_files_back(server: RunningServer, host: str) -> bool:
@@ -201,7 +209,7 @@ def test_one_shard_master_killed_a_replica_takes_over_then_start_failover_works(
     victim = masters_by_shard(server, cluster_id)["s1"]
     any_host = next(h for h in roles(server, cluster_id) if h != victim)
     fill(any_host, "before")
-    replicated(server, cluster_id)
+    all_replicated(server, cluster_id)
     writer = ClusterWriter(any_host).start()
     try:
         wait_for(server, lambda: len(writer.acked) > 200, message="the writer never got going")
@@ -246,7 +254,7 @@ def test_three_shards_one_master_killed_the_other_shards_keep_serving(
     masters = masters_by_shard(server, cluster_id)
     victim = masters["s2"]
     fill(masters["s1"], "before")
-    replicated(server, cluster_id)
+    all_replicated(server, cluster_id)
     others = {masters[s]: owned_keys(masters["s1"], masters[s], 50) for s in ("s1", "s3")}
     victim_pid = redis_pid(network, victim)
     assert victim_pid is not None
@@ -302,7 +310,7 @@ def test_one_shard_master_killed_with_priority_zero_replicas_comes_back_with_its
     assert roles(server, cluster_id) == {master: "MASTER", **{h: "REPLICA" for h in replicas}}
     assert writer.lost(master) == [] and missing(master, "before") == []
     # The replicas followed the restarted master rather than wiping it: they hold everything too.
-    replicated(server, cluster_id)
+    all_replicated(server, cluster_id)
     for replica in replicas:
         assert follows(replica) == master
         assert client(replica).dbsize() == client(master).dbsize() > KEYS
@@ -370,7 +378,7 @@ def test_node_directories_removed_files_come_back_and_the_nodes_restart_from_the
     broken_master = masters["s1"]
     broken_replica = next(h["name"] for h in hosts if h["shardName"] == "s2" and h["name"] != masters["s2"])
     fill(masters["s2"], "before")
-    replicated(server, cluster_id)
+    all_replicated(server, cluster_id)
     broken = (broken_master, broken_replica)
     for host in broken:
         shutil.rmtree(Path(server.data_dir) / "hosts" / host)
@@ -382,7 +390,7 @@ def test_node_directories_removed_files_come_back_and_the_nodes_restart_from_the
     wait_alive(server, cluster_id)
 
     fill(masters["s2"], "after", 300)  # after the files came back
-    replicated(server, cluster_id)
+    all_replicated(server, cluster_id)
     pids = {host: redis_pid(network, host) for host in broken}
     for pid in pids.values():
         assert pid is not None
@@ -414,7 +422,7 @@ def test_replica_that_lost_its_directory_and_its_process_rejoins_its_shard(
     hosts = hosts_of(server, cluster_id)
     replica = next(h["name"] for h in hosts if h["shardName"] == "s3" and h["name"] != masters["s3"])
     fill(masters["s1"], "before")
-    replicated(server, cluster_id)
+    all_replicated(server, cluster_id)
     pid = redis_pid(network, replica)
     assert pid is not None
     shutil.rmtree(Path(server.data_dir) / "hosts" / replica)
@@ -432,6 +440,6 @@ def test_replica_that_lost_its_directory_and_its_process_rejoins_its_shard(
     assert masters_by_shard(server, cluster_id) == masters
     assert follows(replica) == masters["s3"]
     assert all(known_nodes(server, h["name"]) == len(hosts) for h in hosts)  # no trace of the node it was
-    replicated(server, cluster_id)
+    all_replicated(server, cluster_id)
     assert client(replica).dbsize() == client(masters["s3"]).dbsize() > 0
     assert missing(masters["s1"], "before") == []

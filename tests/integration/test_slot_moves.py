@@ -23,7 +23,7 @@ from redis.exceptions import RedisClusterException
 
 from tests.integration.test_sharded import all_ok, check_all, create_sharded, fill, masters_by_shard, slot_counts
 from tests.support.cluster_clients import CheckingWriter, cluster_client
-from tests.support.clusters import PASSWORD, admin_client, admin_password, hosts_of, run, wait_operation
+from tests.support.clusters import PASSWORD, admin_client, admin_password, hosts_of, replicated, run, wait_operation
 from tests.support.processes import kill_all, pid_of
 from tests.support.server import RunningServer, host_network, running_server, wait_until
 
@@ -332,7 +332,7 @@ def half_move(server: RunningServer, source: str, target: str, keys: list[str]) 
     password = admin_password(server, target)
     moved = keys[: len(keys) // 2]
     src.execute_command("MIGRATE", target, 6379, "", 0, 5000, "AUTH2", "mredis", password, "KEYS", *moved)
-    dst.execute_command("WAIT", 1, 5000)  # its replica holds them too
+    replicated(dst, 1)  # its replica holds them too
     return slot
 
 

@@ -102,3 +102,31 @@ def admin_client(server: RunningServer, host: str, **kwargs: Any) -> redis.Redis
         socket_timeout=5,
         **kwargs,
     )
+
+
+def replicated(master: redis.Redis, replicas: int, timeout_s: float = 10) -> None:
+    """Wait until ``replicas`` replicas of ``master`` acknowledged every write it took so far:
+    their offsets in its INFO replication reach the offset it had when called.
+
+    Not WAIT: WAIT waits for the writes of its own connection only, so on a connection that
+    wrote nothing it returns at once, counting a replica whose first sync just ended and that
+    no write has reached yet (after a diskless sync the master streams to it only once it
+    acknowledges). Raises AssertionError after ``timeout_s`` seconds."""
+    if not replicas:
+        return
+    target = int(master.info("replication")["master_repl_offset"])
+
+    def acknowledged() -> bool:
+        info = master.info("replication")
+        offsets = [
+            int(value.get("offset", -1))
+            for key, value in info.items()
+            if re.fullmatch(r"slave\d+", key) and isinstance(value, dict) and value.get("state") == "online"
+        ]
+        return sum(1 for offset in offsets if offset >= target) >= replicas
+
+    wait_until(
+        acknowledged,
+        timeout_s=timeout_s,
+        message=f"{replicas} replica(s) never acknowledged offset {target}",
+    )
