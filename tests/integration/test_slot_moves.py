@@ -21,6 +21,9 @@ from redis.cluster import RedisCluster
 from redis.crc import key_slot
 from redis.exceptions import RedisClusterException
 
+from managed_redis.engine.local import LocalEngine
+from managed_redis.engine.model import Credentials, Node
+from managed_redis.engine.slot_moves import MoveLimits, SlotMover
 from tests.integration.test_sharded import all_ok, check_all, create_sharded, fill, masters_by_shard, slot_counts
 from tests.support.cluster_clients import CheckingWriter, cluster_client
 from tests.support.clusters import PASSWORD, admin_client, admin_password, hosts_of, replicated, run, wait_operation
@@ -306,14 +309,74 @@ def test_rebalance_killed_midway_is_settled_by_its_resumption(tmp_path: Path, po
             writer.stop()
             counts = slot_counts(second, cluster_id)
             assert len(counts) == 4 and max(counts.values()) - min(counts.values()) <= 1
-            assert writer.wrong == [] and writer.lost() == []
-            assert check_all(cluster_client(masters["s2"]), SMALL_KEYS) == []
+            logs = f"{first.log()[-8000:]}\n--- resumed by ---\n{second.log()[-8000:]}"
+            assert writer.wrong == [] and writer.lost() == [], logs
+            assert check_all(cluster_client(masters["s2"]), SMALL_KEYS) == [], logs
             assert cluster_client(masters["s2"]).strlen(big_key) == 2 * 1024 * 1024
             assert all_ok(second, cluster_id)
             assert config_values(second, cluster_id, "cluster-node-timeout") == {str(NODE_TIMEOUT_MS)}
     finally:
         if writer is not None:
             writer.stop()
+        kill_all(network)
+
+
+def slot_mover(server: RunningServer, cluster_id: str) -> tuple[SlotMover, dict[str, Node]]:
+    """The engine's own slot mover over every node of the cluster (as an operation builds it),
+    and each node by its address."""
+    nodes = {
+        host["name"]: Node(
+            host["name"],
+            host["name"],
+            Path(server.data_dir) / "hosts" / host["name"],
+            "redis-server",
+            Credentials(PASSWORD, admin_password(server, host["name"])),
+            cluster_mode=True,
+        )
+        for host in hosts_of(server, cluster_id)
+    }
+    return SlotMover(LocalEngine(), MoveLimits(), list(nodes.values())), nodes
+
+
+def config_epoch(server: RunningServer, host: str) -> int:
+    info = str(admin_client(server, host).execute_command("CLUSTER", "INFO"))
+    return int(info.split("cluster_my_epoch:")[1].split()[0])
+
+
+def test_a_move_right_after_the_source_s_epoch_rose_keeps_every_key(tmp_path: Path) -> None:
+    """The source's config epoch raised just before a move (as a settle or a failover raises
+    one), not yet gossiped to the target: the target outranks it before claiming the slots,
+    so no view (its own replica's included) gives them back to the source, which would
+    delete their keys on the target. Round after round, the source raised again each time."""
+    network = host_network()
+    try:
+        with running_server(tmp_path / "data", env=env_for(network)) as server:
+            cluster_id = create_sharded(server, "epochs", shards=3, per_shard=1)["id"]
+            add_shard(server, cluster_id)
+            masters = masters_by_shard(server, cluster_id)
+            fill(cluster_client(masters["s1"]), SMALL_KEYS)
+            mover, nodes = slot_mover(server, cluster_id)
+            source, target = nodes[masters["s1"]], nodes[masters["s4"]]
+            source_id, target_id = (
+                admin_client(server, n.name).execute_command("CLUSTER", "MYID") for n in (source, target)
+            )
+            others = [nodes[masters["s2"]], nodes[masters["s3"]]]
+            owned = {key_slot(f"k:{n}".encode()) for n in range(SMALL_KEYS)} & set(range(0, 5461))
+            rounds = [sorted(owned)[start : start + 12] for start in range(0, 96, 12)]
+            for slots in rounds:
+                admin_client(server, source.name).execute_command("CLUSTER", "BUMPEPOCH")
+                report = mover.move(source, source_id, target, target_id, others, slots)
+                assert report.slots == slots and report.keys > 0
+                mover.wait_agreed(set(slots))
+                assert config_epoch(server, target.name) > config_epoch(server, source.name)
+            wait_until(lambda: disagreement(server, cluster_id) == "", timeout_s=30, message="the nodes disagree")
+            assert check_all(cluster_client(masters["s2"]), SMALL_KEYS) == []
+            assert {
+                owner_shard(server, cluster_id, f"k:{n}")
+                for n in range(SMALL_KEYS)
+                if key_slot(f"k:{n}".encode()) in set(rounds[-1])
+            } == {"s4"}
+    finally:
         kill_all(network)
 
 

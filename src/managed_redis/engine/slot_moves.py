@@ -30,9 +30,18 @@ owner the nodes do not agree on, goes to one live master. The owner is the maste
 its keys if only one does; if several do, the one (other than the owner the cluster names)
 holding the most, so the move goes forward; if none does, the owner the cluster names (the
 claim with the highest config epoch). Keys elsewhere move to it by the protocol above, then
-``SETSLOT NODE`` on every master, and its config epoch is raised (``CLUSTER BUMPEPOCH``) so
-every node's view converges on it. A slot is never taken from a node still holding keys in
+``SETSLOT NODE`` on every master. A slot is never taken from a node still holding keys in
 it: Redis deletes the keys of a slot a node loses to a higher epoch.
+
+Config epochs. Of two claims on a slot the one with the greater config epoch wins in every
+node's view, and the loser deletes its keys in the slot. So a node about to claim slots
+another claims now (a move's target; a settled slot's owner other than the one the cluster
+names) first gets an epoch above that claimant's (``_outrank``). ``SETSLOT NODE`` on an
+importing node raises its epoch only if it is not already the greatest *it knows of*; a
+claimant's greater epoch not yet gossiped to it left it claiming with a smaller one, and a
+resumed rebalance lost the keys of a whole batch of slots so. An owner keeping the slot the
+cluster already names for it is not raised: raised, its stale claims would win over the
+next move's target.
 
 Replicas that lag: Valkey 8 refuses ``CLUSTER SETSLOT`` ``NOREPLICAS`` while a replica has
 not acknowledged it in time, and any server refuses ``MIGRATE`` so under
@@ -53,6 +62,7 @@ import redis
 from managed_redis import failpoints
 from managed_redis.engine.base import Engine
 from managed_redis.engine.errors import EngineError
+from managed_redis.engine.facts import info_value
 from managed_redis.engine.lagging_replicas import patiently
 from managed_redis.engine.model import Node
 from managed_redis.engine.slot_states import (
@@ -74,6 +84,8 @@ MIGRATE_IDLE_MS = 60_000
 # beyond them (each batch is still measured as it goes).
 MEASURE_LIMIT = 100_000
 AGREE_TIMEOUT_S = 60.0
+# How long a node may take to hear, by gossip, of the config epochs it must outrank.
+OUTRANK_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -176,6 +188,7 @@ class SlotMover:
             if int(str(count)):
                 moved += self.move_keys(source, target, slot)
                 failpoints.reached("slots.keys_moved")
+        self._outrank(target, [source])
         patiently(dst, [("CLUSTER", "SETSLOT", slot, "NODE", target_id) for slot in batch])
         failpoints.reached("slots.target_assigned")
         for node in (source, *others):
@@ -369,14 +382,10 @@ class SlotMover:
             troubled &= only
         claimed = claimed_owners(list(states.values()))
         done: list[str] = []
-        owners: set[str] = set()
         for slot in sorted(troubled):
             settled = self._settle_slot(slot, ids, states, claimed.get(slot))
             if settled:
-                done.append(settled[0])
-                owners.add(settled[1])
-        if done:
-            self._bump_epochs([ids[owner] for owner in sorted(owners)])
+                done.append(settled)
         return done, troubled
 
     def _states(self) -> dict[str, SlotState]:
@@ -389,9 +398,9 @@ class SlotMover:
 
     def _settle_slot(
         self, slot: int, ids: dict[str, Node], states: dict[str, SlotState], claimed: str | None
-    ) -> tuple[str, str] | None:
-        """Settle one slot; (a sentence saying how, the owner's node id), or None if it
-        must wait (its owner is no live master: a failover comes first)."""
+    ) -> str | None:
+        """Settle one slot; a sentence saying how, or None if it must wait (its owner is no
+        live master: a failover comes first)."""
         counts = {
             node_id: int(str(self._admin(node).execute_command("CLUSTER", "COUNTKEYSINSLOT", slot)))
             for node_id, node in ids.items()
@@ -414,9 +423,11 @@ class SlotMover:
             if holder != owner:
                 self._open_for(slot, ids[holder], holder, target, owner, claimed)
                 self.move_keys(ids[holder], target, slot)
+        if claimed in ids and claimed != owner:
+            self._outrank(target, [ids[claimed]])
         self._assign(slot, target, owner, [node for node_id, node in ids.items() if node_id != owner])
         moved = f", keys of {len(holders) - 1} other master(s) moved to it" if len(holders) > 1 else ""
-        return f"slot {slot} -> {target.name}{moved}", owner
+        return f"slot {slot} -> {target.name}{moved}"
 
     def _open_for(
         self, slot: int, holder: Node, holder_id: str, target: Node, target_id: str, claimed: str | None
@@ -442,19 +453,37 @@ class SlotMover:
                 [("CLUSTER", "SETSLOT", slot, "NODE", owner_id), ("CLUSTER", "SETSLOT", slot, "STABLE")],
             )
 
-    def _bump_epochs(self, owners: Sequence[Node]) -> None:
-        """Each new owner's config epoch raised above every other (if it is not the greatest),
-        so its claims win in every node's view, replicas included."""
-        for node in owners:
-            self._admin(node).execute_command("CLUSTER", "BUMPEPOCH")
+    def _outrank(self, node: Node, rivals: Sequence[Node], timeout_s: float = OUTRANK_TIMEOUT_S) -> None:
+        """Give ``node`` a config epoch greater than each of ``rivals``' before it claims slots
+        they claim (see the module docstring). ``CLUSTER BUMPEPOCH`` raises it above the
+        greatest epoch it knows of (``cluster_current_epoch``), so it is sent once ``node``
+        has heard of the rivals' epochs by gossip (within a node timeout or so); two equal
+        epochs are first told apart by Redis itself. Raises EngineError after ``timeout_s``
+        seconds, or a RedisError if a node cannot be asked."""
+        client = self._admin(node)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            mine, known = _epochs(client)
+            highest = max((_epochs(self._admin(rival))[0] for rival in rivals), default=0)
+            if mine > highest:
+                return
+            if known >= highest and mine != known:
+                client.execute_command("CLUSTER", "BUMPEPOCH")
+                continue
+            if time.monotonic() > deadline:
+                raise EngineError(
+                    f"{node.name}'s config epoch ({mine}) is not above {highest} after {timeout_s:.0f} s; "
+                    "it would lose the slots it takes"
+                )
+            time.sleep(0.05)
 
     def wait_agreed(self, slots: set[int], timeout_s: float = AGREE_TIMEOUT_S) -> None:
         """Until every running node names the same owner for each of ``slots`` and has none
         open (gossip carries a new owner to the replicas within a node timeout or so). If they
         still disagree after a third of ``timeout_s``, the slots are settled once more (the
-        owner told again, its epoch raised): a view that gossip did not correct is corrected
-        directly. Raises EngineError after ``timeout_s``, saying what each node says of the
-        first slot in dispute."""
+        owner told again): a view that gossip did not correct is corrected directly. Raises
+        EngineError after ``timeout_s``, saying what each node says of the first slot in
+        dispute."""
         started = time.monotonic()
         settled_again = False
         while True:
@@ -495,6 +524,12 @@ def _client_like(client: redis.Redis, decode: bool, timeout_s: float | None = No
     return redis.Redis(
         connection_pool=redis.ConnectionPool(connection_class=client.connection_pool.connection_class, **kwargs)
     )
+
+
+def _epochs(client: redis.Redis) -> tuple[int, int]:
+    """(the node's own config epoch, the greatest epoch it knows of) from ``CLUSTER INFO``."""
+    info = str(client.execute_command("CLUSTER", "INFO"))
+    return int(info_value(info, "cluster_my_epoch") or 0), int(info_value(info, "cluster_current_epoch") or 0)
 
 
 def _pipelined(client: redis.Redis, commands: Sequence[tuple[object, ...]]) -> list[object]:
