@@ -38,7 +38,6 @@ CREDENTIALS = Credentials(password="customer-secret", admin_password="admin-secr
 def kube(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKube]:
     fake = FakeKube()
     monkeypatch.setattr(redis_side, "connect", fake.net.connect)
-    monkeypatch.setattr(kube_engine, "connect", fake.net.connect)
     monkeypatch.setattr(kube_engine, "Prober", lambda: FakeProber(fake.net))
     monkeypatch.setattr(kube_engine, "POLL_S", 0.001)
     yield fake

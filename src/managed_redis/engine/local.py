@@ -19,7 +19,7 @@ from pathlib import Path
 import redis
 
 from managed_redis.engine import conf, process, rdb_header, snapshot_restart
-from managed_redis.engine.connections import Connections, connect
+from managed_redis.engine.connections import Connections
 from managed_redis.engine.errors import EngineError
 from managed_redis.engine.facts import HostFacts, ProcessState
 from managed_redis.engine.model import (
@@ -172,27 +172,7 @@ class LocalEngine(RedisSide):
         pid = self._pid(node.marker, node.pidfile, scan=True)
         if pid is None:
             return
-        command = ("SHUTDOWN", "SAVE") if save else ("SHUTDOWN", "NOSAVE", "NOW", "FORCE")
-        deadline = time.monotonic() + timeout_s
-        while not process.wait_gone(pid, 0):
-            try:
-                with connect(self.endpoint(node), timeout_s=min(timeout_s, 30.0)) as client:
-                    client.execute_command(*command)
-            except redis.ConnectionError:
-                pass  # SHUTDOWN closes the connection when it succeeds
-            except redis.RedisError as exc:
-                if time.monotonic() > deadline:
-                    log.warning("SHUTDOWN on %s keeps failing (%s); killing it", node.name, exc)
-                    process.kill(pid)
-                    break
-                log.info("SHUTDOWN on %s refused (%s); trying again", node.name, exc)
-                time.sleep(0.2)
-                continue
-            if process.wait_gone(pid, 10):
-                break
-            if time.monotonic() > deadline:
-                process.kill(pid)
-                break
+        self.shut_down(node, save, timeout_s, lambda wait_s: process.wait_gone(pid, wait_s), lambda: process.kill(pid))
         self._forget(node.marker, node.address)
 
     def fence(self, node: Node) -> None:

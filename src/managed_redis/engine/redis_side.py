@@ -113,6 +113,36 @@ class RedisSide:
         client.execute_command("ACL", "SETUSER", "default", "resetpass", f"#{conf.sha256(password)}")
         client.execute_command("ACL", "SAVE")
 
+    def shut_down(
+        self, node: Node, save: bool, timeout_s: float, gone: Callable[[float], bool], kill: Callable[[], object]
+    ) -> None:
+        """SHUTDOWN ``node``'s Redis (``SAVE`` first when ``save``, else ``NOSAVE NOW FORCE``),
+        sent again while Redis refuses (say, during an AOF rewrite), until ``gone(wait_s)``
+        (waiting up to ``wait_s`` seconds) says its process went; past ``timeout_s`` seconds,
+        ``kill()``. How an engine sees its process go and kills it is its own. Never raises
+        for Redis's refusals."""
+        command = ("SHUTDOWN", "SAVE") if save else ("SHUTDOWN", "NOSAVE", "NOW", "FORCE")
+        deadline = time.monotonic() + timeout_s
+        while not gone(0):
+            try:
+                with connect(self.endpoint(node), timeout_s=min(timeout_s, 30.0)) as client:
+                    client.execute_command(*command)
+            except redis.ConnectionError:
+                pass  # SHUTDOWN closes the connection when it succeeds
+            except redis.RedisError as exc:
+                if time.monotonic() > deadline:
+                    log.warning("SHUTDOWN on %s keeps failing (%s); killing it", node.name, exc)
+                    kill()
+                    return
+                log.info("SHUTDOWN on %s refused (%s); trying again", node.name, exc)
+                time.sleep(0.2)
+                continue
+            if gone(10.0):
+                return
+            if time.monotonic() > deadline:
+                kill()
+                return
+
     # -- replication ---------------------------------------------------------------------------
 
     def answering(self, node: Node, timeout_s: float, poll_s: float, watch_exit: bool) -> None:

@@ -35,7 +35,7 @@ from typing import Any
 import redis
 
 from managed_redis.engine import conf, rdb_header
-from managed_redis.engine.connections import Connections, connect
+from managed_redis.engine.connections import Connections
 from managed_redis.engine.errors import EngineError
 from managed_redis.engine.facts import HostFacts, ProcessState
 from managed_redis.engine.kubernetes import manifests, names, pod_files
@@ -263,20 +263,13 @@ class KubernetesEngine(RedisSide):
         except EngineError as exc:
             log.warning("cannot stop redis on %s through its pod: %s", node.name, exc)
             return
-        command = ("SHUTDOWN", "SAVE") if save else ("SHUTDOWN", "NOSAVE", "NOW", "FORCE")
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            try:
-                with connect(self.endpoint(node), timeout_s=min(timeout_s, 30.0)) as client:
-                    client.execute_command(*command)
-            except redis.ConnectionError:
-                pass  # SHUTDOWN closes the connection when it succeeds
-            except redis.RedisError as exc:
-                log.info("SHUTDOWN on %s refused (%s); trying again", node.name, exc)
-            if self._gone(host, "redis.running", 10.0):
-                break
-        else:
-            self._kill(host, pod_files.REDIS)
+        self.shut_down(
+            node,
+            save,
+            timeout_s,
+            lambda wait_s: self._gone(host, "redis.running", wait_s),
+            lambda: self._kill(host, pod_files.REDIS),
+        )
         self.connections.forget(node.address)
 
     def _gone(self, host: PodHost, flag: str, timeout_s: float) -> bool:
