@@ -201,7 +201,7 @@ class Settings:
     )
     min_replicas_max_lag_s: int = setting(
         5,
-        "seconds an isolated master (with 2+ replicas linked) keeps taking writes after they stop "
+        "seconds an isolated master (with a replica linked) keeps taking writes after they stop "
         "acknowledging: the bound on what it can take and then lose",
     )
     machine_memory_gib: float | None = setting(

@@ -18,15 +18,12 @@ from tests.support.clusters import (
     master_of,
     replicated,
     run,
+    sentinels_of,
     wait_alive,
 )
 from tests.support.processes import pid_of
 from tests.support.server import RunningServer, wait_until
 from tests.support.writer import Writer
-
-
-def sentinels_of(server: RunningServer, cluster_id: str) -> list[tuple[str, int]]:
-    return [(h["name"], 26379) for h in hosts_of(server, cluster_id)]
 
 
 def test_start_failover_loses_no_acknowledged_write(server: RunningServer) -> None:

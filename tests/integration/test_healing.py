@@ -17,7 +17,17 @@ import pytest
 import redis
 import redis.sentinel
 
-from tests.support.clusters import PASSWORD, client, create_cluster, hosts_of, master_of, replicated, run, wait_alive
+from tests.support.clusters import (
+    PASSWORD,
+    client,
+    create_cluster,
+    hosts_of,
+    master_of,
+    replicated,
+    run,
+    sentinels_of,
+    wait_alive,
+)
 from tests.support.processes import pid_of
 from tests.support.server import RunningServer, wait_until
 from tests.support.writer import Writer
@@ -82,10 +92,6 @@ def follows(replica: str) -> str | None:
     """The master ``replica`` replicates from, as ROLE says (None if it is no replica)."""
     role = client(replica).execute_command("ROLE")
     return str(role[1]) if role[0] == "slave" else None
-
-
-def sentinels_of(server: RunningServer, cluster_id: str) -> list[tuple[str, int]]:
-    return [(h["name"], 26379) for h in hosts_of(server, cluster_id)]
 
 
 def forbid_promotion(server: RunningServer, cluster_id: str, replicas: list[str]) -> None:

@@ -78,6 +78,11 @@ def master_of(server: RunningServer, cluster_id: str) -> str:
     return masters[0]
 
 
+def sentinels_of(server: RunningServer, cluster_id: str) -> list[tuple[str, int]]:
+    """(address, port) of each Sentinel of a non-sharded cluster: one on each host."""
+    return [(h["name"], 26379) for h in hosts_of(server, cluster_id)]
+
+
 def admin_password(server: RunningServer, host: str) -> str:
     """The control plane's own Redis password, as the host's config holds it (tests only):
     ``masterauth "…"`` as written, or ``primaryauth …`` once Valkey rewrote the file

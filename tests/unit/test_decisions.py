@@ -169,7 +169,7 @@ ROWS = [
     Row(
         "a host that missed a user change is still silent: wait for it",
         with_host(healthy(), "h2", redis=silent()),
-        [(Do.SET_MIN_REPLICAS, "h1", None)],
+        [],
         users_pending=("h2",),
     ),
     Row(
@@ -189,12 +189,24 @@ ROWS = [
         "two replicas linked, the master writes unguarded: guard it",
         with_host(healthy(), "h1", redis=master(min_replicas=0)),
         [(Do.SET_MIN_REPLICAS, "h1", None)],
-        says="2 replicas are linked",
+        says="2 replica(s) linked",
     ),
     Row(
-        "one replica left linked: the master writes without waiting for it",
+        "one replica left linked: the master stays guarded",
         with_host(healthy(), "h3", redis=GONE),
-        [(Do.RESTART_REPLICA, "h3", "h1"), (Do.SET_MIN_REPLICAS, "h1", None)],
+        [(Do.RESTART_REPLICA, "h3", "h1")],
+    ),
+    Row(
+        "no replica linked: the master writes without waiting for one",
+        with_host(with_host(healthy(), "h2", redis=GONE), "h3", redis=GONE),
+        [(Do.RESTART_REPLICA, "h2", "h1"), (Do.RESTART_REPLICA, "h3", "h1"), (Do.SET_MIN_REPLICAS, "h1", None)],
+        says="no replica is linked",
+    ),
+    Row(
+        "a two-host cluster's one replica linked, the master writes unguarded: guard it",
+        [H("h1", master(min_replicas=0)), H("h2", replica())],
+        [(Do.SET_MIN_REPLICAS, "h1", None)],
+        says="1 replica(s) linked",
     ),
     Row(
         "a switchover that did not finish left its fence on a master that stayed: lift it",
@@ -311,7 +323,7 @@ ROWS = [
     Row(
         "a replica syncing after its restart: replica-priority 0 while it catches up",
         with_host(
-            with_host(healthy(), "h1", redis=master(min_replicas=0)),
+            healthy(),
             "h3",
             redis=replica(link_up=False, master_last_io_s=-1, link_down_s=-1, syncing=True),
         ),
@@ -327,7 +339,7 @@ ROWS = [
     Row(
         "a replica whose link just went down with its master (in step until then): its priority stays",
         with_host(
-            with_host(healthy(), "h1", redis=master(min_replicas=0)),
+            healthy(),
             "h3",
             redis=replica(link_up=False, master_last_io_s=-1, link_down_s=2),
         ),
@@ -369,14 +381,14 @@ ROWS = [
             H("h2", master(), names="h2"),
             H("h3", replica(of="h2"), names="h2"),
         ],
-        [(Do.DEMOTE, "h1", "h2"), (Do.RECORD_MASTER, "h2", None), (Do.SET_MIN_REPLICAS, "h2", None)],
+        [(Do.DEMOTE, "h1", "h2"), (Do.RECORD_MASTER, "h2", None)],
         says="acknowledges nothing that would be lost",
     ),
     Row(
         "network-isolated master, replicas cut off, Sentinels promoted h2: demote h1",
         [
             H("h1", master(replica_lags={}), names="h2"),
-            H("h2", master(min_replicas=0), names="h2"),
+            H("h2", master(), names="h2"),
             H("h3", replica(of="h2"), names="h2"),
         ],
         [(Do.DEMOTE, "h1", "h2"), (Do.RECORD_MASTER, "h2", None)],
@@ -392,18 +404,18 @@ ROWS = [
     ),
     Row(
         "two masters and the Sentinels split: no demotion on a guess",
-        [H("h1", master(min_replicas=0), names="h1"), H("h2", master(), names="h2"), H("h3", replica(), names=None)],
+        [H("h1", master(), names="h1"), H("h2", master(), names="h2"), H("h3", replica(), names=None)],
         [(Do.RESTART_SENTINEL, "h3", "h1")],
     ),
     Row(
         "a replica's process gone: restart it as a replica of the master",
         with_host(healthy(), "h2", redis=GONE),
-        [(Do.RESTART_REPLICA, "h2", "h1"), (Do.SET_MIN_REPLICAS, "h1", None)],
+        [(Do.RESTART_REPLICA, "h2", "h1")],
     ),
     Row(
         "a replica runs but has answered no one for 7 s: restart it",
         with_host(healthy(), "h3", redis=silent(), silent_s=7),
-        [(Do.RESTART_HUNG, "h3", "h1"), (Do.SET_MIN_REPLICAS, "h1", None)],
+        [(Do.RESTART_HUNG, "h3", "h1")],
         says="its master has it not streaming",
     ),
     Row(
@@ -413,7 +425,7 @@ ROWS = [
             "h1",
             redis=master(replica_lags={"10.0.0.2": 0, "10.0.0.3": 0}),
         ),
-        [(Do.RESTART_HUNG, "h3", "h1"), (Do.SET_MIN_REPLICAS, "h1", None)],
+        [(Do.RESTART_HUNG, "h3", "h1")],
         says="refuses connections",
     ),
     Row(
@@ -421,7 +433,7 @@ ROWS = [
         with_host(
             with_host(healthy(), "h3", redis=silent(), silent_s=7), "h1", redis=master(replica_lags={"10.0.0.3": 0})
         ),
-        [(Do.SET_MIN_REPLICAS, "h1", None)],
+        [],
     ),
     Row(
         "a replica's files are gone while it serves: write them again",
@@ -436,7 +448,7 @@ ROWS = [
     Row(
         "one broken host never hides another: files gone on h2 and h3 dead at once",
         with_host(with_host(healthy(), "h2", redis=replica(files_present=False)), "h3", redis=GONE),
-        [(Do.RESTORE_FILES, "h2", "h1"), (Do.RESTART_REPLICA, "h3", "h1"), (Do.SET_MIN_REPLICAS, "h1", None)],
+        [(Do.RESTORE_FILES, "h2", "h1"), (Do.RESTART_REPLICA, "h3", "h1")],
     ),
     Row(
         "a Sentinel gone: restart it",
@@ -497,7 +509,7 @@ ROWS = [
     Row(
         "a backup runs beside healing",
         with_host(healthy(), "h2", redis=GONE),
-        [(Do.RESTART_REPLICA, "h2", "h1"), (Do.SET_MIN_REPLICAS, "h1", None)],
+        [(Do.RESTART_REPLICA, "h2", "h1")],
         busy_with="cluster.backup",
     ),
     Row(

@@ -146,7 +146,7 @@ def redis_conf_pairs(node: Node) -> list[tuple[str, str]]:
         # has heard nothing for seconds says the master is silent: the supervisor's evidence
         # before it fences one.
         ("repl-ping-replica-period", "1"),
-        # With min-replicas-to-write on (the supervisor turns it on while 2 replicas are
+        # With min-replicas-to-write on (the supervisor turns it on while a replica is
         # linked), a master stops taking writes once no replica acknowledged for this long.
         ("min-replicas-max-lag", str(node.min_replicas_max_lag_s)),
         ("masteruser", node.credentials.admin_user),

@@ -42,9 +42,10 @@ The rules, for each shard:
   than its peers for ``sentinel_reset_after_s`` is restarted from a fresh config; a host
   whose files are gone while it serves gets them back.
 - **Settings that follow roles**: persistence ON_REPLICAS keeps an AOF on replicas only; a
-  master with at least two replicas linked refuses writes when none acknowledges for
-  ``min-replicas-max-lag`` (bounding what an isolated master can take and then lose); with
-  fewer, that bound is lifted (a lone replica's restart would stop writes); a replica keeps
+  master with a replica linked refuses writes when none acknowledges for
+  ``min-replicas-max-lag`` (bounding what a master isolated, or frozen while no control
+  plane runs, can take and then lose); with none linked, that bound is lifted (it would
+  refuse every write; operations stopping a shard's only replica lift it first); a replica keeps
   none (a switchover's fence left on one would stop writes once it is promoted); a replica
   syncing, loading or never linked since it started has ``replica-priority 0`` until it is
   in step (a Sentinel counts a never-linked replica as in step), then its declared one.

@@ -80,6 +80,21 @@ def stop_hosts(plan: LoadedCluster, hosts: list[HostRecord], save: bool) -> None
     for_each(lambda name: engine.stop_node(nodes[name], save=save), sorted(masters))
 
 
+def write_alone(plan: LoadedCluster, master: HostRecord, leaving: set[str]) -> None:
+    """Before the hosts named ``leaving`` stop (restarted or removed), let ``master`` take
+    writes alone if none of its shard's replicas stays: the guard the supervisor keeps while
+    a replica is linked (``min-replicas-to-write 1``, ``upkeep.role_settings``) would refuse
+    every write until the supervisor saw the master alone, and while an operation holds the
+    cluster it does not look. The supervisor sets the guard again once a replica is linked.
+    Non-sharded only (the guard is not used in Redis Cluster). Raises EngineError if the
+    master refuses."""
+    if plan.record.sharded:
+        return
+    staying = [h for h in plan.shard_hosts(master.shard_name) if h.name != master.name and h.name not in leaving]
+    if not staying:
+        plan.deps.engine.config_set(plan.node(master, None), [("min-replicas-to-write", "0")])
+
+
 def _is_master(plan: LoadedCluster, node: Node) -> bool:
     engine = plan.deps.engine
     if not engine.node_running(node):

@@ -110,13 +110,17 @@ def role_settings(view: ClusterView, shard: str, master: HostView) -> list[Actio
         for h in view.shard_hosts(shard)
         if h.name != master.name and h.redis.answered and h.redis.master_address == master.address and h.redis.link_up
     ]
-    wanted_min = 1 if len(linked) >= 2 else 0
+    # While any replica is linked, the master refuses writes once none acknowledges them: a
+    # master frozen or cut off takes nothing a promotion would throw away, even while no
+    # control plane is there to fence it. With none linked it writes alone (else it would
+    # refuse every write); operations that stop its only replica lift the guard first.
+    wanted_min = 1 if linked else 0
     if master.redis.min_replicas is not None and master.redis.min_replicas != wanted_min:
         why = (
-            f"{len(linked)} replicas are linked to master {master.name}: it refuses writes when none acknowledges "
-            "them (an isolated master takes nothing it would lose)"
+            f"{len(linked)} replica(s) linked to master {master.name}: it refuses writes when none acknowledges "
+            "them (a master frozen or cut off takes nothing it would lose)"
             if wanted_min
-            else f"{len(linked)} replica(s) linked to master {master.name}: it writes without waiting for any"
+            else f"no replica is linked to master {master.name}: it writes without waiting for one"
         )
         actions.append(Action(Do.SET_MIN_REPLICAS, shard, master.name, why, value=str(wanted_min)))
     for host in view.shard_hosts(shard):

@@ -110,7 +110,12 @@ def delete_hosts(ctx: OperationContext[service_pb.DeleteClusterHostsRequest]) ->
     if plan.record.sharded:
         ctx.once("stop leaving hosts", lambda: leave(plan, leaving))
     else:
-        ctx.once("stop leaving hosts", lambda: steps.remove_hosts(plan, leaving))
+
+        def stop_leaving() -> None:
+            steps.write_alone(plan, masters[DEFAULT_SHARD], {host.name for host in leaving})
+            steps.remove_hosts(plan, leaving)
+
+        ctx.once("stop leaving hosts", stop_leaving)
     with ctx.db.write() as conn:
         for host in leaving:
             cluster_store.delete_host(conn, host.name)

@@ -142,6 +142,7 @@ def restart_shard(new: LoadedCluster, master: HostRecord, run_step: StepRunner =
 
     def restart_replica(host: HostRecord) -> None:
         node = new.node(host, master)
+        steps.write_alone(new, master, {host.name})
         engine.stop_node(node, save=True)
         engine.ensure_node(node)
         engine.wait_in_sync(node, master_node)
@@ -168,6 +169,7 @@ def restart_shard(new: LoadedCluster, master: HostRecord, run_step: StepRunner =
     old_master = new.node(master, target)
 
     def restart_old_master() -> None:
+        steps.write_alone(new, target, {master.name})
         engine.stop_node(old_master, save=True)
         engine.ensure_node(old_master)
         engine.wait_in_sync(old_master, new.node(target, None))
