@@ -67,6 +67,7 @@ The rules, for each shard:
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 from managed_redis.engine.facts import ProcessState, Role
 from managed_redis.operations.actions import SAFE_WHILE_BUSY, Action, Do, Policy
@@ -301,7 +302,8 @@ def _master_gone(view: ClusterView, shard: str, master: HostView, policy: Policy
     if promotable and waited < policy.restart_master_after_s:
         return [_promote(view, shard, master, promotable[0], f"master {master.name}'s process is gone", policy)]
     if promotable:
-        why = f"master {master.name} is gone and no replica was promoted in {waited:.0f} s"
+        since = f"in {waited:.0f} s" if math.isfinite(waited) else "(it never answered the control plane)"
+        why = f"master {master.name} is gone and no replica was promoted {since}"
     else:
         excluded = [h.name for h in view.shard_hosts(shard) if h.name != master.name and h.redis.answered]
         why = f"master {master.name} is gone and no replica may take over" + (

@@ -5,13 +5,15 @@ REDIS_CLUSTER. A service is ALIVE when it answered the last look (Redis: and is 
 and, in cluster mode, in a cluster that serves). A host is ALIVE when all its services are,
 it has its files, and (a replica) its link to its master is up; DEAD when none is; DEGRADED
 otherwise. A cluster is judged as a client would find it: DEAD when no shard has a serving
-master, DEGRADED when some shard has none, a slot is unserved or half-moved, or a host is
-not ALIVE; ALIVE otherwise. A half-moved slot (a node has it MIGRATING or IMPORTING, or the
-nodes name different owners for it) is DEGRADED because clients then get ASK redirections and
-TRYAGAIN for commands on several of its keys, and, once nothing is moving it, keys already
-moved may be out of reach: it stays so until the move ends or the supervisor settles it.
-Facts older than ``STALE_AFTER_S`` (no supervisor is looking) count as unknown,
-and so does a cluster that is stopped, starting, stopping or being created.
+master, DEGRADED when some shard has none or more than one host answering as its master
+(one of them was replaced and not yet demoted: a client may still write to it), a slot is
+unserved or half-moved, or a host is not ALIVE; ALIVE otherwise. A half-moved slot (a node
+has it MIGRATING or IMPORTING, or the nodes name different owners for it) is DEGRADED
+because clients then get ASK redirections and TRYAGAIN for commands on several of its keys,
+and, once nothing is moving it, keys already moved may be out of reach: it stays so until
+the move ends or the supervisor settles it. Facts older than ``STALE_AFTER_S`` (no
+supervisor is looking) count as unknown, and so does a cluster that is stopped, starting,
+stopping or being created.
 """
 
 from __future__ import annotations
@@ -85,6 +87,8 @@ def cluster_health(cluster: ClusterView, now: dt.datetime) -> ClusterHealth.Valu
     if not serving:
         return ClusterHealth.DEAD
     if len(serving) < len(cluster.shards) or not _every_slot_served(cluster) or _slots_half_moved(cluster):
+        return ClusterHealth.DEGRADED
+    if any(sum(1 for host in cluster.shard_hosts(shard) if host.is_master) > 1 for shard in cluster.shards):
         return ClusterHealth.DEGRADED
     if all(host_health(cluster, host, now).health == Health.ALIVE for host in cluster.hosts):
         return ClusterHealth.ALIVE
