@@ -35,6 +35,8 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
         for key, value in pairs:
             if key == "masteruser":
                 engine.calls.append(("hold" if value == update.HOLD_USER else "release", node.name))
+            if key == "min-replicas-to-write":
+                engine.calls.append(("guard", f"{node.name}={value}"))
 
     monkeypatch.setattr(engine, "config_set", config_set)
     return world
@@ -85,6 +87,24 @@ def test_replicas_then_held_master_then_each_sentinel_alone(world: World, monkey
         ("stop_sentinel", "c1-h3"),
         ("ensure_sentinel", "c1-h3"),
     ]
+
+
+@pytest.mark.parametrize("hosts", [2, 3])
+def test_the_only_replica_stops_only_once_its_master_may_write_alone(
+    world: World, monkeypatch: pytest.MonkeyPatch, hosts: int
+) -> None:
+    """With one replica, its master's guard (min-replicas-to-write 1) is lifted before it
+    stops, and the new master's before the old one restarts: else every write is refused
+    until it is back. With two, the other replica stays linked and the guard stays."""
+    world.add_cluster("c2", hosts=hosts)
+    monkeypatch.setattr(steps, "switch_master", switch_as_sentinel_would(world))
+    plan = LoadedCluster.load(world.db, world.deps, "c2")
+    update.restart_all(plan, {"shard1": plan.host("c2-h1")})
+    calls = [(method, name) for method, name in world.engine.calls if method in ("guard", "stop_node")]
+    if hosts == 2:
+        assert calls == [("guard", "c2-h1=0"), ("stop_node", "c2-h2"), ("guard", "c2-h2=0"), ("stop_node", "c2-h1")]
+    else:
+        assert calls == [("stop_node", "c2-h2"), ("stop_node", "c2-h3"), ("stop_node", "c2-h1")]
 
 
 def test_a_restart_on_the_same_binary_leaves_the_sentinels(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
