@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import redis
@@ -314,17 +314,29 @@ class RedisClusterOps:
             log.warning("manual failover to %s timed out; asking again", replica.name)
         raise EngineError(f"{replica.name} did not become master after {attempts} manual failovers")
 
-    def takeover(self, replica: Node, timeout_s: float = MANUAL_FAILOVER_S) -> None:
+    def takeover(
+        self, replica: Node, timeout_s: float = MANUAL_FAILOVER_S, accepted: Callable[[], None] | None = None
+    ) -> None:
         """Make ``replica`` its shard's master without asking anyone (``CLUSTER FAILOVER
         TAKEOVER``): for a master whose process is certainly gone, where a vote may be
-        impossible (fewer than 3 masters). Returns once it says it is master; raises
-        EngineError if it did not become one within ``timeout_s``."""
+        impossible (fewer than 3 masters). ``accepted`` runs as soon as the replica accepted
+        the command: from then on it takes over at its next cron, even if a client's script
+        blocks it meanwhile, so that is where a caller records it. Returns once it says it is
+        master (a BUSY answer counts as not yet); raises EngineError if it refused, or did
+        not become master within ``timeout_s`` seconds."""
         try:
             self._admin(replica).execute_command("CLUSTER", "FAILOVER", "TAKEOVER")
         except redis.RedisError as exc:
             raise EngineError(f"{replica.name} refused to take over: {exc}") from exc
+        if accepted is not None:
+            accepted()
         deadline = time.monotonic() + timeout_s
-        while self.engine.replication(replica).get("role") != "master":
+        while True:
+            try:
+                if self.engine.replication(replica).get("role") == "master":
+                    return
+            except redis.RedisError as exc:  # busy running a script, say: it takes over after
+                log.info("%s has not said it took over yet: %s", replica.name, exc)
             if time.monotonic() > deadline:
                 raise EngineError(f"{replica.name} did not become master within {timeout_s:.0f} s")
             time.sleep(0.02)
