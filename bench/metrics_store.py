@@ -252,23 +252,17 @@ def pass_times(db: Database, topology: Topology) -> None:
 @contextmanager
 def supervisor_churn(db: Database, supervisor: SupervisorMetrics, topology: Topology) -> Iterator[None]:
     """A thread doing a supervisor pass's writes each second (see the module docstring)."""
-    stop = threading.Event()
     parts = int(METRICS_PERIOD_S)
 
-    def run() -> None:
+    def run(stop: threading.Event) -> None:
         part = 0
         while not stop.wait(1.0):
             pass_times(db, topology)
             read_loads(supervisor, topology, part % parts, parts)
             part += 1
 
-    thread = threading.Thread(target=run, name="synthetic-supervisor", daemon=True)
-    thread.start()
-    try:
+    with _in_background("synthetic-supervisor", run):
         yield
-    finally:
-        stop.set()
-        thread.join()
 
 
 @contextmanager
@@ -413,16 +407,24 @@ def over_http(url: str, clusters: int, beside: str) -> None:
 def busy_thread(share: float) -> Iterator[None]:
     """A thread of this process computing ``share`` of each 10 ms, sleeping the rest: a stand-in
     for the control plane's other threads (its supervisor's passes) wanting the GIL too."""
-    stop = threading.Event()
 
-    def spin() -> None:
+    def spin(stop: threading.Event) -> None:
         while not stop.is_set():
             until = time.perf_counter() + 0.01 * share
             while time.perf_counter() < until:
                 pass
             time.sleep(0.01 * (1 - share))
 
-    thread = threading.Thread(target=spin, name="synthetic-busy", daemon=True)
+    with _in_background("synthetic-busy", spin):
+        yield
+
+
+@contextmanager
+def _in_background(name: str, body: Callable[[threading.Event], None]) -> Iterator[None]:
+    """``body(stop)`` in a daemon thread named ``name`` for the length of the block; ``stop``
+    is set as the block ends, and the thread joined."""
+    stop = threading.Event()
+    thread = threading.Thread(target=body, args=(stop,), name=name, daemon=True)
     thread.start()
     try:
         yield
