@@ -19,10 +19,23 @@ def network() -> str:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, network: str) -> Iterator[RunningServer]:
-    """One server per test module, with fast Sentinel failure detection; every Redis process
-    it started is killed afterwards, since they outlive the server by design."""
-    env = {"MREDIS_HOST_NETWORK": network, "MREDIS_SENTINEL_DOWN_AFTER_S": os.environ.get("TEST_DOWN_AFTER_S", "2")}
+def server_env() -> dict[str, str]:
+    """Settings a test module adds to its server's environment (override it there)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, network: str, server_env: dict[str, str]
+) -> Iterator[RunningServer]:
+    """One server per test module, with fast Sentinel failure detection and ``server_env``;
+    every Redis process it started is killed afterwards, since they outlive the server by
+    design."""
+    env = {
+        "MREDIS_HOST_NETWORK": network,
+        "MREDIS_SENTINEL_DOWN_AFTER_S": os.environ.get("TEST_DOWN_AFTER_S", "2"),
+        **server_env,
+    }
     try:
         with running_server(tmp_path_factory.mktemp("server"), env=env) as running:
             yield running

@@ -7,25 +7,18 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 
 import pytest
 
 from tests.integration.test_users import APP_PASSWORD, APP_SPEC, NEW_PASSWORD, logs_in, refused_login, users_path
 from tests.support.clusters import create_cluster, hosts_of, run
-from tests.support.processes import kill_all, pid_of, redis_processes
-from tests.support.server import RunningServer, running_server, wait_until
+from tests.support.processes import pid_of
+from tests.support.server import RunningServer, wait_until
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, network: str) -> Iterator[RunningServer]:
-    env = {"MREDIS_HOST_NETWORK": network, "MREDIS_SENTINEL_DOWN_AFTER_S": "2", "MREDIS_FENCE_AFTER_S": "300"}
-    try:
-        with running_server(tmp_path_factory.mktemp("server"), env=env) as running:
-            yield running
-    finally:
-        kill_all(network)
-        assert not redis_processes(network)
+def server_env() -> dict[str, str]:
+    return {"MREDIS_FENCE_AFTER_S": "300"}
 
 
 def test_a_replica_silent_while_the_password_changed_is_corrected_when_it_answers(
