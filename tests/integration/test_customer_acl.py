@@ -4,19 +4,18 @@ the data commands clients use still work, and the control plane's own user still
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 
 import pytest
 import redis
 
 from managed_redis.engine.local import LocalEngine
-from managed_redis.engine.model import Credentials, Node
+from managed_redis.engine.model import Credentials
 from tests.integration.test_sharded import sharded_body
 from tests.support.cluster_clients import cluster_client
 from tests.support.clusters import PASSWORD, admin_client, admin_password, client, create_cluster, hosts_of, run
-from tests.support.processes import kill_all
-from tests.support.server import RunningServer, host_network
+from tests.support.lone_node import lone_node
+from tests.support.server import RunningServer
 
 # (command, arguments) a customer may never run, with arguments that would work for the admin.
 UNAVAILABLE = [
@@ -136,11 +135,8 @@ def test_sharded_customer_cannot_reshape_the_cluster(server: RunningServer) -> N
 def test_a_running_node_with_older_rules_is_brought_in_line_when_adopted(tmp_path: Path) -> None:
     """A node started before these rules (its customer may still MIGRATE) loses the commands
     once the engine adopts it, keeping its password and its data."""
-    network = host_network()
-    address = str(next(ipaddress.ip_network(network).hosts()))
-    node = Node(address, address, tmp_path / address, "redis-server", Credentials("customer-pw1", "admin-pw-1"))
-    engine = LocalEngine()
-    try:
+    with lone_node(tmp_path, Credentials("customer-pw1", "admin-pw-1")) as node:
+        address, engine = node.address, LocalEngine()
         engine.ensure_node(node)
         admin = engine.admin(node)
         admin.execute_command("ACL", "SETUSER", "default", "+migrate", "+object", "+config")
@@ -154,5 +150,3 @@ def test_a_running_node_with_older_rules_is_brought_in_line_when_adopted(tmp_pat
         engine.stop_node(node, save=True)
         engine.ensure_node(node)
         assert refused(customer, "MIGRATE", address, "6379", "", "0", "1000", "KEYS", "old:key")
-    finally:
-        kill_all(network)

@@ -6,7 +6,6 @@ Real redis-server processes driven by the engine directly, without a control pla
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,21 +15,17 @@ import redis
 
 from managed_redis.engine.local import LocalEngine
 from managed_redis.engine.model import Credentials, Node
+from tests.support.lone_node import lone_node
 from tests.support.processes import kill_all, pid_of
-from tests.support.server import host_network
 
 KEYS = 20_000
 
 
 @pytest.fixture
 def node(tmp_path: Path) -> Iterator[Node]:
-    network = host_network()
-    address = str(next(ipaddress.ip_network(network).hosts()))
     credentials = Credentials(password="customer-secret", admin_password="admin-secret")
-    try:
-        yield Node(address, address, tmp_path / address, "redis-server", credentials, appendonly=False)
-    finally:
-        kill_all(network)
+    with lone_node(tmp_path, credentials, appendonly=False) as node:
+        yield node
 
 
 def customer(node: Node) -> redis.Redis:

@@ -5,7 +5,6 @@ takes (a rule it refused would stop a host from starting)."""
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,8 +16,7 @@ from managed_redis.domain.users import Permissions
 from managed_redis.engine.conf import sha256
 from managed_redis.engine.local import LocalEngine
 from managed_redis.engine.model import AclUser, Credentials, Node
-from tests.support.processes import kill_all
-from tests.support.server import host_network
+from tests.support.lone_node import lone_node
 from tests.unit.test_user_permissions import ACCEPTED
 
 APP = Permissions(patterns="~app:*", commands="+get +set")
@@ -30,15 +28,10 @@ def user(name: str, password: str, permissions: Permissions = APP, enabled: bool
 
 @pytest.fixture
 def node(tmp_path: Path) -> Iterator[tuple[LocalEngine, Node]]:
-    network = host_network()
-    address = str(next(ipaddress.ip_network(network).hosts()))
-    node = Node(address, address, tmp_path / address, "redis-server", Credentials("customer-pw1", "admin-pw-1"))
-    engine = LocalEngine()
-    try:
+    with lone_node(tmp_path, Credentials("customer-pw1", "admin-pw-1")) as node:
+        engine = LocalEngine()
         engine.ensure_node(node)
         yield engine, node
-    finally:
-        kill_all(network)
 
 
 def connect(node: Node, name: str, password: str) -> redis.Redis:
